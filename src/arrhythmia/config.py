@@ -1,0 +1,121 @@
+"""Typed, frozen view of params.yaml: parsed once, checked at start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_PARAMS_PATH = Path("params.yaml")
+
+
+class ConfigError(ValueError):
+    """params.yaml is missing a key, has an unknown one, or a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class DataParams:
+    source_url: str
+    raw_dir: str
+    download_retries: int
+    retry_backoff_s: float
+
+
+@dataclass(frozen=True)
+class PreprocessParams:
+    highpass_hz: float
+    lowpass_hz: float
+    powerline_hz: float
+    notch_quality: float
+    filter_order: int
+    window_pre_s: float
+    window_post_s: float
+    local_rr_beats: int
+    sinus_rr_beats: int
+    out_dir: str
+
+
+@dataclass(frozen=True)
+class ValidateDatasetParams:
+    expected_counts: dict[str, dict[str, int]]
+    relative_tolerance: float
+    absolute_tolerance: int
+    rr_min_s: float
+    rr_max_s: float
+
+
+@dataclass(frozen=True)
+class Params:
+    data: DataParams
+    preprocess: PreprocessParams
+    validate_dataset: ValidateDatasetParams
+
+
+def _check_value(value: Any, annotation: Any, where: str) -> Any:
+    """Coerce ints to floats where a float is wanted; reject anything else of the wrong type."""
+    origin = typing.get_origin(annotation)
+    if dataclasses.is_dataclass(annotation):
+        return _build(annotation, value, where)
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        _, value_type = typing.get_args(annotation)
+        return {k: _check_value(v, value_type, f"{where}.{k}") for k, v in value.items()}
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (item_type,) = typing.get_args(annotation)
+        return [_check_value(v, item_type, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(annotation):
+            try:
+                return _check_value(value, option, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: {value!r} does not match {annotation}")
+    if annotation is type(None):
+        if value is not None:
+            raise ConfigError(f"{where}: expected null, got {value!r}")
+        return value
+    if not isinstance(value, annotation) or (isinstance(value, bool) and annotation is not bool):
+        raise ConfigError(f"{where}: expected {annotation.__name__}, got {value!r}")
+    return value
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    missing = [n for n in names if n not in raw]
+    unknown = [k for k in raw if k not in names]
+    if missing:
+        raise ConfigError(f"{where}: missing key(s) {', '.join(missing)}")
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    return cls(**{n: _check_value(raw[n], hints[n], f"{where}.{n}") for n in names})
+
+
+def params_from_dict(raw: dict[str, Any]) -> Params:
+    """Build typed params from a parsed params.yaml (tests shrink the real one this way)."""
+    return _build(Params, raw, "params")
+
+
+def load_raw_params(path: str | Path = DEFAULT_PARAMS_PATH) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such params file (run from the project root)")
+    with path.open() as f:
+        return yaml.safe_load(f)
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS_PATH) -> Params:
+    """Read and check params.yaml; fails with a clear message on a missing or mistyped key."""
+    return params_from_dict(load_raw_params(path))

@@ -1,0 +1,38 @@
+"""The MITDB record list and the de Chazal (2004) inter-patient split."""
+
+ALL_RECORDS: tuple[str, ...] = (
+    "100", "101", "102", "103", "104", "105", "106", "107", "108", "109",
+    "111", "112", "113", "114", "115", "116", "117", "118", "119", "121",
+    "122", "123", "124", "200", "201", "202", "203", "205", "207", "208",
+    "209", "210", "212", "213", "214", "215", "217", "219", "220", "221",
+    "222", "223", "228", "230", "231", "232", "233", "234",
+)  # fmt: skip
+
+# Paced records: excluded from the AAMI inter-patient protocol.
+PACED_RECORDS: frozenset[str] = frozenset({"102", "104", "107", "217"})
+
+DS1: tuple[str, ...] = (
+    "101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122",
+    "124", "201", "203", "205", "207", "208", "209", "215", "220", "223", "230",
+)  # fmt: skip
+DS2: tuple[str, ...] = (
+    "100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210",
+    "212", "213", "214", "219", "221", "222", "228", "231", "232", "233", "234",
+)  # fmt: skip
+
+SPLITS: dict[str, tuple[str, ...]] = {"DS1": DS1, "DS2": DS2}
+
+RECORD_FILE_SUFFIXES: tuple[str, ...] = (".hea", ".dat", ".atr")
+
+
+def split_of(record: str) -> str:
+    """The split ('DS1' or 'DS2') a non-paced record belongs to."""
+    for name, records in SPLITS.items():
+        if record in records:
+            return name
+    raise KeyError(f"record {record} is in neither DS1 nor DS2 (paced or unknown)")
+
+
+def record_files(records: tuple[str, ...] | list[str] = ALL_RECORDS) -> list[str]:
+    """File names that make up the given records, in a stable order."""
+    return [f"{r}{suffix}" for r in records for suffix in RECORD_FILE_SUFFIXES]

@@ -1,0 +1,1 @@
+"""Evaluation: EC57 statistics, confusion matrices, plots and reports."""

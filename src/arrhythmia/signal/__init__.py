@@ -1,0 +1,1 @@
+"""Signal processing: filters, normalisation, beat windows, RR features."""

@@ -1,0 +1,1 @@
+"""Great Expectations suites for raw records and the beat dataset."""
