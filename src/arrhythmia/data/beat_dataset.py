@@ -1,0 +1,81 @@
+"""The beat dataset: every annotated beat of DS1 and DS2 with windows, RR features and AAMI label."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from arrhythmia.atomic import atomic_path
+from arrhythmia.config import PreprocessParams
+from arrhythmia.data.aami import AAMI_CLASSES, SYMBOL_TO_AAMI, class_index
+from arrhythmia.data.records import split_of
+from arrhythmia.data.wfdb_io import read_beats, read_ecg
+from arrhythmia.signal.beat_features import beat_features
+from arrhythmia.signal.rr import RR_FEATURES
+
+log = logging.getLogger(__name__)
+
+DATASET_FILE = "beats.npz"
+
+
+def record_dataset(raw_dir: Path, record: str, p: PreprocessParams) -> dict[str, np.ndarray]:
+    """All beats of one record as dataset columns."""
+    ecg = read_ecg(raw_dir / record)
+    beats = read_beats(raw_dir / record)
+    features = beat_features(ecg, beats.sample, p)
+    n = len(beats.sample)
+    return {
+        "windows": features.windows,
+        "rr": features.rr,
+        "label": class_index([SYMBOL_TO_AAMI[s] for s in beats.symbol]).astype(np.int8),
+        "symbol": beats.symbol.astype("<U1"),
+        "record": np.full(n, record, dtype="<U8"),
+        "sample": beats.sample.astype(np.int64),
+        "split": np.full(n, split_of(record), dtype="<U3"),
+    }
+
+
+def build_beat_dataset(
+    raw_dir: str | Path, records: Sequence[str], p: PreprocessParams, *, progress: bool = True
+) -> dict[str, np.ndarray]:
+    """Concatenate `record_dataset` over records, plus the metadata the model needs."""
+    from tqdm import tqdm
+
+    raw_dir = Path(raw_dir)
+    parts = [
+        record_dataset(raw_dir, r, p)
+        for r in tqdm(records, desc="preprocess", unit="record", disable=not progress)
+    ]
+    arrays = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    fs = 360
+    arrays["rr_names"] = np.array(RR_FEATURES)
+    arrays["classes"] = np.array(AAMI_CLASSES)
+    arrays["fs"] = np.array(fs)
+    arrays["window_length"] = np.array(arrays["windows"].shape[-1])
+    arrays["window_pre"] = np.array(int(round(p.window_pre_s * fs)))
+    return arrays
+
+
+def class_counts(arrays: Mapping[str, np.ndarray]) -> dict[str, dict[str, int]]:
+    """{split: {class: count}} over the dataset, every AAMI class listed."""
+    counts: dict[str, dict[str, int]] = {}
+    for split in sorted(set(arrays["split"].tolist())):
+        labels = arrays["label"][arrays["split"] == split]
+        counts[split] = {c: int(np.sum(labels == i)) for i, c in enumerate(AAMI_CLASSES)}
+    return counts
+
+
+def save_dataset(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no beat dataset here (run `arrhythmia preprocess` first)")
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}

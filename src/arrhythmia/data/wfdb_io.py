@@ -1,0 +1,76 @@
+"""Reading WFDB records and their annotations into plain arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from arrhythmia.data.aami import SYMBOL_TO_AAMI
+
+PREFERRED_LEADS: tuple[str, ...] = ("MLII", "II")
+
+
+@dataclass(frozen=True)
+class EcgRecord:
+    name: str
+    fs: float
+    signal: np.ndarray  # (n_samples, n_leads), physical units (mV)
+    leads: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Beats:
+    sample: np.ndarray  # (n_beats,) int64, sample index of each QRS
+    symbol: np.ndarray  # (n_beats,) annotation symbol of each beat
+
+
+def read_ecg(path: str | Path) -> EcgRecord:
+    """Read a WFDB record (path without extension) in physical units."""
+    import wfdb
+
+    path = Path(path)
+    rec = wfdb.rdrecord(str(path))
+    signal = np.asarray(rec.p_signal, dtype=np.float64)
+    # Samples the ADC flagged as invalid decode to NaN; hold the last valid value instead.
+    if np.isnan(signal).any():
+        signal = _fill_nan(signal)
+    return EcgRecord(name=path.name, fs=float(rec.fs), signal=signal, leads=tuple(rec.sig_name))
+
+
+def read_beats(path: str | Path, extension: str = "atr") -> Beats:
+    """Beat annotations (symbols of the MIT-BIH beat set) of a record; rhythm and noise labels dropped."""
+    import wfdb
+
+    ann = wfdb.rdann(str(path), extension)
+    symbols = np.asarray(ann.symbol)
+    is_beat = np.isin(symbols, list(SYMBOL_TO_AAMI))
+    return Beats(sample=np.asarray(ann.sample, dtype=np.int64)[is_beat], symbol=symbols[is_beat])
+
+
+def primary_lead_first(record: EcgRecord, preferred: tuple[str, ...] = PREFERRED_LEADS) -> EcgRecord:
+    """Reorder leads so that a limb lead (MLII, else II) comes first; else keep the first signal."""
+    for name in preferred:
+        if name in record.leads:
+            first = record.leads.index(name)
+            order = [first] + [i for i in range(len(record.leads)) if i != first]
+            return replace(
+                record, signal=record.signal[:, order], leads=tuple(record.leads[i] for i in order)
+            )
+    return record
+
+
+def _fill_nan(signal: np.ndarray) -> np.ndarray:
+    out = signal.copy()
+    for lead in range(out.shape[1]):
+        column = out[:, lead]
+        valid = ~np.isnan(column)
+        if not valid.any():
+            column[:] = 0.0
+            continue
+        index = np.where(valid, np.arange(len(column)), 0)
+        np.maximum.accumulate(index, out=index)
+        column[:] = column[index]
+        column[: np.argmax(valid)] = column[np.argmax(valid)]
+    return out

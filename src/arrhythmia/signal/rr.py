@@ -1,0 +1,71 @@
+"""RR-interval features: timing context that separates premature beats from normal ones."""
+
+from __future__ import annotations
+
+import numpy as np
+
+RR_INTERVALS: tuple[str, ...] = ("pre_rr", "post_rr", "local_rr", "sinus_rr", "record_rr")
+RR_RATIOS: tuple[str, ...] = (
+    "pre_over_post",
+    "pre_over_local",
+    "pre_over_sinus",
+    "post_over_sinus",
+    "pre_over_record",
+    "local_over_record",
+)
+RR_FEATURES: tuple[str, ...] = RR_INTERVALS + RR_RATIOS
+
+
+def _trailing_median(values: np.ndarray, n: int) -> np.ndarray:
+    """Median of the n values before each position (fewer at the start; itself at position 0)."""
+    out = np.empty_like(values)
+    for i in range(len(values)):
+        window = values[max(0, i - n) : i] if i > 0 else values[:1]
+        out[i] = np.median(window)
+    return out
+
+
+def rr_features(
+    beat_samples: np.ndarray, fs: float, *, local_beats: int, sinus_beats: int
+) -> np.ndarray:
+    """(n_beats, len(RR_FEATURES)) float32, in seconds for intervals.
+
+    - pre_rr / post_rr: interval to the previous / next beat (copied from the neighbour at
+      the record's ends).
+    - local_rr: median of the `local_beats` RR intervals before the beat, excluding its own
+      pre_rr, so a premature beat is compared with the rhythm it interrupts.
+    - sinus_rr: median over the preceding `sinus_beats` beats of the mean of consecutive
+      RR pairs. A premature beat's short interval and its compensatory pause average back
+      to the sinus cycle, so this stays right in bigeminy, where any plain median is
+      itself ectopic.
+    - record_rr: median RR of the whole record.
+    """
+    samples = np.asarray(beat_samples, dtype=np.float64)
+    n = len(samples)
+    if n < 2:
+        raise ValueError(f"RR features need at least 2 beats, got {n}")
+    if np.any(np.diff(samples) <= 0):
+        raise ValueError("beat samples must be strictly increasing")
+    intervals = np.diff(samples) / fs  # intervals[i] is between beat i and beat i+1
+    pre = np.concatenate([[intervals[0]], intervals])
+    post = np.concatenate([intervals, [intervals[-1]]])
+    local = _trailing_median(pre, local_beats)
+    pair_means = (pre + post) / 2.0
+    sinus = _trailing_median(pair_means, sinus_beats)
+    record = np.full(n, np.median(intervals))
+    features = np.column_stack(
+        [
+            pre,
+            post,
+            local,
+            sinus,
+            record,
+            pre / post,
+            pre / local,
+            pre / sinus,
+            post / sinus,
+            pre / record,
+            local / record,
+        ]
+    )
+    return features.astype(np.float32)

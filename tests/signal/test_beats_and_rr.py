@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from arrhythmia.signal.beats import beat_windows, window_bounds
+from arrhythmia.signal.rr import RR_FEATURES, rr_features
+
+
+def test_window_bounds_at_360_hz():
+    assert window_bounds(360.0, 0.25, 0.45) == (90, 162)
+
+
+def test_beat_windows_are_centred_on_the_beat():
+    ecg = np.column_stack([np.arange(1000.0), -np.arange(1000.0)])
+    windows = beat_windows(ecg, np.array([100, 500]), pre=10, post=20)
+    assert windows.shape == (2, 2, 30)
+    assert windows.dtype == np.float32
+    assert windows[0, 0, 10] == 100 and windows[1, 0, 10] == 500  # beat sample at index `pre`
+    np.testing.assert_array_equal(windows[1, 1], -np.arange(490, 520))
+
+
+def test_beat_windows_edge_pad_beats_at_record_ends():
+    ecg = np.arange(100.0)[:, None]
+    windows = beat_windows(ecg, np.array([2, 98]), pre=5, post=5)
+    np.testing.assert_array_equal(windows[0, 0, :5], [0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(windows[1, 0, 5:], [98, 99, 99, 99, 99])
+
+
+def test_beat_windows_reject_samples_outside_signal():
+    with pytest.raises(ValueError, match="outside"):
+        beat_windows(np.zeros((100, 1)), np.array([100]), pre=5, post=5)
+
+
+def _features(samples, fs=360.0):
+    f = rr_features(np.array(samples), fs, local_beats=10, sinus_beats=32)
+    return {name: f[:, i] for i, name in enumerate(RR_FEATURES)}
+
+
+def test_rr_features_of_regular_rhythm():
+    f = _features(np.arange(0, 360 * 20, 360))  # 60 bpm
+    for name in ("pre_rr", "post_rr", "local_rr", "sinus_rr", "record_rr"):
+        np.testing.assert_allclose(f[name], 1.0)
+    for name in RR_FEATURES[5:]:
+        np.testing.assert_allclose(f[name], 1.0)
+
+
+def test_premature_beat_is_premature_against_preceding_rhythm():
+    # Sinus at 1 s, one premature beat 0.6 s after its predecessor, then a compensatory pause.
+    intervals = [1.0] * 15 + [0.6, 1.4] + [1.0] * 5
+    samples = np.round(np.cumsum([0.0] + intervals) * 360).astype(int)
+    f = _features(samples)
+    k = 16  # the premature beat
+    assert f["pre_rr"][k] == pytest.approx(0.6, abs=1e-3)
+    assert f["post_rr"][k] == pytest.approx(1.4, abs=1e-3)
+    assert f["pre_over_local"][k] == pytest.approx(0.6, abs=1e-2)
+    assert f["pre_over_post"][k] == pytest.approx(0.6 / 1.4, abs=1e-2)
+    assert f["local_rr"][k] == pytest.approx(1.0)  # its own short interval is not in the median
+
+
+def test_sinus_rr_stays_on_the_sinus_cycle_in_bigeminy():
+    # Bigeminy: coupling 0.6 s, pause 1.4 s; the underlying sinus cycle is 1.0 s.
+    intervals = [0.6, 1.4] * 30
+    samples = np.round(np.cumsum([0.0] + intervals) * 360).astype(int)
+    f = _features(samples)
+    ectopic = np.arange(41, 60, 2)
+    np.testing.assert_allclose(f["sinus_rr"][ectopic], 1.0, atol=0.01)
+    assert np.all(f["pre_over_sinus"][ectopic] < 0.65)
+    assert np.all(f["pre_over_sinus"][ectopic + 1] > 1.35)
+
+
+def test_rr_features_need_increasing_samples():
+    with pytest.raises(ValueError, match="increasing"):
+        _features([0, 100, 100, 300])
+    with pytest.raises(ValueError, match="at least 2"):
+        _features([5])

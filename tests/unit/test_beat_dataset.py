@@ -1,0 +1,51 @@
+import numpy as np
+
+from arrhythmia.data.aami import AAMI_CLASSES
+from arrhythmia.data.beat_dataset import (
+    class_counts,
+    load_dataset,
+    record_dataset,
+    save_dataset,
+)
+from arrhythmia.data.wfdb_io import EcgRecord, primary_lead_first, read_beats
+
+
+def test_record_dataset_from_real_excerpt(excerpt_dir, params):
+    arrays = record_dataset(excerpt_dir, "208", params.preprocess)
+    beats = read_beats(excerpt_dir / "208")
+    n = len(beats.sample)
+    assert n == 52  # 25 N + 20 V + 7 F beats, noise and rhythm labels dropped
+    assert arrays["windows"].shape == (n, 2, 252)
+    assert np.isfinite(arrays["windows"]).all() and np.isfinite(arrays["rr"]).all()
+    labels = [AAMI_CLASSES[i] for i in arrays["label"]]
+    assert labels.count("V") == 20 and labels.count("F") == 7 and labels.count("N") == 25
+    assert set(arrays["split"]) == {"DS1"} and set(arrays["record"]) == {"208"}
+    np.testing.assert_array_equal(arrays["sample"], beats.sample)
+
+
+def test_v_beats_of_bigeminy_are_premature(excerpt_dir, params):
+    arrays = record_dataset(excerpt_dir, "119", params.preprocess)
+    is_v = arrays["label"] == AAMI_CLASSES.index("V")
+    pre_over_sinus = arrays["rr"][:, 7]
+    assert np.median(pre_over_sinus[is_v]) < 0.85 < np.median(pre_over_sinus[~is_v])
+
+
+def test_dataset_round_trip_and_counts(tmp_path, excerpt_dir, params):
+    a = record_dataset(excerpt_dir, "100", params.preprocess)
+    b = record_dataset(excerpt_dir, "119", params.preprocess)
+    arrays = {k: np.concatenate([a[k], b[k]]) for k in a}
+    path = tmp_path / "beats.npz"
+    save_dataset(path, arrays)
+    loaded = load_dataset(path)
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+    np.testing.assert_array_equal(loaded["windows"], arrays["windows"])
+    counts = class_counts(loaded)
+    assert counts["DS2"]["N"] == 36 and counts["DS2"]["S"] == 1
+    assert counts["DS1"]["V"] == 8 and counts["DS1"]["N"] == 24
+
+
+def test_primary_lead_moves_mlii_first():
+    record = EcgRecord("114", 360.0, np.array([[1.0, 2.0]]), ("V5", "MLII"))
+    reordered = primary_lead_first(record)
+    assert reordered.leads == ("MLII", "V5")
+    np.testing.assert_array_equal(reordered.signal, [[2.0, 1.0]])
