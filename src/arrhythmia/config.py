@@ -11,10 +11,12 @@ from typing import Any
 
 import yaml
 
+from arrhythmia.errors import ArrhythmiaError
+
 DEFAULT_PARAMS_PATH = Path("params.yaml")
 
 
-class ConfigError(ValueError):
+class ConfigError(ArrhythmiaError, ValueError):
     """params.yaml is missing a key, has an unknown one, or a value of the wrong type."""
 
 
@@ -49,11 +51,55 @@ class ValidateDatasetParams:
     rr_max_s: float
 
 
+IMBALANCE_STRATEGIES = ("weighted_loss", "focal_loss", "balanced_sampler")
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    seed: int
+    threads: int
+    folds: int
+    max_epochs: int
+    patience: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    imbalance: str
+    class_weight_power: float
+    focal_gamma: float
+    rr_features: list[str]
+    decimation: int
+    max_shift: int
+    amplitude_jitter: float
+    noise_std: float
+    widths: list[int]
+    kernel_size: int
+    rr_hidden: int
+    hidden: int
+    dropout: float
+    model_dir: str
+
+    def __post_init__(self):
+        if self.imbalance not in IMBALANCE_STRATEGIES:
+            raise ConfigError(
+                f"params.train.imbalance: {self.imbalance!r} is not one of {IMBALANCE_STRATEGIES}"
+            )
+
+
+@dataclass(frozen=True)
+class RegisterParams:
+    model_name: str
+    gate_metric: str
+    greater_is_better: bool
+
+
 @dataclass(frozen=True)
 class Params:
     data: DataParams
     preprocess: PreprocessParams
     validate_dataset: ValidateDatasetParams
+    train: TrainParams
+    register: RegisterParams
 
 
 def _check_value(value: Any, annotation: Any, where: str) -> Any:

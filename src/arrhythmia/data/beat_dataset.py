@@ -12,7 +12,7 @@ from arrhythmia.atomic import atomic_path
 from arrhythmia.config import PreprocessParams
 from arrhythmia.data.aami import AAMI_CLASSES, SYMBOL_TO_AAMI, class_index
 from arrhythmia.data.records import split_of
-from arrhythmia.data.wfdb_io import read_beats, read_ecg
+from arrhythmia.data.wfdb_io import primary_lead_first, read_beats, read_ecg
 from arrhythmia.signal.beat_features import beat_features
 from arrhythmia.signal.rr import RR_FEATURES
 
@@ -23,7 +23,7 @@ DATASET_FILE = "beats.npz"
 
 def record_dataset(raw_dir: Path, record: str, p: PreprocessParams) -> dict[str, np.ndarray]:
     """All beats of one record as dataset columns."""
-    ecg = read_ecg(raw_dir / record)
+    ecg = primary_lead_first(read_ecg(raw_dir / record))
     beats = read_beats(raw_dir / record)
     features = beat_features(ecg, beats.sample, p)
     n = len(beats.sample)

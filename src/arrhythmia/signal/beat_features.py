@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arrhythmia.config import PreprocessParams
-from arrhythmia.data.wfdb_io import EcgRecord, primary_lead_first
+from arrhythmia.data.wfdb_io import EcgRecord
 from arrhythmia.signal.beats import beat_windows, window_bounds
 from arrhythmia.signal.filters import normalise_amplitude, remove_noise
 from arrhythmia.signal.rr import rr_features
@@ -23,11 +23,11 @@ class BeatFeatures:
 
 
 def clean_signal(record: EcgRecord, beat_samples: np.ndarray, p: PreprocessParams) -> np.ndarray:
-    """Filtered, amplitude-normalised (n_samples, N_LEADS) signal, primary lead first.
+    """Filtered, amplitude-normalised (n_samples, N_LEADS) signal of the first two leads
+    (the caller orders them: primary lead first).
 
     A single-lead record gets its lead duplicated so the model always sees two channels.
     """
-    record = primary_lead_first(record)
     signal = record.signal[:, :N_LEADS]
     if signal.shape[1] < N_LEADS:
         signal = np.repeat(signal[:, :1], N_LEADS, axis=1)
@@ -51,4 +51,4 @@ def beat_features(record: EcgRecord, beat_samples: np.ndarray, p: PreprocessPara
     rr = rr_features(
         beat_samples, record.fs, local_beats=p.local_rr_beats, sinus_beats=p.sinus_rr_beats
     )
-    return BeatFeatures(windows=windows, rr=rr, leads=primary_lead_first(record).leads[:N_LEADS])
+    return BeatFeatures(windows=windows, rr=rr, leads=record.leads[:N_LEADS])

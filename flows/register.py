@@ -1,0 +1,34 @@
+"""Flow `register`: a new version of the registered model; `champion` moves only on a
+better DS1-validation gate score."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+
+from arrhythmia.config import load_params
+from flows.train import run_file
+
+REGISTER_REPORT = Path("metrics/register.json")
+
+
+@flow(name="register")
+def register_flow(params_path: str = "params.yaml") -> dict:
+    from arrhythmia.evaluation.ec57 import write_metrics_json
+    from arrhythmia.tracking.mlflow_setup import configure_tracking
+    from arrhythmia.tracking.registry import register_and_gate
+
+    p = load_params(params_path)
+    configure_tracking()
+    run_id = json.loads(run_file(p.train.model_dir).read_text())["run_id"]
+    decision = register_and_gate(
+        run_id,
+        p.register.gate_metric,
+        greater_is_better=p.register.greater_is_better,
+        model_name=p.register.model_name,
+    )
+    write_metrics_json(REGISTER_REPORT, decision.to_dict())
+    get_run_logger().info("register: %s", decision.reason)
+    return decision.to_dict()

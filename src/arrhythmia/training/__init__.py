@@ -1,0 +1,1 @@
+"""Training: patient-wise folds inside DS1, the resumable training loop, seeding."""

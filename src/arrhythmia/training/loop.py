@@ -1,0 +1,231 @@
+"""Training one CNN on the training records of a fold, selected on the fold's held-out
+records, with a checkpoint after every epoch so an interrupted run can be resumed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from arrhythmia.atomic import atomic_path
+from arrhythmia.config import TrainParams
+from arrhythmia.errors import ArrhythmiaError
+from arrhythmia.evaluation.ec57 import confusion, ec57_statistics
+from arrhythmia.inference.classifier import ensemble_proba
+from arrhythmia.models.cnn import BeatCNN, CnnConfig
+from arrhythmia.training.seeding import epoch_rng
+
+log = logging.getLogger(__name__)
+
+
+class ResumeError(ArrhythmiaError, RuntimeError):
+    """A checkpoint cannot be resumed (it was made with other params)."""
+
+
+@dataclass(frozen=True)
+class TrainData:
+    beats: np.ndarray  # (n, channels, length) float32 at the model's rate, uncropped
+    rr: np.ndarray  # (n, n_rr) float32
+    labels: np.ndarray  # (n,) int64
+
+
+@dataclass
+class FoldResult:
+    state_dict: dict
+    history: list[dict]
+    best_epoch: int
+    best_score: float
+
+
+def validation_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean of the SVEB and VEB F-scores built from the EC57 Se and +P: the quantity the
+    field reports, for the two classes that matter clinically."""
+    stats = ec57_statistics(confusion(y_true, y_pred))
+    scores = []
+    for prefix in ("sveb", "veb"):
+        se, pp = stats[f"{prefix}_se"], stats[f"{prefix}_pp"]
+        ok = not (math.isnan(se) or math.isnan(pp)) and se + pp > 0
+        scores.append(2 * se * pp / (se + pp) if ok else 0.0)
+    return float(np.mean(scores))
+
+
+def class_weights(labels: np.ndarray, n_classes: int, power: float) -> np.ndarray:
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    weights = (counts.sum() / np.maximum(counts, 1.0)) ** power
+    weights[counts == 0] = 0.0
+    return weights / weights[counts > 0].min()
+
+
+class FocalLoss(nn.Module):
+    def __init__(self, weight: torch.Tensor, gamma: float):
+        super().__init__()
+        self.register_buffer("weight", weight)
+        self.gamma = gamma
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        log_p = torch.log_softmax(logits, dim=1).gather(1, target[:, None]).squeeze(1)
+        loss = -((1 - log_p.exp()) ** self.gamma) * log_p * self.weight[target]
+        return loss.sum() / self.weight[target].sum()
+
+
+def make_loss(cfg: TrainParams, weights: np.ndarray) -> nn.Module:
+    w = torch.tensor(weights, dtype=torch.float32)
+    if cfg.imbalance == "weighted_loss":
+        return nn.CrossEntropyLoss(weight=w)
+    if cfg.imbalance == "focal_loss":
+        return FocalLoss(w, cfg.focal_gamma)
+    return nn.CrossEntropyLoss()  # balanced_sampler: balance comes from the sampling
+
+
+def epoch_order(
+    labels: np.ndarray, cfg: TrainParams, weights: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Indices (into `labels`) of one epoch, shuffled, or drawn by class weight."""
+    if cfg.imbalance != "balanced_sampler":
+        return rng.permutation(len(labels))
+    p = weights[labels]
+    return rng.choice(len(labels), size=len(labels), replace=True, p=p / p.sum())
+
+
+def augment(
+    beats: np.ndarray, cfg: TrainParams, crop: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Random shift (crop), gain and noise: the label must not depend on any of them."""
+    offset = int(rng.integers(0, 2 * crop + 1))
+    x = beats[..., offset : beats.shape[-1] - 2 * crop + offset]
+    gain = rng.uniform(1 - cfg.amplitude_jitter, 1 + cfg.amplitude_jitter, (len(x), 1, 1))
+    noise = rng.normal(0.0, cfg.noise_std, x.shape)
+    return (x * gain + noise).astype(np.float32)
+
+
+def centre_crop(beats: np.ndarray, crop: int) -> np.ndarray:
+    return beats[..., crop : beats.shape[-1] - crop]
+
+
+def model_config(cfg: TrainParams, data: TrainData, n_classes: int) -> CnnConfig:
+    return CnnConfig(
+        in_channels=data.beats.shape[1],
+        window_length=data.beats.shape[2] - 2 * cfg.max_shift,
+        n_rr=data.rr.shape[1],
+        n_classes=n_classes,
+        widths=tuple(cfg.widths),
+        kernel_size=cfg.kernel_size,
+        rr_hidden=cfg.rr_hidden,
+        hidden=cfg.hidden,
+        dropout=cfg.dropout,
+    )
+
+
+def params_fingerprint(cfg: TrainParams, extra: dict) -> str:
+    text = json.dumps({"train": asdict(cfg), **extra}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def train_fold(
+    data: TrainData,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    cfg: TrainParams,
+    *,
+    fold: int,
+    n_classes: int,
+    checkpoint: Path,
+    fingerprint: str,
+    resume: bool,
+    progress: bool = True,
+) -> FoldResult:
+    from tqdm import tqdm
+
+    torch.manual_seed(cfg.seed + fold)  # initial weights
+    model = BeatCNN(model_config(cfg, data, n_classes))
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.max_epochs)
+    weights = class_weights(data.labels[train_idx], n_classes, cfg.class_weight_power)
+    loss_fn = make_loss(cfg, weights)
+    state = {"epoch": 0, "history": [], "best_state": None, "best_score": -1.0,
+             "best_epoch": -1, "bad_epochs": 0, "done": False}  # fmt: skip
+
+    if resume and checkpoint.is_file():
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if saved["fingerprint"] != fingerprint:
+            raise ResumeError(
+                f"{checkpoint} was written with other params or data; "
+                "run `arrhythmia train` without --resume to start over"
+            )
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        state = saved["state"]
+        log.info("fold %d: resuming after epoch %d", fold, state["epoch"])
+
+    val_beats = centre_crop(data.beats[val_idx], cfg.max_shift)
+    bar = tqdm(
+        total=cfg.max_epochs, initial=state["epoch"], desc=f"fold {fold}", unit="epoch",
+        disable=not progress,
+    )  # fmt: skip
+    while not state["done"] and state["epoch"] < cfg.max_epochs:
+        epoch = state["epoch"]
+        rng = epoch_rng(cfg.seed, fold, epoch)
+        order = train_idx[epoch_order(data.labels[train_idx], cfg, weights, rng)]
+        model.train()
+        losses = []
+        for start in range(0, len(order), cfg.batch_size):
+            batch = np.sort(order[start : start + cfg.batch_size])
+            if len(batch) < 2:
+                continue  # batch norm needs two samples
+            x = torch.from_numpy(augment(data.beats[batch], cfg, cfg.max_shift, rng))
+            r = torch.from_numpy(data.rr[batch])
+            y = torch.from_numpy(data.labels[batch])
+            loss = loss_fn(model(x, r), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        scheduler.step()
+
+        model.eval()
+        with torch.no_grad():
+            proba = ensemble_proba([model], val_beats, data.rr[val_idx], [0.0] * n_classes)
+            val_loss = nn.functional.nll_loss(
+                torch.log(torch.from_numpy(proba).clamp_min(1e-8)),
+                torch.from_numpy(data.labels[val_idx]),
+                weight=torch.tensor(weights, dtype=torch.float32),
+            ).item()
+        score = validation_score(data.labels[val_idx], proba.argmax(axis=1))
+        row = {"fold": fold, "epoch": epoch + 1, "train_loss": float(np.mean(losses)),
+               "val_loss": val_loss, "val_score": score}  # fmt: skip
+        state["history"].append(row)
+        state["epoch"] = epoch + 1
+        if score > state["best_score"]:
+            state.update(best_score=score, best_epoch=epoch + 1, bad_epochs=0,
+                         best_state={k: v.clone() for k, v in model.state_dict().items()})  # fmt: skip
+        else:
+            state["bad_epochs"] += 1
+        state["done"] = state["bad_epochs"] >= cfg.patience or state["epoch"] >= cfg.max_epochs
+        _save_checkpoint(checkpoint, model, optimizer, scheduler, state, fingerprint)
+        bar.update(1)
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_score=f"{score:.3f}")
+        log.info("fold %d epoch %d: %s", fold, epoch + 1, row)
+    bar.close()
+    return FoldResult(
+        state_dict=state["best_state"],
+        history=state["history"],
+        best_epoch=state["best_epoch"],
+        best_score=state["best_score"],
+    )
+
+
+def _save_checkpoint(path, model, optimizer, scheduler, state, fingerprint) -> None:
+    payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+               "scheduler": scheduler.state_dict(), "state": state, "fingerprint": fingerprint}  # fmt: skip
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)

@@ -1,0 +1,236 @@
+"""Great Expectations checks on the raw MITDB records (headers, signals, reference annotations).
+
+`raw_record_tables` turns the WFDB files into two tidy tables:
+
+- `records`: one row per record (header facts, digital signal range, annotation count, and
+  `read_error`: why a file could not be read, None when all three files were read);
+- `annotations`: one row per reference annotation (record, sample, symbol, sig_len,
+  gap_to_previous).
+
+A record wfdb cannot read does not raise: its `read_error` is set and fails an expectation that
+names the record, while every other record is still checked (column expectations skip the
+missing values of an unreadable record).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arrhythmia.data.aami import MITBIH_SYMBOLS
+from arrhythmia.validation.gx_runner import ValidationOutcome, import_gx, run_suites
+
+EXPECTED_FS = 360
+EXPECTED_N_SIG = 2
+EXPECTED_FMT = "212"
+LEAD_0 = ("MLII", "V5")
+LEAD_1 = ("V1", "V2", "V4", "V5", "MLII")
+MITDB_SIG_LEN = 650000
+EITHER_MISSING = "either_value_is_missing"  # pair checks skip records whose signals were unread
+
+# Digital value wfdb uses for a missing sample, and the bits a sample has, per dat format.
+_INVALID_SAMPLE = {"80": -(2**7), "310": -(2**9), "311": -(2**9), "212": -(2**11),
+                   "16": -(2**15), "61": -(2**15), "160": -(2**15), "24": -(2**23),
+                   "32": -(2**31)}  # fmt: skip
+_FORMAT_BITS = {"8": 8, "80": 8, "310": 10, "311": 10, "212": 12, "16": 16, "61": 16,
+                "160": 16, "24": 24, "32": 32}  # fmt: skip
+_BYTES_PER_SAMPLE = {"8": 1, "80": 1, "212": 1.5, "16": 2, "61": 2, "160": 2, "24": 3, "32": 4,
+                     "310": 4 / 3, "311": 4 / 3}  # fmt: skip
+
+RECORD_COLUMNS = (
+    "record", "read_error", "fs", "n_sig", "sig_len", "fmt_0", "fmt_1", "lead_0", "lead_1",
+    "n_nan", "d_min", "d_max", "adc_min", "adc_max", "n_annotations",
+)  # fmt: skip
+ANNOTATION_COLUMNS = ("record", "sample", "symbol", "sig_len", "gap_to_previous")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        name = Path(exc.filename).name if exc.filename else ""
+        return f"{name}: {exc.strerror}" if name else exc.strerror
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _adc_range(adc_res: int, adc_zero: int, fmt: str) -> tuple[int, int]:
+    bits = int(adc_res) or _FORMAT_BITS.get(fmt, 16)
+    half = 2 ** (bits - 1)
+    return int(adc_zero) - half, int(adc_zero) + half - 1
+
+
+def _dat_size_problem(raw_dir: Path, header: Any) -> str | None:
+    """A clear message when a .dat file is shorter than its header says (wfdb's is cryptic)."""
+    files = set(header.file_name or [])
+    fmts = set(header.fmt or [])
+    if len(files) != 1 or len(fmts) != 1 or next(iter(fmts)) not in _BYTES_PER_SAMPLE:
+        return None
+    dat = raw_dir / next(iter(files))
+    if not dat.is_file():
+        return f"{dat.name}: No such file or directory"
+    offset = int((header.byte_offset or [0])[0] or 0)
+    expected = offset + int(
+        np.ceil(header.sig_len * header.n_sig * _BYTES_PER_SAMPLE[next(iter(fmts))])
+    )
+    actual = dat.stat().st_size
+    if actual < expected:
+        return f"{dat.name} is truncated: {actual:,} bytes, header implies {expected:,}"
+    return None
+
+
+def _read_record(raw_dir: Path, record: str) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    import wfdb
+
+    row: dict[str, Any] = dict.fromkeys(RECORD_COLUMNS)
+    row["record"] = record
+    path = str(raw_dir / record)
+    errors: list[str] = []
+    try:
+        header = wfdb.rdheader(path)
+    except Exception as exc:  # noqa: BLE001 - any unreadable header becomes a report line
+        row["read_error"] = f"cannot read header: {_reason(exc)}"
+        return row, None
+
+    fmts = [str(f) for f in (header.fmt or [])]
+    leads = list(header.sig_name or [])
+    row.update(
+        fs=float(header.fs),
+        n_sig=int(header.n_sig),
+        sig_len=int(header.sig_len),
+        fmt_0=fmts[0] if len(fmts) > 0 else None,
+        fmt_1=fmts[1] if len(fmts) > 1 else None,
+        lead_0=leads[0] if len(leads) > 0 else None,
+        lead_1=leads[1] if len(leads) > 1 else None,
+    )
+    if header.n_sig:
+        ranges = [
+            _adc_range(res, zero, fmt)
+            for res, zero, fmt in zip(header.adc_res, header.adc_zero, fmts, strict=True)
+        ]
+        # The narrowest range over the signals: MITDB's signals all share one ADC.
+        row["adc_min"] = max(lo for lo, _ in ranges)
+        row["adc_max"] = min(hi for _, hi in ranges)
+
+    problem = _dat_size_problem(raw_dir, header)
+    if problem:
+        errors.append(f"cannot read signals: {problem}")
+    else:
+        try:
+            signal = wfdb.rdrecord(path, physical=False).d_signal
+            invalid = np.zeros(signal.shape, dtype=bool)
+            for i, fmt in enumerate(fmts):
+                if _INVALID_SAMPLE.get(fmt) is not None:
+                    invalid[:, i] = signal[:, i] == _INVALID_SAMPLE[fmt]
+            valid = signal[~invalid]
+            row["n_nan"] = int(invalid.sum())
+            row["d_min"] = int(valid.min()) if valid.size else None
+            row["d_max"] = int(valid.max()) if valid.size else None
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"cannot read signals: {_reason(exc)}")
+
+    annotations = None
+    try:
+        ann = wfdb.rdann(path, "atr")
+        sample = np.asarray(ann.sample, dtype=np.int64)
+        gap = np.diff(sample, prepend=sample[:1]) if sample.size else sample
+        annotations = pd.DataFrame(
+            {
+                "record": record,
+                "sample": sample,
+                "symbol": pd.Series(list(ann.symbol), dtype=object),
+                "sig_len": int(header.sig_len),
+                "gap_to_previous": gap,
+            }
+        )
+        row["n_annotations"] = len(annotations)
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"cannot read annotations: {_reason(exc)}")
+    row["read_error"] = "; ".join(errors) or None
+    return row, annotations
+
+
+def raw_record_tables(raw_dir: str | Path, records: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """The `records` and `annotations` tables of the given records in `raw_dir`."""
+    raw_dir = Path(raw_dir)
+    rows = []
+    frames = []
+    for record in records:
+        row, annotations = _read_record(raw_dir, str(record))
+        rows.append(row)
+        if annotations is not None:
+            frames.append(annotations)
+    records_df = pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
+    for column in ("record", "read_error", "fmt_0", "fmt_1", "lead_0", "lead_1"):
+        records_df[column] = records_df[column].astype(object)
+    for column in ("n_sig", "sig_len", "n_nan", "d_min", "d_max", "adc_min", "adc_max",
+                   "n_annotations"):  # fmt: skip
+        records_df[column] = records_df[column].astype("Int64")  # nullable: unreadable records
+    records_df["fs"] = records_df["fs"].astype(float)
+    if frames:
+        annotations_df = pd.concat(frames, ignore_index=True)
+    else:
+        annotations_df = pd.DataFrame({c: pd.Series(dtype=object) for c in ANNOTATION_COLUMNS})
+    return {"records": records_df, "annotations": annotations_df}
+
+
+def raw_expectations(expected_sig_len: int = MITDB_SIG_LEN) -> dict[str, list[Any]]:
+    """The expectations per table (fresh objects on every call)."""
+    e = import_gx().expectations
+    records = [
+        e.ExpectColumnValuesToBeNull(column="read_error"),
+        e.ExpectColumnValuesToBeInSet(column="fs", value_set=[EXPECTED_FS]),
+        e.ExpectColumnValuesToBeInSet(column="n_sig", value_set=[EXPECTED_N_SIG]),
+        e.ExpectColumnValuesToBeInSet(column="sig_len", value_set=[expected_sig_len]),
+        e.ExpectColumnValuesToBeInSet(column="fmt_0", value_set=[EXPECTED_FMT]),
+        e.ExpectColumnValuesToBeInSet(column="fmt_1", value_set=[EXPECTED_FMT]),
+        e.ExpectColumnValuesToBeInSet(column="lead_0", value_set=list(LEAD_0)),
+        e.ExpectColumnValuesToBeInSet(column="lead_1", value_set=list(LEAD_1)),
+        e.ExpectColumnValuesToBeInSet(column="n_nan", value_set=[0]),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="d_min", column_B="adc_min", or_equal=True, ignore_row_if=EITHER_MISSING
+        ),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="adc_max", column_B="d_max", or_equal=True, ignore_row_if=EITHER_MISSING
+        ),
+        e.ExpectColumnValuesToBeBetween(column="n_annotations", min_value=1),
+        e.ExpectColumnValuesToBeUnique(column="record"),
+    ]
+    annotations = [
+        e.ExpectColumnValuesToBeInSet(column="symbol", value_set=sorted(MITBIH_SYMBOLS)),
+        e.ExpectColumnValuesToBeBetween(column="sample", min_value=0),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="sig_len", column_B="sample"),
+        e.ExpectColumnValuesToBeBetween(column="gap_to_previous", min_value=0),
+    ]
+    return {"records": records, "annotations": annotations}
+
+
+RAW_ID_COLUMNS = {"records": ["record"], "annotations": ["record", "sample"]}
+
+
+def validate_raw_tables(
+    tables: dict[str, pd.DataFrame],
+    report_dir: str | Path,
+    expected_sig_len: int = MITDB_SIG_LEN,
+    name: str = "raw",
+) -> ValidationOutcome:
+    """Run the raw expectations on already built tables (tests inject bad rows here)."""
+    expectations = raw_expectations(expected_sig_len)
+    return run_suites(
+        name,
+        [(table, tables[table], expectations[table]) for table in ("records", "annotations")],
+        report_dir,
+        id_columns=RAW_ID_COLUMNS,
+    )
+
+
+def validate_raw_records(
+    raw_dir: str | Path,
+    records: Sequence[str],
+    report_dir: str | Path,
+    expected_sig_len: int = MITDB_SIG_LEN,
+) -> ValidationOutcome:
+    """Read the records, validate them, write Data Docs + summary.json into `report_dir`."""
+    return validate_raw_tables(raw_record_tables(raw_dir, records), report_dir, expected_sig_len)

@@ -1,0 +1,57 @@
+import numpy as np
+import torch
+
+from arrhythmia.models.cnn import BeatCNN, CnnConfig, model_size_bytes, parameter_count
+from arrhythmia.models.inputs import beat_channels, record_templates, rr_inputs
+
+
+def _config(**overrides):
+    return CnnConfig(**{"in_channels": 4, "window_length": 118, "n_rr": 6, **overrides})
+
+
+def test_output_shape_and_size(params):
+    t = params.train
+    model = BeatCNN(_config(widths=tuple(t.widths), kernel_size=t.kernel_size))
+    logits = model(torch.randn(7, 4, 118), torch.randn(7, 6))
+    assert logits.shape == (7, 5)
+    n = parameter_count(model)
+    assert 10_000 < n < 200_000  # small enough to train on two CPU cores in minutes
+    assert model_size_bytes(model) >= 4 * n  # float32 weights plus batch-norm buffers
+
+
+def test_model_accepts_other_window_lengths():
+    model = BeatCNN(_config(window_length=250))
+    assert model(torch.randn(3, 4, 250), torch.randn(3, 6)).shape == (3, 5)
+
+
+def test_overfits_a_batch():
+    torch.manual_seed(0)
+    model = BeatCNN(_config(dropout=0.0))
+    x, r = torch.randn(32, 4, 118), torch.randn(32, 6)
+    y = torch.arange(32) % 5
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(150):
+        loss = torch.nn.functional.cross_entropy(model(x, r), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    assert (model(x, r).argmax(1) == y).float().mean() == 1.0
+    assert loss.item() < 0.05
+
+
+def test_template_is_the_record_median():
+    windows = np.stack([np.full((2, 4), v, dtype=np.float32) for v in [1, 2, 9, 10, 20, 30]])
+    records = np.array(["a", "a", "a", "b", "b", "b"])
+    templates = record_templates(windows, records)
+    np.testing.assert_array_equal(templates[:3], np.full((3, 2, 4), 2.0))
+    np.testing.assert_array_equal(templates[3:], np.full((3, 2, 4), 20.0))
+    channels = beat_channels(windows, records)
+    assert channels.shape == (6, 4, 4)
+    np.testing.assert_array_equal(channels[2, 2:], np.full((2, 4), 7.0))  # 9 - median 2
+
+
+def test_rr_inputs_select_and_log_scale():
+    rr = np.array([[0.8, 1.0, 0.5]], dtype=np.float32)
+    out = rr_inputs(rr, ["a", "b", "c"], ["c", "b"])
+    np.testing.assert_allclose(out, np.log([[0.5, 1.0]]), rtol=1e-6)

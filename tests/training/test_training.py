@@ -1,0 +1,158 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from arrhythmia.data.records import DS1
+from arrhythmia.inference.classifier import BeatClassifier
+from arrhythmia.signal.rr import RR_FEATURES
+from arrhythmia.training import ensemble as ensemble_module
+from arrhythmia.training import loop
+from arrhythmia.training.ensemble import train_ensemble
+from arrhythmia.training.folds import patient_folds
+from arrhythmia.training.loop import ResumeError, class_weights, validation_score
+
+RECORDS = DS1[:6]
+
+
+def synthetic_dataset(seed=0, per_record=40):
+    """Dataset-format arrays: N beats are flat, S beats have an early bump, V beats a wide one."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, record in enumerate(RECORDS):
+        labels = np.array([0] * (per_record - 8) + [1] * 4 + [2] * 4)
+        for label in labels:
+            w = rng.normal(0, 0.05, (2, 252)).astype(np.float32)
+            if label == 1:
+                w[:, 40:80] += 2.0
+            if label == 2:
+                w[:, 90:160] += 1.5
+            rr = np.full(len(RR_FEATURES), 1.0 if label != 1 else 0.7, dtype=np.float32)
+            rows.append((w, rr, label, record))
+    windows, rr, labels, records = zip(*rows, strict=True)
+    n = len(labels)
+    return {
+        "windows": np.stack(windows), "rr": np.stack(rr), "label": np.array(labels, np.int8),
+        "record": np.array(records), "split": np.full(n, "DS1"), "sample": np.arange(n),
+        "symbol": np.full(n, "N"), "rr_names": np.array(RR_FEATURES), "fs": np.array(360),
+        "window_length": np.array(252), "window_pre": np.array(90),
+    }  # fmt: skip
+
+
+@pytest.fixture
+def small_train(params):
+    return dataclasses.replace(
+        params.train, folds=2, max_epochs=4, patience=5, batch_size=16, widths=[4, 8],
+        learning_rate=0.01,
+        rr_hidden=4, hidden=8, threads=1,
+    )  # fmt: skip
+
+
+def test_patient_folds_hold_out_whole_records_and_spread_s_beats():
+    records = np.repeat(np.array(["a", "b", "c", "d"]), 10)
+    labels = np.zeros(40, dtype=np.int64)
+    labels[[0, 1, 2, 10, 11, 12]] = 1  # S beats only in records a and b
+    folds = patient_folds(records, labels, 2)
+    assert set(folds) == {"a", "b", "c", "d"}
+    assert folds["a"] != folds["b"]  # the two S-bearing records are split across folds
+    with pytest.raises(ValueError):
+        patient_folds(records, labels, 5)
+
+
+def test_class_weights_favour_rare_classes():
+    w = class_weights(np.array([0] * 90 + [1] * 10), 5, power=1.0)
+    assert w[1] == pytest.approx(9.0) and w[0] == pytest.approx(1.0)
+    assert w[2] == 0.0  # absent classes get no weight
+
+
+def test_validation_score_is_mean_of_ec57_f_scores():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    assert validation_score(y, y) == 1.0
+    assert validation_score(y, np.zeros(6, int)) == 0.0
+
+
+def test_training_selects_on_ds1_folds_and_learns(tmp_path, small_train, params):
+    arrays = synthetic_dataset()
+    classifier, report = train_ensemble(
+        arrays, small_train, params.preprocess, tmp_path / "ckpt", progress=False
+    )
+    assert len(classifier.state_dicts) == 2
+    assert set(report.folds) == set(RECORDS)
+    assert len(report.history) == 2 * 4
+    assert report.val_score > 0.5
+    path = tmp_path / "cnn.pt"
+    classifier.save(path)
+    reloaded = BeatClassifier.load(path)
+    args = (arrays["windows"], arrays["rr"], arrays["rr_names"], arrays["record"])
+    np.testing.assert_allclose(reloaded.predict_proba(*args), classifier.predict_proba(*args))
+
+
+def test_same_params_give_the_same_model(tmp_path, small_train, params):
+    arrays = synthetic_dataset()
+    first, _ = train_ensemble(arrays, small_train, params.preprocess, tmp_path / "a", progress=False)
+    second, _ = train_ensemble(arrays, small_train, params.preprocess, tmp_path / "b", progress=False)
+    for a, b in zip(first.state_dicts, second.state_dicts, strict=True):
+        for key in a:
+            torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+def test_resume_after_interruption_ends_with_the_same_result(
+    tmp_path, small_train, params, monkeypatch
+):
+    arrays = synthetic_dataset()
+    reference, ref_report = train_ensemble(
+        arrays, small_train, params.preprocess, tmp_path / "ref", progress=False
+    )
+
+    saves = {"n": 0}
+    real_save = loop._save_checkpoint
+
+    def crash_after_four_epochs(*args, **kwargs):
+        real_save(*args, **kwargs)
+        saves["n"] += 1
+        if saves["n"] == 4:  # the middle of fold 1
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "_save_checkpoint", crash_after_four_epochs)
+    with pytest.raises(KeyboardInterrupt):
+        train_ensemble(arrays, small_train, params.preprocess, tmp_path / "run", progress=False)
+    monkeypatch.setattr(loop, "_save_checkpoint", real_save)
+
+    resumed, report = train_ensemble(
+        arrays, small_train, params.preprocess, tmp_path / "run", resume=True, progress=False
+    )
+    assert report.history == ref_report.history
+    for a, b in zip(reference.state_dicts, resumed.state_dicts, strict=True):
+        for key in a:
+            torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+def test_resume_refuses_a_checkpoint_made_with_other_params(tmp_path, small_train, params):
+    arrays = synthetic_dataset()
+    train_ensemble(arrays, small_train, params.preprocess, tmp_path / "ckpt", progress=False)
+    changed = dataclasses.replace(small_train, learning_rate=small_train.learning_rate * 2)
+    with pytest.raises(ResumeError, match="other params"):
+        train_ensemble(
+            arrays, changed, params.preprocess, tmp_path / "ckpt", resume=True, progress=False
+        )
+
+
+def test_training_never_sees_ds2(tmp_path, small_train, params, monkeypatch):
+    arrays = synthetic_dataset()
+    ds2 = synthetic_dataset(seed=1)
+    ds2["split"][:] = "DS2"
+    ds2["record"][:] = "100"
+    merged = {k: np.concatenate([arrays[k], ds2[k]]) if arrays[k].ndim else arrays[k]
+              for k in arrays}  # fmt: skip
+    seen = []
+    real = ensemble_module.TrainData
+
+    def spy(**kwargs):
+        seen.append(len(kwargs["labels"]))
+        return real(**kwargs)
+
+    monkeypatch.setattr(ensemble_module, "TrainData", spy)
+    _, report = train_ensemble(merged, small_train, params.preprocess, tmp_path / "c", progress=False)
+    assert seen == [len(arrays["label"])]
+    assert "100" not in report.folds
