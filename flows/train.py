@@ -80,9 +80,11 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
     with mlflow.start_run(run_name=f"cnn-{time.strftime('%Y%m%d-%H%M%S')}") as run:
         mlflow.log_params(flatten_params(load_raw_params(params_path)))
         mlflow.set_tags(
-            {"git_commit": git_commit() or "unknown",
-             "dataset_dvc_md5": dvc_output_hash(path=str(dataset_path)) or "untracked",
-             "validation": "patient-wise folds inside DS1"}  # fmt: skip
+            {
+                "git_commit": git_commit() or "unknown",
+                "dataset_dvc_md5": dvc_output_hash(path=str(dataset_path)) or "untracked",
+                "validation": "patient-wise folds inside DS1",
+            }  # fmt: skip
         )
         for i, row in enumerate(report.history):
             fold = row["fold"]
@@ -111,5 +113,3 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
         report.val_metrics["veb_se"], report.val_metrics["veb_pp"],
     )  # fmt: skip
     return metrics
-
-

@@ -43,3 +43,42 @@ def params(raw_params):
     from arrhythmia.config import params_from_dict
 
     return params_from_dict(raw_params)
+
+
+def mirror_dir() -> Path | None:
+    """The full MITDB mirror: ARRHYTHMIA_MITDB_MIRROR, else ../shared/data/mitdb."""
+    configured = os.environ.get("ARRHYTHMIA_MITDB_MIRROR")
+    path = Path(configured) if configured else ROOT.parent / "shared" / "data" / "mitdb"
+    return path if (path / "100.dat").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def full_mirror() -> Path:
+    """Slow tests need the whole database; in CI its absence is a failure, not a skip."""
+    path = mirror_dir()
+    if path is None:
+        message = "the MITDB mirror is missing (set ARRHYTHMIA_MITDB_MIRROR)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server for every test that runs a flow."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def project_dir(tmp_path, monkeypatch, raw_params):
+    """A scratch project: the real params.yaml, a private MLflow store, cwd set to it."""
+    import yaml
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    return tmp_path

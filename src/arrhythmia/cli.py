@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from arrhythmia.errors import ArrhythmiaError
 
@@ -64,6 +65,47 @@ def _register(args: argparse.Namespace) -> None:
     print(f"register: {decision['reason']}")
 
 
+def _predict(args: argparse.Namespace) -> None:
+    from arrhythmia.inference.predict import load_model, predict_record, summary, write_prediction
+
+    model_ref = args.model
+    if model_ref is None:
+        from arrhythmia.config import load_params
+
+        model_ref = str(Path(load_params(args.params).train.model_dir) / "cnn.pt")
+    model = load_model(model_ref)
+    prediction = predict_record(args.record, model, beats_from=args.beats_from, lead=args.lead)
+    info = summary(prediction, model.description, args.beats_from)
+    annotation, json_path = write_prediction(prediction, args.out, info)
+    counts = ", ".join(f"{c} {n}" for c, n in info["counts"].items())
+    print(f"predict: {info['n_beats']} beats of record {info['record']} ({counts})")
+    if "agreement_with_reference" in info:
+        print(
+            f"predict: agreement with the reference labels {info['agreement_with_reference']:.3f}"
+        )
+    print(f"predict: wrote {annotation} and {json_path}")
+
+
+def _report(args: argparse.Namespace) -> None:
+    from arrhythmia.evaluation.report import results_section, update_readme
+
+    section = results_section(Path("metrics"))
+    if args.readme:
+        update_readme(Path(args.readme), section)
+        print(f"report: results written into {args.readme}")
+    else:
+        print(section)
+
+
+def _schedule(args: argparse.Namespace) -> None:
+    from flows.pipeline import pipeline_flow, serve_schedule
+
+    if args.once:
+        pipeline_flow()
+    else:
+        serve_schedule(args.params)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arrhythmia",
@@ -73,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
-        "--params", default="params.yaml", help="the pipeline's parameter file (default: %(default)s)"
+        "--params",
+        default="params.yaml",
+        help="the pipeline's parameter file (default: %(default)s)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -128,6 +172,48 @@ def build_parser() -> argparse.ArgumentParser:
         "'champion' alias to it only if it beats the champion on the DS1-validation gate "
         "metric named in params.yaml.",
     )
+    predict = command(
+        "predict",
+        _predict,
+        "Classify every beat of a WFDB record (any sampling rate; resampled to the model's) "
+        "and write OUT/<record>.cnn, a WFDB annotation file with one AAMI symbol per beat at "
+        "the same sample, plus OUT/<record>.json, a summary.",
+    )
+    predict.add_argument(
+        "record", help="WFDB record path without extension, e.g. data/raw/mitdb/100"
+    )
+    predict.add_argument(
+        "--beats-from",
+        default="atr",
+        metavar="EXT",
+        help="annotation file extension that gives the beat positions (default: %(default)s)",
+    )
+    predict.add_argument("--out", required=True, help="output folder")
+    predict.add_argument(
+        "--model",
+        default=None,
+        help="trained bundle (default: the pipeline's models/cnn.pt) or an MLflow URI such as "
+        "models:/arrhythmia-cnn@champion",
+    )
+    predict.add_argument(
+        "--lead",
+        default=None,
+        help="lead name to use first (default: MLII, else II, else the first)",
+    )
+    report = command(
+        "report",
+        _report,
+        "Print the results tables (DS2 EC57 and per class, DS1 validation) from metrics/*.json; "
+        "with --readme, write them into the README between its results markers.",
+    )
+    report.add_argument("--readme", default=None, help="README file to update in place")
+    schedule = command(
+        "schedule",
+        _schedule,
+        "Serve the whole pipeline (`dvc repro`) as a Prefect deployment on the cron schedule "
+        "in params.yaml (runs until stopped); --once runs it a single time now.",
+    )
+    schedule.add_argument("--once", action="store_true", help="run the pipeline flow once and exit")
     return parser
 
 

@@ -39,6 +39,7 @@ class PreprocessParams:
     window_post_s: float
     local_rr_beats: int
     sinus_rr_beats: int
+    max_rr_s: float
     out_dir: str
 
 
@@ -77,6 +78,7 @@ class TrainParams:
     rr_hidden: int
     hidden: int
     dropout: float
+    tune_bias: bool
     model_dir: str
 
     def __post_init__(self):
@@ -94,11 +96,18 @@ class RegisterParams:
 
 
 @dataclass(frozen=True)
+class ScheduleParams:
+    deployment_name: str
+    cron: str
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataParams
     preprocess: PreprocessParams
     validate_dataset: ValidateDatasetParams
     train: TrainParams
+    schedule: ScheduleParams
     register: RegisterParams
 
 

@@ -67,6 +67,14 @@ def test_sinus_rr_stays_on_the_sinus_cycle_in_bigeminy():
     assert np.all(f["pre_over_sinus"][ectopic + 1] > 1.35)
 
 
+def test_gap_without_beat_annotations_is_not_an_rr_interval():
+    # 1 s rhythm, then 20 s with no beat annotations (e.g. ventricular flutter), then 1 s again.
+    seconds = [0, 1, 2, 3, 4, 24, 25, 26, 27]
+    f = _features(np.array(seconds) * 360)
+    assert f["post_rr"][4] == pytest.approx(1.0) and f["pre_rr"][5] == pytest.approx(1.0)
+    assert f["pre_rr"].max() <= 6.0 and f["record_rr"][0] == pytest.approx(1.0)
+
+
 def test_rr_features_need_increasing_samples():
     with pytest.raises(ValueError, match="increasing"):
         _features([0, 100, 100, 300])

@@ -20,7 +20,7 @@ def synthetic_dataset(seed=0, per_record=40):
     """Dataset-format arrays: N beats are flat, S beats have an early bump, V beats a wide one."""
     rng = np.random.default_rng(seed)
     rows = []
-    for i, record in enumerate(RECORDS):
+    for record in RECORDS:
         labels = np.array([0] * (per_record - 8) + [1] * 4 + [2] * 4)
         for label in labels:
             w = rng.normal(0, 0.05, (2, 252)).astype(np.float32)
@@ -90,8 +90,12 @@ def test_training_selects_on_ds1_folds_and_learns(tmp_path, small_train, params)
 
 def test_same_params_give_the_same_model(tmp_path, small_train, params):
     arrays = synthetic_dataset()
-    first, _ = train_ensemble(arrays, small_train, params.preprocess, tmp_path / "a", progress=False)
-    second, _ = train_ensemble(arrays, small_train, params.preprocess, tmp_path / "b", progress=False)
+    first, _ = train_ensemble(
+        arrays, small_train, params.preprocess, tmp_path / "a", progress=False
+    )
+    second, _ = train_ensemble(
+        arrays, small_train, params.preprocess, tmp_path / "b", progress=False
+    )
     for a, b in zip(first.state_dicts, second.state_dicts, strict=True):
         for key in a:
             torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
@@ -153,6 +157,8 @@ def test_training_never_sees_ds2(tmp_path, small_train, params, monkeypatch):
         return real(**kwargs)
 
     monkeypatch.setattr(ensemble_module, "TrainData", spy)
-    _, report = train_ensemble(merged, small_train, params.preprocess, tmp_path / "c", progress=False)
+    _, report = train_ensemble(
+        merged, small_train, params.preprocess, tmp_path / "c", progress=False
+    )
     assert seen == [len(arrays["label"])]
     assert "100" not in report.folds

@@ -1,4 +1,4 @@
-"""The beat dataset: every annotated beat of DS1 and DS2 with windows, RR features and AAMI label."""
+"""The beat dataset: every annotated beat of DS1 and DS2, its windows, RR features and label."""
 
 from __future__ import annotations
 

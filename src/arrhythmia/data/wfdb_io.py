@@ -40,7 +40,7 @@ def read_ecg(path: str | Path) -> EcgRecord:
 
 
 def read_beats(path: str | Path, extension: str = "atr") -> Beats:
-    """Beat annotations (symbols of the MIT-BIH beat set) of a record; rhythm and noise labels dropped."""
+    """Beat annotations of a record (AAMI-mapped symbols); rhythm and noise labels dropped."""
     import wfdb
 
     ann = wfdb.rdann(str(path), extension)
@@ -49,7 +49,9 @@ def read_beats(path: str | Path, extension: str = "atr") -> Beats:
     return Beats(sample=np.asarray(ann.sample, dtype=np.int64)[is_beat], symbol=symbols[is_beat])
 
 
-def primary_lead_first(record: EcgRecord, preferred: tuple[str, ...] = PREFERRED_LEADS) -> EcgRecord:
+def primary_lead_first(
+    record: EcgRecord, preferred: tuple[str, ...] = PREFERRED_LEADS
+) -> EcgRecord:
     """Reorder leads so that a limb lead (MLII, else II) comes first; else keep the first signal."""
     for name in preferred:
         if name in record.leads:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from arrhythmia.atomic import write_text
 from arrhythmia.data.aami import AAMI_CLASSES
 
 
@@ -52,3 +55,54 @@ def format_results_table(metrics: Mapping[str, Any]) -> str:
         f"| Macro F1 | {_pct(metrics.get('macro_f1'))} |",
     ]
     return "\n".join(lines) + "\n"
+
+
+def format_confusion_matrix(metrics: Mapping[str, Any]) -> str:
+    """Markdown confusion matrix: rows are reference classes, columns predicted ones."""
+    classes = metrics.get("classes", list(AAMI_CLASSES))
+    lines = [
+        "| reference \\ predicted | " + " | ".join(classes) + " |",
+        "|:--|" + "--:|" * len(classes),
+    ]
+    for name, row in zip(classes, metrics["confusion_matrix"], strict=True):
+        lines.append(f"| **{name}** | " + " | ".join(str(int(v)) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def results_section(metrics_dir: Path) -> str:
+    """The README's results: DS2 test figures and the DS1-validation figures that chose the
+    model, read from the pipeline's metrics files."""
+    ds2 = json.loads((metrics_dir / "ds2.json").read_text())
+    train = json.loads((metrics_dir / "train.json").read_text())
+    validation = (
+        f"DS1 validation (out-of-fold over patient-wise folds, used for early stopping and the "
+        f"registry gate): score {_pct(train.get('ds1_val_score'))} %, "
+        f"SVEB Se {_pct(train.get('ds1_val_sveb_se'))} / +P {_pct(train.get('ds1_val_sveb_pp'))}, "
+        f"VEB Se {_pct(train.get('ds1_val_veb_se'))} / +P {_pct(train.get('ds1_val_veb_pp'))}."
+    )
+    return (
+        f"DS2 test set: {_count(ds2.get('n_beats'))} beats of 22 records, every reference beat, "
+        "model trained and selected on DS1 only.\n\n"
+        + format_results_table(ds2)
+        + "\nConfusion matrix (DS2):\n\n"
+        + format_confusion_matrix(ds2)
+        + "\n"
+        + validation
+        + "\n"
+    )
+
+
+RESULTS_START = "<!-- results:start (written by `arrhythmia report --readme README.md`) -->"
+RESULTS_END = "<!-- results:end -->"
+
+
+def update_readme(readme: Path, section: str) -> None:
+    """Replace the text between the results markers; the rest of the README is kept."""
+    text = readme.read_text()
+    if RESULTS_START not in text or RESULTS_END not in text:
+        raise ValueError(
+            f"{readme}: results markers not found ({RESULTS_START!r} ... {RESULTS_END!r})"
+        )
+    head, rest = text.split(RESULTS_START, 1)
+    _, tail = rest.split(RESULTS_END, 1)
+    write_text(readme, f"{head}{RESULTS_START}\n{section}{RESULTS_END}{tail}")

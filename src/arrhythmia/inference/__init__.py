@@ -1,1 +1,1 @@
-"""Inference: beat classification from a trained bundle, record-level prediction, the MLflow pyfunc."""
+"""Inference: the trained bundle, record-level prediction, the MLflow pyfunc."""

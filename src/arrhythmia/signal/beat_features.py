@@ -49,6 +49,10 @@ def beat_features(record: EcgRecord, beat_samples: np.ndarray, p: PreprocessPara
     pre, post = window_bounds(record.fs, p.window_pre_s, p.window_post_s)
     windows = beat_windows(signal, beat_samples, pre, post)
     rr = rr_features(
-        beat_samples, record.fs, local_beats=p.local_rr_beats, sinus_beats=p.sinus_rr_beats
+        beat_samples,
+        record.fs,
+        local_beats=p.local_rr_beats,
+        sinus_beats=p.sinus_rr_beats,
+        max_rr_s=p.max_rr_s,
     )
     return BeatFeatures(windows=windows, rr=rr, leads=record.leads[:N_LEADS])

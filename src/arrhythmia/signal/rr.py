@@ -26,7 +26,12 @@ def _trailing_median(values: np.ndarray, n: int) -> np.ndarray:
 
 
 def rr_features(
-    beat_samples: np.ndarray, fs: float, *, local_beats: int, sinus_beats: int
+    beat_samples: np.ndarray,
+    fs: float,
+    *,
+    local_beats: int,
+    sinus_beats: int,
+    max_rr_s: float = 6.0,
 ) -> np.ndarray:
     """(n_beats, len(RR_FEATURES)) float32, in seconds for intervals.
 
@@ -39,6 +44,10 @@ def rr_features(
       to the sinus cycle, so this stays right in bigeminy, where any plain median is
       itself ectopic.
     - record_rr: median RR of the whole record.
+
+    An interval longer than `max_rr_s` spans a stretch with no beat annotations (in MITDB,
+    ventricular flutter, annotated as flutter waves rather than beats), not a pause; it is
+    treated like the record's ends: the beat takes its other neighbour's interval.
     """
     samples = np.asarray(beat_samples, dtype=np.float64)
     n = len(samples)
@@ -47,12 +56,17 @@ def rr_features(
     if np.any(np.diff(samples) <= 0):
         raise ValueError("beat samples must be strictly increasing")
     intervals = np.diff(samples) / fs  # intervals[i] is between beat i and beat i+1
-    pre = np.concatenate([[intervals[0]], intervals])
-    post = np.concatenate([intervals, [intervals[-1]]])
+    gap = np.isnan(intervals) | (intervals > max_rr_s)
+    pre = np.concatenate([[np.nan], np.where(gap, np.nan, intervals)])
+    post = np.concatenate([np.where(gap, np.nan, intervals), [np.nan]])
+    pre, post = np.where(np.isnan(pre), post, pre), np.where(np.isnan(post), pre, post)
+    # A beat isolated between two gaps has no interval at all: use the record's median.
+    typical = np.median(intervals[~gap]) if (~gap).any() else max_rr_s
+    pre, post = np.nan_to_num(pre, nan=typical), np.nan_to_num(post, nan=typical)
     local = _trailing_median(pre, local_beats)
     pair_means = (pre + post) / 2.0
     sinus = _trailing_median(pair_means, sinus_beats)
-    record = np.full(n, np.median(intervals))
+    record = np.full(n, typical)
     features = np.column_stack(
         [
             pre,

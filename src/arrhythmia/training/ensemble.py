@@ -21,6 +21,7 @@ from arrhythmia.evaluation.ec57 import evaluate_predictions
 from arrhythmia.inference.classifier import BeatClassifier, ensemble_proba, prepare_beats
 from arrhythmia.models.cnn import BeatCNN
 from arrhythmia.models.inputs import rr_inputs
+from arrhythmia.training.calibration import apply_bias, tune_bias
 from arrhythmia.training.folds import patient_folds
 from arrhythmia.training.loop import (
     TrainData,
@@ -40,7 +41,7 @@ class TrainingReport:
     folds: dict[str, int]
     history: list[dict]
     best_epochs: list[int]
-    oof_proba: np.ndarray
+    oof_proba: np.ndarray  # before the decision offsets
     labels: np.ndarray
     records: np.ndarray
     val_metrics: dict
@@ -100,7 +101,13 @@ def train_ensemble(
         history.extend(result.history)
         best_epochs.append(result.best_epoch)
 
-    predicted = oof.argmax(axis=1)
+    bias = np.zeros(n_classes)
+    if cfg.tune_bias:
+        grid = np.round(np.arange(-2.0, 3.01, 0.25), 2)
+        bias, tuned = tune_bias(oof, labels, validation_score, grid)
+        log.info("decision offsets tuned on DS1 out-of-fold predictions: %s (score %.3f)",
+                 dict(zip(AAMI_CLASSES, bias.round(2), strict=True)), tuned)  # fmt: skip
+    predicted = apply_bias(oof, bias).argmax(axis=1)
     classifier = BeatClassifier(
         config=model_config(cfg, data, n_classes),
         state_dicts=state_dicts,
@@ -111,6 +118,7 @@ def train_ensemble(
         window_pre=int(arrays["window_pre"]),
         window_length=int(arrays["window_length"]),
         preprocess=asdict(preprocess),
+        logit_bias=[float(b) for b in bias],
     )
     report = TrainingReport(
         folds=folds,

@@ -94,9 +94,7 @@ def epoch_order(
     return rng.choice(len(labels), size=len(labels), replace=True, p=p / p.sum())
 
 
-def augment(
-    beats: np.ndarray, cfg: TrainParams, crop: int, rng: np.random.Generator
-) -> np.ndarray:
+def augment(beats: np.ndarray, cfg: TrainParams, crop: int, rng: np.random.Generator) -> np.ndarray:
     """Random shift (crop), gain and noise: the label must not depend on any of them."""
     offset = int(rng.integers(0, 2 * crop + 1))
     x = beats[..., offset : beats.shape[-1] - 2 * crop + offset]
@@ -151,8 +149,15 @@ def train_fold(
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.max_epochs)
     weights = class_weights(data.labels[train_idx], n_classes, cfg.class_weight_power)
     loss_fn = make_loss(cfg, weights)
-    state = {"epoch": 0, "history": [], "best_state": None, "best_score": -1.0,
-             "best_epoch": -1, "bad_epochs": 0, "done": False}  # fmt: skip
+    state = {
+        "epoch": 0,
+        "history": [],
+        "best_state": None,
+        "best_score": -1.0,
+        "best_epoch": -1,
+        "bad_epochs": 0,
+        "done": False,
+    }
 
     if resume and checkpoint.is_file():
         saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
@@ -169,9 +174,12 @@ def train_fold(
 
     val_beats = centre_crop(data.beats[val_idx], cfg.max_shift)
     bar = tqdm(
-        total=cfg.max_epochs, initial=state["epoch"], desc=f"fold {fold}", unit="epoch",
+        total=cfg.max_epochs,
+        initial=state["epoch"],
+        desc=f"fold {fold}",
+        unit="epoch",
         disable=not progress,
-    )  # fmt: skip
+    )
     while not state["done"] and state["epoch"] < cfg.max_epochs:
         epoch = state["epoch"]
         rng = epoch_rng(cfg.seed, fold, epoch)
@@ -201,13 +209,22 @@ def train_fold(
                 weight=torch.tensor(weights, dtype=torch.float32),
             ).item()
         score = validation_score(data.labels[val_idx], proba.argmax(axis=1))
-        row = {"fold": fold, "epoch": epoch + 1, "train_loss": float(np.mean(losses)),
-               "val_loss": val_loss, "val_score": score}  # fmt: skip
+        row = {
+            "fold": fold,
+            "epoch": epoch + 1,
+            "train_loss": float(np.mean(losses)),
+            "val_loss": val_loss,
+            "val_score": score,
+        }
         state["history"].append(row)
         state["epoch"] = epoch + 1
         if score > state["best_score"]:
-            state.update(best_score=score, best_epoch=epoch + 1, bad_epochs=0,
-                         best_state={k: v.clone() for k, v in model.state_dict().items()})  # fmt: skip
+            state.update(
+                best_score=score,
+                best_epoch=epoch + 1,
+                bad_epochs=0,
+                best_state={k: v.clone() for k, v in model.state_dict().items()},
+            )
         else:
             state["bad_epochs"] += 1
         state["done"] = state["bad_epochs"] >= cfg.patience or state["epoch"] >= cfg.max_epochs
@@ -225,7 +242,12 @@ def train_fold(
 
 
 def _save_checkpoint(path, model, optimizer, scheduler, state, fingerprint) -> None:
-    payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-               "scheduler": scheduler.state_dict(), "state": state, "fingerprint": fingerprint}  # fmt: skip
+    payload = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "state": state,
+        "fingerprint": fingerprint,
+    }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)

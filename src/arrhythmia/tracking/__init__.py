@@ -1,0 +1,1 @@
+"""Experiment tracking and model registry: MLflow setup, run metadata, the champion gate."""

@@ -1,0 +1,141 @@
+"""Model registry gate: register a run's model as a new version and move the `champion`
+alias to it only if it beats the current champion on the gate metric.
+
+MLflow 3 deprecates stages, so promotion is an alias (`models:/arrhythmia-cnn@champion`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+MODEL_NAME = "arrhythmia-cnn"
+CHAMPION_ALIAS = "champion"
+
+
+def should_promote(
+    candidate: float, champion: float | None, greater_is_better: bool = True
+) -> bool:
+    """Whether a candidate score replaces the champion's.
+
+    No champion (or a champion without a usable score) -> promote; a NaN candidate never
+    wins; a tie keeps the champion.
+    """
+    if candidate is None or math.isnan(candidate):
+        return False
+    if champion is None or math.isnan(champion):
+        return True
+    return candidate > champion if greater_is_better else candidate < champion
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    version: str
+    promoted: bool
+    gate_metric: str
+    candidate_score: float
+    champion_version: str | None
+    champion_score: float | None
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _current_champion(client, model_name: str):
+    """The model version holding the champion alias, or None (no such model or alias)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(model_name, CHAMPION_ALIAS)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+
+
+def _run_metric(client, run_id: str | None, metric: str) -> float | None:
+    if not run_id:
+        return None
+    return client.get_run(run_id).data.metrics.get(metric)
+
+
+def register_and_gate(
+    run_id: str,
+    gate_metric: str,
+    greater_is_better: bool = True,
+    model_name: str = MODEL_NAME,
+    artifact_name: str = "model",
+) -> GateDecision:
+    """Register `runs:/{run_id}/{artifact_name}` as a new version of `model_name` and give it
+    the champion alias if its run's `gate_metric` beats the champion's run's.
+
+    The decision is recorded on the new version (tags gate_metric, candidate_score,
+    champion_score, promoted) and on the candidate run (metrics gate_candidate_score,
+    gate_champion_score, tag promoted). Raises ValueError before registering anything when the
+    run has not logged `gate_metric`.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    metrics = client.get_run(run_id).data.metrics
+    if gate_metric not in metrics:
+        raise ValueError(
+            f"run {run_id} has no metric {gate_metric!r} to gate on; "
+            f"it logged: {sorted(metrics) or 'no metrics'}"
+        )
+    candidate = float(metrics[gate_metric])
+
+    champion = _current_champion(client, model_name)
+    champion_version = str(champion.version) if champion is not None else None
+    champion_score = (
+        _run_metric(client, champion.run_id, gate_metric) if champion is not None else None
+    )
+
+    version = str(mlflow.register_model(f"runs:/{run_id}/{artifact_name}", model_name).version)
+    promoted = should_promote(candidate, champion_score, greater_is_better)
+    direction = "higher" if greater_is_better else "lower"
+    if champion is None:
+        reason = (
+            f"no {CHAMPION_ALIAS} yet: version {version} becomes it"
+            if promoted
+            else f"no {CHAMPION_ALIAS} yet, but {gate_metric}={candidate} is not a number"
+        )
+    elif champion_score is None:
+        reason = f"{CHAMPION_ALIAS} version {champion_version} has no {gate_metric}: " + (
+            "replaced" if promoted else "kept"
+        )
+    else:
+        verdict = "beats" if promoted else "does not beat"
+        reason = (
+            f"{gate_metric}={candidate:.6g} {verdict} {CHAMPION_ALIAS} version "
+            f"{champion_version} ({champion_score:.6g}; {direction} is better)"
+        )
+    if promoted:
+        client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version)
+
+    tags = {
+        "gate_metric": gate_metric,
+        "candidate_score": repr(candidate),
+        "champion_score": repr(champion_score) if champion_score is not None else "none",
+        "champion_version": champion_version or "none",
+        "promoted": str(promoted).lower(),
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, version, key, value)
+    client.log_metric(run_id, "gate_candidate_score", candidate)
+    if champion_score is not None:
+        client.log_metric(run_id, "gate_champion_score", float(champion_score))
+    client.set_tag(run_id, "promoted", str(promoted).lower())
+    client.set_tag(run_id, "registered_version", version)
+
+    return GateDecision(
+        version=version,
+        promoted=promoted,
+        gate_metric=gate_metric,
+        candidate_score=candidate,
+        champion_version=champion_version,
+        champion_score=float(champion_score) if champion_score is not None else None,
+        reason=reason,
+    )

@@ -1,0 +1,170 @@
+"""Every stage on the full MITDB mirror, training shrunk (2 folds, 1 epoch) from the real
+params.yaml; then the registered model is used the way a user would use it."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from arrhythmia.data.aami import SYMBOL_TO_AAMI
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, full_mirror, prefect_harness):
+    from arrhythmia.config import load_raw_params
+    from flows.evaluate import evaluate_flow
+    from flows.ingest import ingest_flow
+    from flows.preprocess import preprocess_flow
+    from flows.register import register_flow
+    from flows.train import train_flow
+    from flows.validate import validate_dataset_flow, validate_raw_flow
+
+    root = tmp_path_factory.mktemp("project")
+    reduced = load_raw_params(Path(__file__).resolve().parents[2] / "params.yaml")
+    reduced["train"].update(folds=2, max_epochs=1)
+    (root / "params.yaml").write_text(yaml.safe_dump(reduced, sort_keys=False))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("ARRHYTHMIA_MITDB_MIRROR", str(full_mirror))
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+        results = {
+            "ingest": ingest_flow(),
+            "ingest_again": ingest_flow(),
+            "validate_raw": validate_raw_flow(),
+            "preprocess": preprocess_flow(),
+            "validate_dataset": validate_dataset_flow(),
+            "train": train_flow(),
+            "evaluate": evaluate_flow(),
+            "register": register_flow(),
+        }
+        yield root, reduced, results
+
+
+def test_data_stages(pipeline):
+    root, params, results = pipeline
+    assert len(list((root / "data" / "raw" / "mitdb").iterdir())) == 144
+    assert len(results["ingest"].fetched) == 144
+    assert (
+        results["ingest_again"].fetched == ()
+        and len(results["ingest_again"].already_present) == 144
+    )
+    assert results["validate_raw"].success and results["validate_dataset"].success
+    # The AAMI counts of de Chazal et al. (2004), reproduced exactly.
+    assert results["preprocess"] == params["validate_dataset"]["expected_counts"]
+    assert json.loads((root / "metrics" / "class_counts.json").read_text()) == results["preprocess"]
+
+
+def test_training_evaluation_and_registry(pipeline):
+    import mlflow
+
+    root, _, results = pipeline
+    train = results["train"]
+    assert 0 < train["ds1_val_score"] <= 1 and train["n_models"] == 2
+    assert (root / "reports" / "train" / "training_curves.png").stat().st_size > 0
+
+    ds2 = json.loads((root / "metrics" / "ds2.json").read_text())
+    assert ds2["n_beats"] == 44259 + 1837 + 3221 + 388 + 7  # every DS2 beat
+    for key in ("veb_se", "veb_pp", "sveb_se", "sveb_pp", "accuracy", "macro_f1"):
+        assert key in ds2
+    for name in ("confusion_matrix.png", "precision_recall.png", "per_record.csv", "confusion.csv"):
+        assert (root / "reports" / "evaluate" / name).stat().st_size > 0
+
+    run_id = json.loads((root / "models" / "mlflow_run.json").read_text())["run_id"]
+    run = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}").get_run(run_id)
+    assert run.data.params["train.folds"] == "2"
+    assert {"ds1_val_score", "ds2_sveb_se", "ds2_veb_pp", "fold0_val_score"} <= set(
+        run.data.metrics
+    )
+    assert run.data.tags["dataset_dvc_md5"]
+
+    decision = results["register"]
+    assert decision["promoted"] and decision["version"] == "1"
+
+
+def test_predict_with_the_champion_writes_wfdb_annotations(pipeline):
+    import wfdb
+
+    from arrhythmia.cli import main
+
+    root, _, _ = pipeline
+    out = root / "predictions"
+    record = root / "data" / "raw" / "mitdb" / "100"
+    uri = "models:/arrhythmia-cnn@champion"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+        assert (
+            main(["predict", str(record), "--beats-from", "atr", "--out", str(out), "--model", uri])
+            == 0
+        )
+    written = wfdb.rdann(str(out / "100"), "cnn")
+    reference = wfdb.rdann(str(record), "atr")
+    beats = [s for s, sym in zip(reference.sample, reference.symbol, strict=True)
+             if sym in SYMBOL_TO_AAMI]  # fmt: skip
+    np.testing.assert_array_equal(written.sample, beats)  # one label per reference beat
+    assert set(written.symbol) <= set("NSVFQ")
+    summary = json.loads((out / "100.json").read_text())
+    assert summary["n_beats"] == len(beats) and summary["agreement_with_reference"] > 0.5
+
+
+def _labels_for(record_dir: Path, model, **kwargs):
+    from arrhythmia.inference.predict import predict_record
+
+    return predict_record(record_dir / "119", model, **kwargs).labels
+
+
+def test_labels_do_not_depend_on_gain_or_a_few_samples_of_shift(pipeline, tmp_path):
+    import wfdb
+
+    from arrhythmia.inference.predict import load_model
+
+    root, _, _ = pipeline
+    model = load_model(str(root / "models" / "cnn.pt"))
+    raw = root / "data" / "raw" / "mitdb"
+    baseline = _labels_for(raw, model)
+
+    # The same record recorded with twice the gain.
+    record = wfdb.rdrecord(str(raw / "119"))
+    doubled = record.p_signal * 2.0
+    wfdb.wrsamp("119", fs=record.fs, units=record.units, sig_name=record.sig_name,
+                p_signal=doubled, fmt=["16", "16"], write_dir=str(tmp_path))  # fmt: skip
+    shutil.copy(raw / "119.atr", tmp_path / "119.atr")
+    assert np.mean(_labels_for(tmp_path, model) == baseline) > 0.99
+
+    # Beat fiducials moved by two samples (5.6 ms), as a different QRS detector would place them.
+    ann = wfdb.rdann(str(raw / "119"), "atr")
+    wfdb.wrann("119", "sft", ann.sample + 2, symbol=ann.symbol, write_dir=str(tmp_path))
+    shutil.copy(raw / "119.hea", tmp_path / "119.hea")
+    shutil.copy(raw / "119.dat", tmp_path / "119.dat")
+    shifted = _labels_for(tmp_path, model, beats_from="sft")
+    assert np.mean(shifted == baseline) > 0.95
+
+
+def test_predict_resamples_a_record_at_another_rate(pipeline, tmp_path):
+    import wfdb
+
+    from arrhythmia.inference.predict import load_model, predict_record
+
+    root, _, _ = pipeline
+    raw = root / "data" / "raw" / "mitdb"
+    model = load_model(str(root / "models" / "cnn.pt"))
+    baseline = predict_record(raw / "119", model)
+
+    record = wfdb.rdrecord(str(raw / "119"), sampto=360 * 600)
+    from scipy.signal import resample_poly
+
+    signal_250 = resample_poly(record.p_signal, 25, 36, axis=0)
+    wfdb.wrsamp("119", fs=250, units=record.units, sig_name=record.sig_name, p_signal=signal_250,
+                fmt=["16", "16"], write_dir=str(tmp_path))  # fmt: skip
+    ann = wfdb.rdann(str(raw / "119"), "atr", sampto=360 * 600 - 1)
+    samples = np.round(ann.sample * 250 / 360).astype(int)
+    wfdb.wrann("119", "atr", samples, symbol=ann.symbol, fs=250, write_dir=str(tmp_path))
+    at_250 = predict_record(tmp_path / "119", model)
+    assert at_250.fs == 250
+    np.testing.assert_array_equal(at_250.samples, samples[np.isin(ann.symbol, list("NV"))])
+    n = len(at_250.labels)
+    assert np.mean(at_250.labels == baseline.labels[:n]) > 0.95

@@ -1,0 +1,61 @@
+"""Flows run for real under a temporary Prefect server, on the committed excerpts."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from arrhythmia.data.fetch import FetchError
+from arrhythmia.validation.gx_runner import ValidationFailed
+
+
+def test_ingest_from_an_incomplete_mirror_fails_and_leaves_raw_untouched(
+    prefect_harness, project_dir, excerpt_copy, monkeypatch
+):
+    from flows.ingest import ingest_flow
+
+    raw = project_dir / "data" / "raw" / "mitdb"
+    raw.mkdir(parents=True)
+    (raw / "keep.txt").write_text("earlier content")
+    monkeypatch.setenv("ARRHYTHMIA_MITDB_MIRROR", str(excerpt_copy))
+
+    with pytest.raises(FetchError) as failure:
+        ingest_flow()
+
+    assert "not found in mirror" in str(failure.value) or "checksum" in str(failure.value)
+    assert sorted(p.name for p in raw.iterdir()) == ["keep.txt"]
+    assert (raw / "keep.txt").read_text() == "earlier content"
+    assert not (project_dir / "data" / ".staging-mitdb").exists()
+
+
+def test_raw_validation_flow_stops_on_a_wrong_sampling_rate(
+    prefect_harness, project_dir, excerpt_copy, monkeypatch
+):
+    from flows import validate
+
+    raw = project_dir / "data" / "raw" / "mitdb"
+    shutil.copytree(excerpt_copy, raw)
+    header = raw / "100.hea"
+    header.write_text(header.read_text().replace("100 2 360 10800", "100 2 250 10800", 1))
+    monkeypatch.setattr(validate, "ALL_RECORDS", ("100", "119"))
+
+    with pytest.raises(ValidationFailed) as failure:
+        validate.validate_raw_flow()
+    message = str(failure.value)
+    assert "FAILED" in message and "fs" in message and "record 100" in message
+    assert (project_dir / "reports" / "validation" / "raw" / "index.html").is_file()
+
+
+@pytest.mark.slow
+def test_cli_exits_non_zero_with_one_clear_line_on_a_missing_mirror(project_dir):
+    env = {**os.environ, "ARRHYTHMIA_MITDB_MIRROR": str(project_dir / "nowhere")}
+    done = subprocess.run(
+        [sys.executable, "-m", "arrhythmia.cli", "ingest"],
+        capture_output=True, text=True, env=env, cwd=project_dir, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "arrhythmia ingest: error:" in done.stderr and "nowhere" in done.stderr
+    assert "Traceback" not in done.stderr.split("arrhythmia ingest: error:")[-1]
+    assert not (project_dir / "data" / "raw").exists()

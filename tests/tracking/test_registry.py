@@ -1,0 +1,207 @@
+"""Champion gate: registering run models and moving the `champion` alias."""
+
+from __future__ import annotations
+
+import math
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+
+from arrhythmia.inference.pyfunc import log_beat_classifier
+from arrhythmia.tracking import mlflow_setup
+from arrhythmia.tracking.mlflow_setup import dvc_output_hash, flatten_params, git_commit
+from arrhythmia.tracking.registry import (
+    CHAMPION_ALIAS,
+    MODEL_NAME,
+    GateDecision,
+    register_and_gate,
+    should_promote,
+)
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("candidate", "champion", "greater", "expected"),
+    [
+        (0.5, None, True, True),  # no champion
+        (0.5, None, False, True),
+        (0.9, 0.8, True, True),
+        (0.7, 0.8, True, False),
+        (0.8, 0.8, True, False),  # tie keeps the champion
+        (0.7, 0.8, False, True),  # lower is better
+        (0.9, 0.8, False, False),
+        (0.8, 0.8, False, False),
+        (NAN, None, True, False),  # NaN never wins
+        (NAN, 0.1, True, False),
+        (NAN, 0.1, False, False),
+        (0.5, NAN, True, True),  # champion without a usable score
+    ],
+)
+def test_should_promote_truth_table(candidate, champion, greater, expected):
+    assert should_promote(candidate, champion, greater) is expected
+
+
+def _candidate_run(classifier_path, beats, metrics: dict[str, float]) -> str:
+    with mlflow.start_run() as run:
+        mlflow.log_metrics(metrics)
+        log_beat_classifier(classifier_path, beats.as_input())
+    return run.info.run_id
+
+
+def _alias_version(client: MlflowClient) -> str:
+    return str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION_ALIAS).version)
+
+
+def test_gate_promotes_first_then_better_and_keeps_champion_on_worse(
+    tracking, classifier_path, beats
+):
+    client = MlflowClient()
+
+    first = register_and_gate(_candidate_run(classifier_path, beats, {"f1": 0.70}), "f1")
+    assert isinstance(first, GateDecision)
+    assert first.promoted and first.version == "1"
+    assert first.champion_version is None and first.champion_score is None
+    assert _alias_version(client) == "1"
+
+    better = register_and_gate(_candidate_run(classifier_path, beats, {"f1": 0.80}), "f1")
+    assert better.promoted and better.version == "2"
+    assert better.champion_version == "1" and better.champion_score == pytest.approx(0.70)
+    assert _alias_version(client) == "2"
+
+    worse_run = _candidate_run(classifier_path, beats, {"f1": 0.75})
+    worse = register_and_gate(worse_run, "f1")
+    assert not worse.promoted and worse.version == "3"
+    assert worse.champion_version == "2"
+    assert _alias_version(client) == "2"  # alias unchanged
+    assert "does not beat" in worse.reason
+
+    run = client.get_run(worse_run)
+    assert run.data.metrics["gate_candidate_score"] == pytest.approx(0.75)
+    assert run.data.metrics["gate_champion_score"] == pytest.approx(0.80)
+    assert run.data.tags["promoted"] == "false"
+    version_tags = client.get_model_version(MODEL_NAME, "3").tags
+    assert version_tags["promoted"] == "false"
+    assert version_tags["gate_metric"] == "f1"
+    assert float(version_tags["candidate_score"]) == pytest.approx(0.75)
+    assert float(version_tags["champion_score"]) == pytest.approx(0.80)
+    promoted_run = client.get_run(client.get_model_version(MODEL_NAME, "2").run_id)
+    assert promoted_run.data.tags["promoted"] == "true"
+
+    d = worse.to_dict()
+    assert d["version"] == "3" and d["promoted"] is False and d["gate_metric"] == "f1"
+
+
+def test_gate_lower_is_better(tracking, classifier_path, beats):
+    register_and_gate(_candidate_run(classifier_path, beats, {"loss": 0.5}), "loss", False)
+    decision = register_and_gate(
+        _candidate_run(classifier_path, beats, {"loss": 0.4}), "loss", greater_is_better=False
+    )
+    assert decision.promoted
+    assert _alias_version(MlflowClient()) == decision.version
+
+
+def test_missing_gate_metric_is_a_clear_error(tracking, classifier_path, beats):
+    run_id = _candidate_run(classifier_path, beats, {"accuracy": 0.9})
+    with pytest.raises(ValueError, match=r"no metric 'macro_f1'.*accuracy"):
+        register_and_gate(run_id, "macro_f1")
+    # nothing was registered
+    assert MlflowClient().search_model_versions(f"name='{MODEL_NAME}'") == []
+
+
+def test_configure_tracking_honours_env(tracking, tmp_path):
+    assert tracking == f"sqlite:///{tmp_path}/mlflow.db"
+    assert mlflow.get_tracking_uri() == tracking
+    experiment = mlflow.get_experiment_by_name("test")
+    assert experiment.artifact_location == (tmp_path / "artifacts").as_uri()
+
+
+def test_flatten_params():
+    flat = flatten_params(
+        {"train": {"lr": 1e-3, "epochs": 3, "widths": [16, 32], "opt": {"name": "adam"}},
+         "seed": 0, "split": ("a", "b"), "none": None, "on": True}
+    )  # fmt: skip
+    assert flat == {
+        "train.lr": 1e-3,
+        "train.epochs": 3,
+        "train.widths": "[16, 32]",
+        "train.opt.name": "adam",
+        "seed": 0,
+        "split": '["a", "b"]',
+        "none": "None",
+        "on": True,
+    }
+    assert flatten_params({"a": {"b": 1}}, prefix="p") == {"p.a.b": 1}
+
+
+def test_dvc_output_hash(tmp_path):
+    lock = tmp_path / "dvc.lock"
+    lock.write_text(
+        """\
+schema: '2.0'
+stages:
+  ingest:
+    cmd: arrhythmia ingest
+    outs:
+    - path: data/raw/mitdb
+      hash: md5
+      md5: 0123456789abcdef0123456789abcdef.dir
+      size: 100
+      nfiles: 3
+  preprocess:
+    cmd: arrhythmia preprocess
+    deps:
+    - path: data/raw/mitdb
+      hash: md5
+      md5: 0123456789abcdef0123456789abcdef.dir
+    outs:
+    - path: data/processed/beats.npz
+      hash: md5
+      md5: feedfacefeedfacefeedfacefeedface
+      size: 42
+"""
+    )
+    assert dvc_output_hash(lock) == "feedfacefeedfacefeedfacefeedface"
+    assert dvc_output_hash(lock, "data/raw/mitdb") == "0123456789abcdef0123456789abcdef.dir"
+    assert dvc_output_hash(lock, "data/other.npz") is None
+    assert dvc_output_hash(tmp_path / "absent.lock") is None
+
+
+class _Done:
+    def __init__(self, returncode: int, stdout: str):
+        self.returncode, self.stdout = returncode, stdout
+
+
+def test_git_commit_clean_dirty_and_outside_repo(monkeypatch):
+    # git itself is faked: these tests must not run git in the working tree.
+    def fake(status_out: str, head_rc: int = 0):
+        def run(args, **kwargs):
+            if args[1] == "rev-parse":
+                return _Done(head_rc, "abc123\n" if head_rc == 0 else "")
+            assert "--untracked-files=no" in args
+            return _Done(0, status_out)
+
+        return run
+
+    monkeypatch.setattr(mlflow_setup.subprocess, "run", fake(""))
+    assert git_commit() == "abc123"
+    monkeypatch.setattr(mlflow_setup.subprocess, "run", fake(" M src/x.py\n"))
+    assert git_commit() == "abc123-dirty"
+    monkeypatch.setattr(mlflow_setup.subprocess, "run", fake("", head_rc=128))
+    assert git_commit() is None
+
+    def no_git(args, **kwargs):
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(mlflow_setup.subprocess, "run", no_git)
+    assert git_commit() is None
+
+
+def test_nan_candidate_is_registered_but_not_promoted(tracking, classifier_path, beats):
+    decision = register_and_gate(_candidate_run(classifier_path, beats, {"f1": NAN}), "f1")
+    assert not decision.promoted and math.isnan(decision.candidate_score)
+    assert MlflowClient().get_registered_model(MODEL_NAME).aliases == {}
+    # the registered model exists but has no champion alias yet: the next one takes it
+    after = register_and_gate(_candidate_run(classifier_path, beats, {"f1": 0.1}), "f1")
+    assert after.promoted and after.version == "2" and after.champion_version is None
