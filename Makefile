@@ -1,6 +1,7 @@
 # The README's commands. `make run` sets up and runs the pipeline; `make test` sets up and
 # runs the whole test suite. Both create .venv on a fresh machine.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
@@ -11,12 +12,15 @@ export PATH := $(BIN):$(PATH)
 
 setup: $(STAMP)
 
+# pip's notes about unusable local index folders (a machine setting) are noise here.
+QUIET_PIP := grep -v "WARNING: Location" || true
+
 # torch first, pinned, so pip never resolves a CUDA build for it.
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --upgrade pip 2>&1 | { $(QUIET_PIP); }
+	$(BIN)/pip install --quiet torch==2.13.0 2>&1 | { $(QUIET_PIP); }
+	$(BIN)/pip install --quiet -e '.[dev]' 2>&1 | { $(QUIET_PIP); }
 	touch $(STAMP)
 
 run: setup
@@ -35,3 +39,8 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Figures printed by scripts in benchmarks/ (after `make run`: they use its model and data).
+bench: setup
+	python benchmarks/speed_and_memory.py
+	python benchmarks/model_selection.py

@@ -223,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Prefect's client logs every API request at INFO; only its problems are worth seeing.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         args.handler(args)
     except (ArrhythmiaError, FileNotFoundError) as error:
