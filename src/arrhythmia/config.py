@@ -78,10 +78,17 @@ class TrainParams:
     rr_hidden: int
     hidden: int
     dropout: float
+    template_beats: str
+    template_min_ratio: float
     tune_bias: bool
     model_dir: str
 
     def __post_init__(self):
+        if self.template_beats not in ("all", "non_premature"):
+            raise ConfigError(
+                f"params.train.template_beats: {self.template_beats!r} is not one of "
+                "('all', 'non_premature')"
+            )
         if self.imbalance not in IMBALANCE_STRATEGIES:
             raise ConfigError(
                 f"params.train.imbalance: {self.imbalance!r} is not one of {IMBALANCE_STRATEGIES}"

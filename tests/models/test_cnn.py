@@ -2,7 +2,7 @@ import numpy as np
 import torch
 
 from arrhythmia.models.cnn import BeatCNN, CnnConfig, model_size_bytes, parameter_count
-from arrhythmia.models.inputs import beat_channels, record_templates, rr_inputs
+from arrhythmia.models.inputs import beat_channels, record_templates, rr_inputs, template_beats
 
 
 def _config(**overrides):
@@ -55,3 +55,21 @@ def test_rr_inputs_select_and_log_scale():
     rr = np.array([[0.8, 1.0, 0.5]], dtype=np.float32)
     out = rr_inputs(rr, ["a", "b", "c"], ["c", "b"])
     np.testing.assert_allclose(out, np.log([[0.5, 1.0]]), rtol=1e-6)
+
+
+def test_template_from_non_premature_beats_ignores_the_ectopic_majority():
+    # 10 sinus beats (value 1) and 30 premature ones (value 5) in one record.
+    windows = np.concatenate([np.full((10, 2, 4), 1.0), np.full((30, 2, 4), 5.0)]).astype(
+        np.float32
+    )
+    records = np.zeros(40, dtype=int)
+    pre_over_upper = np.concatenate([np.full(10, 1.0), np.full(30, 0.6)])
+    rr = np.column_stack([np.ones(40), pre_over_upper])
+    include = template_beats(rr, ["x", "pre_over_upper"], "non_premature", 0.9)
+    assert record_templates(windows, records)[0, 0, 0] == 5.0  # the median is ectopic
+    assert record_templates(windows, records, include)[0, 0, 0] == 1.0
+    assert template_beats(rr, ["x", "pre_over_upper"], "all", 0.9) is None
+    # Too few non-premature beats: fall back to every beat.
+    few = np.zeros(40, dtype=bool)
+    few[:3] = True
+    assert record_templates(windows, records, few)[0, 0, 0] == 5.0

@@ -37,9 +37,7 @@ def _features(samples, fs=360.0):
 
 def test_rr_features_of_regular_rhythm():
     f = _features(np.arange(0, 360 * 20, 360))  # 60 bpm
-    for name in ("pre_rr", "post_rr", "local_rr", "sinus_rr", "record_rr"):
-        np.testing.assert_allclose(f[name], 1.0)
-    for name in RR_FEATURES[5:]:
+    for name in RR_FEATURES:
         np.testing.assert_allclose(f[name], 1.0)
 
 
@@ -65,6 +63,26 @@ def test_sinus_rr_stays_on_the_sinus_cycle_in_bigeminy():
     np.testing.assert_allclose(f["sinus_rr"][ectopic], 1.0, atol=0.01)
     assert np.all(f["pre_over_sinus"][ectopic] < 0.65)
     assert np.all(f["pre_over_sinus"][ectopic + 1] > 1.35)
+
+
+def test_upper_rr_finds_the_sinus_cycle_when_premature_beats_are_the_majority():
+    # Slow sinus rhythm (1.6 s) with runs of premature beats at 1.0 s: 3 of every 4 intervals.
+    intervals = [1.6, 1.0, 1.0, 1.0] * 12
+    samples = np.round(np.cumsum([0.0] + intervals) * 360).astype(int)
+    f = _features(samples)
+    premature = np.arange(34, 49)[np.array(intervals[33:48]) == 1.0]
+    assert np.median(f["pre_over_local"][premature]) == pytest.approx(1.0)  # the median is fooled
+    np.testing.assert_allclose(f["pre_over_upper"][premature], 1.0 / 1.6, rtol=0.02)
+
+
+def test_irregularity_is_high_in_an_irregular_rhythm():
+    rng = np.random.default_rng(0)
+    regular = np.cumsum([0.0] + [0.8] * 40)
+    irregular = np.cumsum([0.0] + list(rng.uniform(0.4, 1.2, 40)))
+    f_reg = _features(np.round(regular * 360).astype(int))
+    f_irr = _features(np.round(irregular * 360).astype(int))
+    assert f_reg["rr_irregularity"][-1] == pytest.approx(1.0)
+    assert f_irr["rr_irregularity"][-1] > 1.2
 
 
 def test_gap_without_beat_annotations_is_not_an_rr_interval():

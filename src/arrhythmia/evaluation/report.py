@@ -10,6 +10,7 @@ from typing import Any
 
 from arrhythmia.atomic import write_text
 from arrhythmia.data.aami import AAMI_CLASSES
+from arrhythmia.errors import ArrhythmiaError
 
 
 def _pct(value: Any) -> str:
@@ -80,6 +81,13 @@ def results_section(metrics_dir: Path) -> str:
         f"SVEB Se {_pct(train.get('ds1_val_sveb_se'))} / +P {_pct(train.get('ds1_val_sveb_pp'))}, "
         f"VEB Se {_pct(train.get('ds1_val_veb_se'))} / +P {_pct(train.get('ds1_val_veb_pp'))}."
     )
+    model = (
+        f"Model: {_count(train.get('n_models'))} fold CNNs of "
+        f"{_count(train.get('n_parameters_per_model'))} parameters each "
+        f"({float(train.get('model_size_bytes', 0)) / 1024:.0f} KiB in all), trained in "
+        f"{float(train.get('train_seconds', 0)):.0f} s on this machine's CPU; best epochs "
+        f"{train.get('best_epochs')}."
+    )
     return (
         f"DS2 test set: {_count(ds2.get('n_beats'))} beats of 22 records, every reference beat, "
         "model trained and selected on DS1 only.\n\n"
@@ -88,8 +96,14 @@ def results_section(metrics_dir: Path) -> str:
         + format_confusion_matrix(ds2)
         + "\n"
         + validation
+        + "\n\n"
+        + model
         + "\n"
     )
+
+
+class ReportError(ArrhythmiaError, ValueError):
+    """The README has no results markers to write between."""
 
 
 RESULTS_START = "<!-- results:start (written by `arrhythmia report --readme README.md`) -->"
@@ -100,7 +114,7 @@ def update_readme(readme: Path, section: str) -> None:
     """Replace the text between the results markers; the rest of the README is kept."""
     text = readme.read_text()
     if RESULTS_START not in text or RESULTS_END not in text:
-        raise ValueError(
+        raise ReportError(
             f"{readme}: results markers not found ({RESULTS_START!r} ... {RESULTS_END!r})"
         )
     head, rest = text.split(RESULTS_START, 1)

@@ -13,7 +13,7 @@ import torch
 from arrhythmia.atomic import atomic_path
 from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.models.cnn import BeatCNN, CnnConfig
-from arrhythmia.models.inputs import beat_channels, rr_inputs
+from arrhythmia.models.inputs import beat_channels, rr_inputs, template_beats
 
 
 @dataclass
@@ -28,6 +28,8 @@ class BeatClassifier:
     window_length: int
     preprocess: dict  # the PreprocessParams the windows were made with
     logit_bias: list[float] = field(default_factory=lambda: [0.0] * len(AAMI_CLASSES))
+    template_rule: str = "all"
+    template_min_ratio: float = 0.9
     classes: tuple[str, ...] = AAMI_CLASSES
     _models: list[BeatCNN] = field(default_factory=list, repr=False)
 
@@ -48,7 +50,8 @@ class BeatClassifier:
             raise ValueError(
                 f"expected windows of shape (n, 2, {self.window_length}), got {windows.shape}"
             )
-        beats = prepare_beats(windows, record_ids, self.decimation)
+        include = template_beats(rr, rr_names, self.template_rule, self.template_min_ratio)
+        beats = prepare_beats(windows, record_ids, self.decimation, include)
         end = beats.shape[-1] - self.crop_margin
         return beats[..., self.crop_margin : end], rr_inputs(rr, rr_names, self.rr_features)
 
@@ -85,10 +88,15 @@ class BeatClassifier:
         return cls(config=CnnConfig(**config), **payload)
 
 
-def prepare_beats(windows: np.ndarray, record_ids: np.ndarray, decimation: int) -> np.ndarray:
+def prepare_beats(
+    windows: np.ndarray,
+    record_ids: np.ndarray,
+    decimation: int,
+    include: np.ndarray | None = None,
+) -> np.ndarray:
     """Beat channels at the model's rate. The windows were low-passed well below the
     decimated Nyquist frequency, so taking every `decimation`-th sample does not alias."""
-    return beat_channels(windows[..., ::decimation], record_ids)
+    return beat_channels(windows[..., ::decimation], record_ids, include)
 
 
 @torch.no_grad()

@@ -2,7 +2,7 @@
 
 Input (named tensors, the signature from `model_signature`):
     windows: float32 (n, 2, 252) dataset-format beat windows (2 leads, 360 Hz, R peak at 90)
-    rr:      float32 (n, 11) RR features in `arrhythmia.signal.rr.RR_FEATURES` order
+    rr:      float32 (n, len(RR_FEATURES)) RR features in `arrhythmia.signal.rr.RR_FEATURES` order
 Output: a DataFrame with one row per beat: `label` (AAMI class letter) and p_N, p_S, p_V,
 p_F, p_Q (float64 probabilities summing to 1).
 
@@ -15,7 +15,7 @@ ectopic beats, or beats mixed from several patients, gets a wrong template and w
 Served with `mlflow models serve -m models:/arrhythmia-cnn@champion --env-manager local`,
 `POST /invocations` takes the tensors as the `inputs` field of a JSON body:
     {"inputs": {"windows": [[[...252 floats...], [...252 floats...]], ...],
-                "rr": [[...11 floats...], ...]}}
+                "rr": [[...14 floats...], ...]}}
 and answers {"predictions": [{"label": "N", "p_N": 0.98, ...}, ...]}.
 """
 
@@ -72,7 +72,7 @@ class BeatClassifierModel(PythonModel):
 def _split_input(model_input) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(model_input, pd.DataFrame) or not hasattr(model_input, "keys"):
         raise TypeError(
-            'expected a dict of arrays {"windows": (n, 2, L), "rr": (n, 11)} '
+            f'expected a dict of arrays {{"windows": (n, 2, L), "rr": (n, {len(RR_FEATURES)})}} '
             f'(JSON body {{"inputs": {{"windows": ..., "rr": ...}}}}), got {type(model_input)}'
         )
     missing = {"windows", "rr"} - set(model_input.keys())

@@ -7,24 +7,47 @@ from collections.abc import Sequence
 
 import numpy as np
 
+TEMPLATE_RULES = ("all", "non_premature")
+MIN_TEMPLATE_BEATS = 8
 
-def record_templates(windows: np.ndarray, record_ids: np.ndarray) -> np.ndarray:
-    """Per-beat copy of its record's dominant beat (the median window of the record).
 
-    The median over all of a record's beats is the patient's usual beat in most records,
-    so `beat - template` shows how far a beat departs from that patient's normal shape,
-    which transfers across patients better than the raw morphology.
+def record_templates(
+    windows: np.ndarray, record_ids: np.ndarray, include: np.ndarray | None = None
+) -> np.ndarray:
+    """Per-beat copy of its record's dominant beat: the median window of the record's beats
+    (of those in `include`, when at least MIN_TEMPLATE_BEATS of them are).
+
+    `beat - template` shows how far a beat departs from that patient's own shape, which
+    transfers across patients better than the raw morphology.
     """
     templates = np.empty_like(windows)
     for record in np.unique(record_ids):
         mask = record_ids == record
-        templates[mask] = np.median(windows[mask], axis=0)
+        chosen = mask if include is None else mask & include
+        if chosen.sum() < MIN_TEMPLATE_BEATS:
+            chosen = mask
+        templates[mask] = np.median(windows[chosen], axis=0)
     return templates
 
 
-def beat_channels(windows: np.ndarray, record_ids: np.ndarray) -> np.ndarray:
+def template_beats(
+    rr: np.ndarray, rr_names: Sequence[str], rule: str, min_ratio: float
+) -> np.ndarray | None:
+    """Which beats make the template: all of them, or only those that are not premature
+    against the preceding sinus cycle (pre_over_upper >= min_ratio), so the template is
+    the patient's sinus beat even where ectopic beats are the majority."""
+    if rule == "all":
+        return None
+    if rule != "non_premature":
+        raise ValueError(f"template rule {rule!r} is not one of {TEMPLATE_RULES}")
+    return rr[:, list(rr_names).index("pre_over_upper")] >= min_ratio
+
+
+def beat_channels(
+    windows: np.ndarray, record_ids: np.ndarray, include: np.ndarray | None = None
+) -> np.ndarray:
     """(n, 2 * n_leads, L) float32: the beat's leads, then beat minus template per lead."""
-    templates = record_templates(windows, record_ids)
+    templates = record_templates(windows, record_ids, include)
     return np.concatenate([windows, windows - templates], axis=1).astype(np.float32)
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-RR_INTERVALS: tuple[str, ...] = ("pre_rr", "post_rr", "local_rr", "sinus_rr", "record_rr")
+RR_INTERVALS: tuple[str, ...] = (
+    "pre_rr",
+    "post_rr",
+    "local_rr",
+    "sinus_rr",
+    "record_rr",
+    "upper_rr",
+)
 RR_RATIOS: tuple[str, ...] = (
     "pre_over_post",
     "pre_over_local",
@@ -12,7 +19,10 @@ RR_RATIOS: tuple[str, ...] = (
     "post_over_sinus",
     "pre_over_record",
     "local_over_record",
+    "pre_over_upper",
+    "rr_irregularity",
 )
+UPPER_QUANTILE = 90
 RR_FEATURES: tuple[str, ...] = RR_INTERVALS + RR_RATIOS
 
 
@@ -22,6 +32,23 @@ def _trailing_median(values: np.ndarray, n: int) -> np.ndarray:
     for i in range(len(values)):
         window = values[max(0, i - n) : i] if i > 0 else values[:1]
         out[i] = np.median(window)
+    return out
+
+
+def _trailing_quantile(values: np.ndarray, n: int, q: float) -> np.ndarray:
+    out = np.empty_like(values)
+    for i in range(len(values)):
+        window = values[max(0, i - n) : i] if i > 0 else values[:1]
+        out[i] = np.percentile(window, q)
+    return out
+
+
+def _trailing_irregularity(values: np.ndarray, n: int) -> np.ndarray:
+    """1 + median |successive difference| / median, over the n intervals before each beat."""
+    out = np.ones_like(values)
+    for i in range(2, len(values)):
+        window = values[max(0, i - n) : i]
+        out[i] = 1.0 + np.median(np.abs(np.diff(window))) / np.median(window)
     return out
 
 
@@ -44,6 +71,12 @@ def rr_features(
       to the sinus cycle, so this stays right in bigeminy, where any plain median is
       itself ectopic.
     - record_rr: median RR of the whole record.
+    - upper_rr: 90th percentile of the `sinus_beats` RR intervals before the beat. When
+      premature beats are the majority (frequent APCs, runs), every median is ectopic,
+      but the sinus cycle is still among the longest intervals; pre_over_upper is the
+      beat's prematurity against it.
+    - rr_irregularity: 1 + median absolute successive RR difference / median RR, before
+      the beat: high in atrial fibrillation, where a short interval is not premature.
 
     An interval longer than `max_rr_s` spans a stretch with no beat annotations (in MITDB,
     ventricular flutter, annotated as flutter waves rather than beats), not a pause; it is
@@ -67,6 +100,8 @@ def rr_features(
     pair_means = (pre + post) / 2.0
     sinus = _trailing_median(pair_means, sinus_beats)
     record = np.full(n, typical)
+    upper = _trailing_quantile(pre, sinus_beats, UPPER_QUANTILE)
+    irregularity = _trailing_irregularity(pre, sinus_beats)
     features = np.column_stack(
         [
             pre,
@@ -74,12 +109,15 @@ def rr_features(
             local,
             sinus,
             record,
+            upper,
             pre / post,
             pre / local,
             pre / sinus,
             post / sinus,
             pre / record,
             local / record,
+            pre / upper,
+            irregularity,
         ]
     )
     return features.astype(np.float32)

@@ -20,7 +20,7 @@ from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.evaluation.ec57 import evaluate_predictions
 from arrhythmia.inference.classifier import BeatClassifier, ensemble_proba, prepare_beats
 from arrhythmia.models.cnn import BeatCNN
-from arrhythmia.models.inputs import rr_inputs
+from arrhythmia.models.inputs import rr_inputs, template_beats
 from arrhythmia.training.calibration import apply_bias, tune_bias
 from arrhythmia.training.folds import patient_folds
 from arrhythmia.training.loop import (
@@ -61,8 +61,11 @@ def train_ensemble(
     ds1 = arrays["split"] == "DS1"
     records = arrays["record"][ds1]
     labels = arrays["label"][ds1].astype(np.int64)
+    include = template_beats(
+        arrays["rr"][ds1], arrays["rr_names"], cfg.template_beats, cfg.template_min_ratio
+    )
     data = TrainData(
-        beats=prepare_beats(arrays["windows"][ds1], records, cfg.decimation),
+        beats=prepare_beats(arrays["windows"][ds1], records, cfg.decimation, include),
         rr=rr_inputs(arrays["rr"][ds1], arrays["rr_names"], cfg.rr_features),
         labels=labels,
     )
@@ -119,6 +122,8 @@ def train_ensemble(
         window_length=int(arrays["window_length"]),
         preprocess=asdict(preprocess),
         logit_bias=[float(b) for b in bias],
+        template_rule=cfg.template_beats,
+        template_min_ratio=cfg.template_min_ratio,
     )
     report = TrainingReport(
         folds=folds,

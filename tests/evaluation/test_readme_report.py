@@ -1,0 +1,48 @@
+import json
+
+import numpy as np
+import pytest
+
+from arrhythmia.evaluation.ec57 import evaluate_predictions, write_metrics_json
+from arrhythmia.evaluation.report import RESULTS_END, RESULTS_START, results_section, update_readme
+
+
+@pytest.fixture
+def metrics_dir(tmp_path):
+    y = np.array([0, 0, 0, 1, 2, 2])
+    write_metrics_json(tmp_path / "ds2.json", evaluate_predictions(y, np.array([0, 0, 1, 1, 2, 0])))
+    (tmp_path / "train.json").write_text(json.dumps({
+        "ds1_val_score": 0.8, "ds1_val_sveb_se": 0.7, "ds1_val_sveb_pp": 0.5,
+        "ds1_val_veb_se": 0.9, "ds1_val_veb_pp": 0.95, "n_models": 3,
+        "n_parameters_per_model": 1234, "model_size_bytes": 4096, "train_seconds": 61.2,
+        "best_epochs": [2, 3, 4],
+    }))  # fmt: skip
+    return tmp_path
+
+
+def test_results_section_reads_the_pipeline_metrics(metrics_dir):
+    section = results_section(metrics_dir)
+    assert "6 beats" in section
+    assert "| SVEB Se (EC57) | 100.0 |" in section and "| SVEB +P (EC57) | 50.0 |" in section
+    assert "| **N** | 2 | 1 | 0 | 0 | 0 |" in section  # confusion row of reference N
+    assert "SVEB Se 70.0 / +P 50.0" in section
+    assert "3 fold CNNs of 1234 parameters" in section and "61 s" in section
+
+
+def test_update_readme_replaces_only_the_marked_block(tmp_path, metrics_dir):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nbefore\n{RESULTS_START}\nold table\n{RESULTS_END}\nafter\n")
+    update_readme(readme, results_section(metrics_dir))
+    text = readme.read_text()
+    assert "old table" not in text and "| SVEB Se (EC57) | 100.0 |" in text
+    assert text.startswith("# Title\n\nbefore\n") and text.endswith(f"{RESULTS_END}\nafter\n")
+    update_readme(readme, "second\n")  # idempotent markers
+    assert readme.read_text().count(RESULTS_START) == 1
+
+
+def test_update_readme_without_markers_is_an_error(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers\n")
+    with pytest.raises(ValueError, match="markers"):
+        update_readme(readme, "x")
+    assert readme.read_text() == "no markers\n"
