@@ -38,8 +38,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variants", nargs="*", default=[""], help="override sets (default: params)")
     parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--out", default=None, help="also write the table as JSON here")
+    parser.add_argument("--out", default=None, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--table-from", default=None, help="print the Markdown table of a saved JSON and exit"
+    )
     args = parser.parse_args()
+    if args.table_from:
+        print(markdown_table(json.loads(Path(args.table_from).read_text())))
+        return
 
     params = load_params(args.params)
     arrays = load_dataset(Path(params.preprocess.out_dir) / DATASET_FILE)
@@ -69,8 +75,22 @@ def main() -> None:
             f"{100 * r['sveb_pp']:5.1f}  {100 * r['veb_se']:5.1f} {100 * r['veb_pp']:5.1f}  "
             f"{100 * r['macro_f1']:5.1f}   {r['seconds']} s"
         )
+    print("\n" + markdown_table(rows))
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=2) + "\n")
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The comparison as a Markdown table (the README's is this output)."""
+    lines = [
+        "| variant (overrides of `train`) | score | SVEB Se | SVEB +P | VEB Se | VEB +P |",
+        "|:--|--:|--:|--:|--:|--:|",
+    ]
+    for r in rows:
+        name = r["variant"].replace(";", ", ").replace("[", "`[").replace("]", "]`")
+        cells = [r[k] for k in ("score", "sveb_se", "sveb_pp", "veb_se", "veb_pp")]
+        lines.append(f"| {name} | " + " | ".join(f"{100 * v:.1f}" for v in cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

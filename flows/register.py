@@ -22,12 +22,13 @@ def register_flow(params_path: str = "params.yaml") -> dict:
 
     p = load_params(params_path)
     configure_tracking()
-    run_id = json.loads(run_file(p.train.model_dir).read_text())["run_id"]
+    run = json.loads(run_file(p.train.model_dir).read_text())
     decision = register_and_gate(
-        run_id,
+        run["run_id"],
         p.register.gate_metric,
         greater_is_better=p.register.greater_is_better,
         model_name=p.register.model_name,
+        model_uri=run.get("model_uri"),
     )
     write_metrics_json(REGISTER_REPORT, decision.to_dict())
     get_run_logger().info("register: %s", decision.reason)

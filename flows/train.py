@@ -63,6 +63,7 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
     }
     metrics = {
         "ds1_val_score": report.val_score,
+        "ds1_val_score_untuned": report.val_score_untuned,
         **flatten_metrics(report.val_metrics, "ds1_val"),
         **size,
         "best_epochs": report.best_epochs,
@@ -100,10 +101,14 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
             "windows": arrays["windows"][:8],
             "rr": arrays["rr"][:8],
         }
-        log_beat_classifier(classifier_path, example)
+        model_info = log_beat_classifier(classifier_path, example)
         write_json(
             run_file(p.train.model_dir),
-            {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id},
+            {
+                "run_id": run.info.run_id,
+                "experiment_id": run.info.experiment_id,
+                "model_uri": model_info.model_uri,
+            },  # fmt: skip
         )
     logger.info(
         "trained %d fold models (%d parameters each) in %.0f s; DS1 validation score %.3f "

@@ -205,3 +205,15 @@ def test_nan_candidate_is_registered_but_not_promoted(tracking, classifier_path,
     # the registered model exists but has no champion alias yet: the next one takes it
     after = register_and_gate(_candidate_run(classifier_path, beats, {"f1": 0.1}), "f1")
     assert after.promoted and after.version == "2" and after.champion_version is None
+
+
+def test_registering_the_logged_model_uri_keeps_the_run_link(tracking, classifier_path, beats):
+    with mlflow.start_run() as run:
+        mlflow.log_metric("f1", 0.7)
+        info = log_beat_classifier(classifier_path, beats.as_input())
+    decision = register_and_gate(run.info.run_id, "f1", model_uri=info.model_uri)
+    version = MlflowClient().get_model_version(MODEL_NAME, decision.version)
+    assert decision.promoted and version.run_id == run.info.run_id
+    assert version.source == info.model_uri
+    loaded = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@{CHAMPION_ALIAS}")
+    assert len(loaded.predict(beats.as_input())) == len(beats.as_input()["rr"])

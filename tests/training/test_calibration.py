@@ -31,3 +31,20 @@ def test_no_offset_when_nothing_is_gained():
     bias, score = tune_bias(proba, labels, validation_score, np.arange(-1, 1.01, 0.5))
     np.testing.assert_array_equal(bias, 0.0)
     assert score == 1.0
+
+
+def test_cross_fitted_offsets_come_from_the_other_folds_only():
+    # Fold 0 needs an S offset, fold 1 has no S beats to learn one from: fold 0's beats must
+    # then be scored with fold 1's (zero) offsets, not with offsets fitted on themselves.
+    from arrhythmia.training.calibration import cross_fitted_bias
+
+    labels = np.array([0] * 20 + [1] * 5 + [0] * 20)
+    proba = np.zeros((45, 5))
+    proba[:20] = [0.9, 0.1, 0, 0, 0]
+    proba[20:25] = [0.6, 0.4, 0, 0, 0]
+    proba[25:] = [0.9, 0.1, 0, 0, 0]
+    folds = np.array([0] * 25 + [1] * 20)
+    adjusted = cross_fitted_bias(proba, labels, folds, validation_score, np.arange(-1, 2.01, 0.5))
+    assert (adjusted[20:25].argmax(axis=1) == 0).all()  # no offset learnt without S beats
+    _, in_sample = tune_bias(proba, labels, validation_score, np.arange(-1, 2.01, 0.5))
+    assert validation_score(labels, adjusted.argmax(axis=1)) < in_sample

@@ -35,6 +35,7 @@ def record_dataset(raw_dir: Path, record: str, p: PreprocessParams) -> dict[str,
         "record": np.full(n, record, dtype="<U8"),
         "sample": beats.sample.astype(np.int64),
         "split": np.full(n, split_of(record), dtype="<U3"),
+        "fs": np.array(ecg.fs),
     }
 
 
@@ -49,8 +50,11 @@ def build_beat_dataset(
         record_dataset(raw_dir, r, p)
         for r in tqdm(records, desc="preprocess", unit="record", disable=not progress)
     ]
+    rates = {float(part.pop("fs")) for part in parts}
+    if len(rates) != 1:
+        raise ValueError(f"records have different sampling rates {sorted(rates)}; resample first")
+    fs = rates.pop()
     arrays = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
-    fs = 360
     arrays["rr_names"] = np.array(RR_FEATURES)
     arrays["classes"] = np.array(AAMI_CLASSES)
     arrays["fs"] = np.array(fs)

@@ -26,11 +26,13 @@ UPPER_QUANTILE = 90
 RR_FEATURES: tuple[str, ...] = RR_INTERVALS + RR_RATIOS
 
 
-def _trailing_median(values: np.ndarray, n: int) -> np.ndarray:
-    """Median of the n values before each position (fewer at the start; itself at position 0)."""
+def _trailing_median(values: np.ndarray, n: int, skip: int = 0) -> np.ndarray:
+    """Median of the n values before each position, leaving out the `skip` nearest ones
+    (fewer at the start; the first value where nothing precedes)."""
     out = np.empty_like(values)
     for i in range(len(values)):
-        window = values[max(0, i - n) : i] if i > 0 else values[:1]
+        end = i - skip
+        window = values[max(0, end - n) : end] if end > 0 else values[:1]
         out[i] = np.median(window)
     return out
 
@@ -98,7 +100,8 @@ def rr_features(
     pre, post = np.nan_to_num(pre, nan=typical), np.nan_to_num(post, nan=typical)
     local = _trailing_median(pre, local_beats)
     pair_means = (pre + post) / 2.0
-    sinus = _trailing_median(pair_means, sinus_beats)
+    # pair_means[i - 1] contains this beat's own pre_rr: skip it, compare with what preceded.
+    sinus = _trailing_median(pair_means, sinus_beats, skip=1)
     record = np.full(n, typical)
     upper = _trailing_quantile(pre, sinus_beats, UPPER_QUANTILE)
     irregularity = _trailing_irregularity(pre, sinus_beats)

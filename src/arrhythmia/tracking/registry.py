@@ -9,8 +9,14 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from arrhythmia.errors import ArrhythmiaError
+
 MODEL_NAME = "arrhythmia-cnn"
 CHAMPION_ALIAS = "champion"
+
+
+class GateError(ArrhythmiaError, ValueError):
+    """The candidate run cannot be gated (it logged no gate metric)."""
 
 
 def should_promote(
@@ -66,8 +72,10 @@ def register_and_gate(
     greater_is_better: bool = True,
     model_name: str = MODEL_NAME,
     artifact_name: str = "model",
+    model_uri: str | None = None,
 ) -> GateDecision:
-    """Register `runs:/{run_id}/{artifact_name}` as a new version of `model_name` and give it
+    """Register the run's model (`model_uri`, as returned when it was logged; else
+    `runs:/{run_id}/{artifact_name}`) as a new version of `model_name` and give it
     the champion alias if its run's `gate_metric` beats the champion's run's.
 
     The decision is recorded on the new version (tags gate_metric, candidate_score,
@@ -81,7 +89,7 @@ def register_and_gate(
     client = MlflowClient()
     metrics = client.get_run(run_id).data.metrics
     if gate_metric not in metrics:
-        raise ValueError(
+        raise GateError(
             f"run {run_id} has no metric {gate_metric!r} to gate on; "
             f"it logged: {sorted(metrics) or 'no metrics'}"
         )
@@ -93,7 +101,8 @@ def register_and_gate(
         _run_metric(client, champion.run_id, gate_metric) if champion is not None else None
     )
 
-    version = str(mlflow.register_model(f"runs:/{run_id}/{artifact_name}", model_name).version)
+    source = model_uri or f"runs:/{run_id}/{artifact_name}"
+    version = str(mlflow.register_model(source, model_name).version)
     promoted = should_promote(candidate, champion_score, greater_is_better)
     direction = "higher" if greater_is_better else "lower"
     if champion is None:
