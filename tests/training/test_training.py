@@ -43,7 +43,7 @@ def synthetic_dataset(seed=0, per_record=40):
 @pytest.fixture
 def small_train(params):
     return dataclasses.replace(
-        params.train, folds=2, max_epochs=4, patience=5, batch_size=16, widths=[4, 8],
+        params.train, folds=2, max_epochs=6, patience=7, batch_size=16, widths=[4, 8],
         learning_rate=0.01,
         rr_hidden=4, hidden=8, threads=1,
     )  # fmt: skip
@@ -79,8 +79,8 @@ def test_training_selects_on_ds1_folds_and_learns(tmp_path, small_train, params)
     )
     assert len(classifier.state_dicts) == 2
     assert set(report.folds) == set(RECORDS)
-    assert len(report.history) == 2 * 4
-    assert report.val_score > 0.5
+    assert len(report.history) == 2 * 6
+    assert report.val_score_untuned > 0.5  # the networks learn; offsets are tested elsewhere
     path = tmp_path / "cnn.pt"
     classifier.save(path)
     reloaded = BeatClassifier.load(path)
@@ -115,7 +115,7 @@ def test_resume_after_interruption_ends_with_the_same_result(
     def crash_after_four_epochs(*args, **kwargs):
         real_save(*args, **kwargs)
         saves["n"] += 1
-        if saves["n"] == 4:  # the middle of fold 1
+        if saves["n"] == 8:  # the middle of fold 1
             raise KeyboardInterrupt
 
     monkeypatch.setattr(loop, "_save_checkpoint", crash_after_four_epochs)
