@@ -10,6 +10,7 @@ import resource
 import time
 from pathlib import Path
 
+from arrhythmia.artifacts import model_path
 from arrhythmia.config import load_params
 from arrhythmia.inference.predict import load_model, predict_record
 
@@ -23,7 +24,7 @@ def main() -> None:
     params = load_params(args.params)
     raw = Path(params.data.raw_dir)
     started = time.perf_counter()
-    model = load_model(str(Path(params.train.model_dir) / "cnn.pt"))
+    model = load_model(str(model_path(params.train.model_dir)))
     print(f"model load: {time.perf_counter() - started:.2f} s")
 
     total_beats, total_seconds, total_signal = 0, 0.0, 0.0

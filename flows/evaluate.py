@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from prefect import flow, get_run_logger
 
+from arrhythmia.artifacts import model_path, read_run
 from arrhythmia.config import load_params
 from arrhythmia.data.beat_dataset import DATASET_FILE, load_dataset
-from flows.train import model_path, run_file
 
 DS2_METRICS = Path("metrics/ds2.json")
 EVAL_REPORTS = Path("reports/evaluate")
@@ -62,7 +61,7 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     (EVAL_REPORTS / "results.md").write_text(table + "\n")
 
     configure_tracking()
-    run_id = json.loads(run_file(p.train.model_dir).read_text())["run_id"]
+    run_id = read_run(p.train.model_dir)["run_id"]
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics(flatten_metrics(metrics, "ds2"))
         mlflow.log_metrics(

@@ -3,13 +3,12 @@ better DS1-validation gate score."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from prefect import flow, get_run_logger
 
+from arrhythmia.artifacts import read_run
 from arrhythmia.config import load_params
-from flows.train import run_file
 
 REGISTER_REPORT = Path("metrics/register.json")
 
@@ -22,7 +21,7 @@ def register_flow(params_path: str = "params.yaml") -> dict:
 
     p = load_params(params_path)
     configure_tracking()
-    run = json.loads(run_file(p.train.model_dir).read_text())
+    run = read_run(p.train.model_dir)
     decision = register_and_gate(
         run["run_id"],
         p.register.gate_metric,

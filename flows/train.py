@@ -7,22 +7,13 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
+from arrhythmia.artifacts import model_path, run_file
 from arrhythmia.atomic import write_json
 from arrhythmia.config import load_params, load_raw_params
 from arrhythmia.data.beat_dataset import DATASET_FILE, load_dataset
 
-MODEL_FILE = "cnn.pt"
-RUN_FILE = "mlflow_run.json"
 TRAIN_METRICS = Path("metrics/train.json")
 TRAIN_REPORTS = Path("reports/train")
-
-
-def model_path(model_dir: str) -> Path:
-    return Path(model_dir) / MODEL_FILE
-
-
-def run_file(model_dir: str) -> Path:
-    return Path(model_dir) / RUN_FILE
 
 
 @flow(name="train")

@@ -70,9 +70,10 @@ def _predict(args: argparse.Namespace) -> None:
 
     model_ref = args.model
     if model_ref is None:
+        from arrhythmia.artifacts import model_path
         from arrhythmia.config import load_params
 
-        model_ref = str(Path(load_params(args.params).train.model_dir) / "cnn.pt")
+        model_ref = str(model_path(load_params(args.params).train.model_dir))
     model = load_model(model_ref)
     prediction = predict_record(args.record, model, beats_from=args.beats_from, lead=args.lead)
     info = summary(prediction, model.description, args.beats_from)

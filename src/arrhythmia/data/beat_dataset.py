@@ -14,6 +14,7 @@ from arrhythmia.data.aami import AAMI_CLASSES, SYMBOL_TO_AAMI, class_index
 from arrhythmia.data.records import split_of
 from arrhythmia.data.wfdb_io import primary_lead_first, read_beats, read_ecg
 from arrhythmia.signal.beat_features import beat_features
+from arrhythmia.signal.beats import window_bounds
 from arrhythmia.signal.rr import RR_FEATURES
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def build_beat_dataset(
     arrays["classes"] = np.array(AAMI_CLASSES)
     arrays["fs"] = np.array(fs)
     arrays["window_length"] = np.array(arrays["windows"].shape[-1])
-    arrays["window_pre"] = np.array(int(round(p.window_pre_s * fs)))
+    arrays["window_pre"] = np.array(window_bounds(fs, p.window_pre_s, p.window_post_s)[0])
     return arrays
 
 

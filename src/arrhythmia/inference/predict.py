@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ import numpy as np
 from arrhythmia.atomic import write_json
 from arrhythmia.config import PreprocessParams
 from arrhythmia.data.aami import AAMI_CLASSES, SYMBOL_TO_AAMI
-from arrhythmia.data.wfdb_io import Beats, EcgRecord, read_beats, read_ecg
+from arrhythmia.data.wfdb_io import Beats, EcgRecord, primary_lead_first, read_beats, read_ecg
 from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.signal.beat_features import beat_features
 from arrhythmia.signal.resample import resample_positions, resample_record
@@ -95,13 +95,13 @@ def beat_positions(record_path: Path, beats_from: str) -> Beats:
 
 def choose_lead(record: EcgRecord, lead: str | None) -> EcgRecord:
     """Put the requested lead first (MLII or II by default, else the first signal)."""
-    names = list(record.leads)
     if lead is None:
-        lead = next((n for n in ("MLII", "II") if n in names), names[0])
-    if lead not in names:
-        raise RecordError(f"record {record.name}: no lead named {lead!r} (leads: {names})")
-    order = [names.index(lead)] + [i for i in range(len(names)) if names[i] != lead]
-    return replace(record, signal=record.signal[:, order], leads=tuple(names[i] for i in order))
+        return primary_lead_first(record)
+    if lead not in record.leads:
+        raise RecordError(
+            f"record {record.name}: no lead named {lead!r} (leads: {list(record.leads)})"
+        )
+    return primary_lead_first(record, (lead,))
 
 
 def predict_record(

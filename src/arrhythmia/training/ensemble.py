@@ -41,9 +41,6 @@ class TrainingReport:
     folds: dict[str, int]
     history: list[dict]
     best_epochs: list[int]
-    oof_proba: np.ndarray  # before the decision offsets
-    labels: np.ndarray
-    records: np.ndarray
     val_metrics: dict
     val_score: float
     val_score_untuned: float  # before any decision offsets
@@ -134,9 +131,6 @@ def train_ensemble(
         folds=folds,
         history=history,
         best_epochs=best_epochs,
-        oof_proba=oof,
-        labels=labels,
-        records=records,
         val_metrics=evaluate_predictions(labels, predicted),
         val_score=validation_score(labels, predicted),
         val_score_untuned=untuned_score,
