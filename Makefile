@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip 2>&1 | { $(QUIET_PIP); }
 	$(BIN)/pip install --quiet torch==2.13.0 2>&1 | { $(QUIET_PIP); }
-	$(BIN)/pip install --quiet -e '.[dev]' 2>&1 | { $(QUIET_PIP); }
+	$(BIN)/pip install --quiet -e '.[pipeline,serve,dev]' 2>&1 | { $(QUIET_PIP); }
 	touch $(STAMP)
 
 run: setup

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from arrhythmia.config import load_params
-from arrhythmia.data.beat_dataset import DATASET_FILE, load_dataset
+from arrhythmia.data.beat_dataset import load_dataset
 from arrhythmia.training.ensemble import train_ensemble
 
 
@@ -48,7 +48,7 @@ def main() -> None:
         return
 
     params = load_params(args.params)
-    arrays = load_dataset(Path(params.preprocess.out_dir) / DATASET_FILE)
+    arrays = load_dataset(params.paths.dataset)
     ds1 = arrays["split"] == "DS1"
     arrays = {k: (v[ds1] if v.ndim and len(v) == len(ds1) else v) for k, v in arrays.items()}
 

@@ -10,7 +10,8 @@ import resource
 import time
 from pathlib import Path
 
-from arrhythmia.artifacts import model_path
+import wfdb
+
 from arrhythmia.config import load_params
 from arrhythmia.inference.predict import load_model, predict_record
 
@@ -22,9 +23,9 @@ def main() -> None:
     args = parser.parse_args()
 
     params = load_params(args.params)
-    raw = Path(params.data.raw_dir)
+    raw = Path(params.paths.raw_dir)
     started = time.perf_counter()
-    model = load_model(str(model_path(params.train.model_dir)))
+    model = load_model(params.paths.model)
     print(f"model load: {time.perf_counter() - started:.2f} s")
 
     total_beats, total_seconds, total_signal = 0, 0.0, 0.0
@@ -35,7 +36,8 @@ def main() -> None:
         n = len(prediction.labels)
         total_beats += n
         total_seconds += elapsed
-        total_signal += 650000 / 360
+        header = wfdb.rdheader(str(raw / record))
+        total_signal += header.sig_len / header.fs
         print(f"record {record}: {n} beats in {elapsed:.2f} s ({n / elapsed:,.0f} beats/s)")
     print(
         f"all: {total_beats} beats in {total_seconds:.2f} s: {total_beats / total_seconds:,.0f} "

@@ -1,4 +1,9 @@
-"""Flow `evaluate`: the trained model on every DS2 beat, EC57 statistics, plots, MLflow."""
+"""Flow `evaluate`: the trained model on every DS2 beat, EC57 statistics, plots, MLflow.
+
+Classifies every DS2 beat at the reference positions; writes EC57 statistics (VEB/SVEB Se
+and +P), per-class precision/recall/F1, accuracy, macro F1, a per-record table and plots,
+and logs them to the training run in MLflow.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,10 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from arrhythmia.artifacts import model_path, read_run
+from arrhythmia.artifacts import read_run
 from arrhythmia.config import load_params
-from arrhythmia.data.beat_dataset import DATASET_FILE, load_dataset
-
-DS2_METRICS = Path("metrics/ds2.json")
-EVAL_REPORTS = Path("reports/evaluate")
+from arrhythmia.data.beat_dataset import load_dataset
+from flows.stage_cli import run_stage, stage_parser
 
 
 @flow(name="evaluate")
@@ -19,6 +22,7 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     import mlflow
     import numpy as np
 
+    from arrhythmia.atomic import write_text
     from arrhythmia.data.aami import AAMI_CLASSES
     from arrhythmia.evaluation.ec57 import (
         evaluate_predictions,
@@ -33,12 +37,18 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
         write_csv,
     )
     from arrhythmia.evaluation.report import format_results_table
-    from arrhythmia.inference.classifier import BeatClassifier
-    from arrhythmia.tracking.mlflow_setup import configure_tracking
+    from arrhythmia.models.bundle import BeatClassifier
+    from arrhythmia.tracking.mlflow_setup import configure_tracking, require_run
 
-    p = load_params(params_path)
-    arrays = load_dataset(Path(p.preprocess.out_dir) / DATASET_FILE)
-    classifier = BeatClassifier.load(model_path(p.train.model_dir))
+    paths = load_params(params_path).paths
+    reports = Path(paths.evaluate_reports)
+    # Before any work: the figures must land on the run that made the model.
+    configure_tracking()
+    run_id = read_run(paths.mlflow_run)["run_id"]
+    require_run(run_id, paths.mlflow_run)
+
+    arrays = load_dataset(paths.dataset)
+    classifier = BeatClassifier.load(paths.model)
     ds2 = arrays["split"] == "DS2"
     records = arrays["record"][ds2]
     y_true = arrays["label"][ds2].astype(np.int64)
@@ -48,27 +58,39 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     y_pred = proba.argmax(axis=1)
 
     metrics = evaluate_predictions(y_true, y_pred)
-    write_metrics_json(DS2_METRICS, metrics)
+    write_metrics_json(paths.ds2_metrics, metrics)
     per_record = per_record_table(records, y_true, y_pred)
-    write_csv(EVAL_REPORTS / "per_record.csv", per_record)
-    write_csv(EVAL_REPORTS / "confusion.csv", confusion_csv_rows(y_true, y_pred, AAMI_CLASSES))
+    write_csv(reports / "per_record.csv", per_record)
+    write_csv(reports / "confusion.csv", confusion_csv_rows(y_true, y_pred, AAMI_CLASSES))
     cm_png = plot_confusion_matrix(
-        np.array(metrics["confusion_matrix"]), AAMI_CLASSES, EVAL_REPORTS / "confusion_matrix.png"
+        np.array(metrics["confusion_matrix"]), AAMI_CLASSES, reports / "confusion_matrix.png"
     )
-    pr_png = EVAL_REPORTS / "precision_recall.png"
+    pr_png = reports / "precision_recall.png"
     average_precision = plot_precision_recall(y_true, proba, AAMI_CLASSES, pr_png)
     table = format_results_table(metrics)
-    (EVAL_REPORTS / "results.md").write_text(table + "\n")
+    write_text(reports / "results.md", table + "\n")
 
-    configure_tracking()
-    run_id = read_run(p.train.model_dir)["run_id"]
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics(flatten_metrics(metrics, "ds2"))
         mlflow.log_metrics(
             {f"ds2_ap_{c}": v for c, v in average_precision.items() if np.isfinite(v)}
         )
-        for artifact in (DS2_METRICS, cm_png, pr_png, EVAL_REPORTS / "per_record.csv",
-                         EVAL_REPORTS / "results.md"):  # fmt: skip
+        for artifact in (paths.ds2_metrics, cm_png, pr_png, reports / "per_record.csv",
+                         reports / "results.md"):  # fmt: skip
             mlflow.log_artifact(str(artifact), artifact_path="evaluate")
     get_run_logger().info("DS2 (all %d beats):\n%s", len(y_true), table)
     return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    def action(args) -> str:
+        from arrhythmia.evaluation.report import format_results_table
+
+        metrics = evaluate_flow(params_path=args.params)
+        return "DS2, every beat (inter-patient):\n" + format_results_table(metrics)
+
+    return run_stage(stage_parser("evaluate", __doc__), argv, action)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

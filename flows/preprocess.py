@@ -1,4 +1,8 @@
-"""Flow `preprocess`: validated raw records -> the beat dataset (windows, RR features, labels)."""
+"""Flow `preprocess`: validated raw records -> the beat dataset (windows, RR features, labels).
+
+Filters (baseline wander, power line, high-frequency noise), normalises amplitude, cuts beat
+windows, computes RR features and AAMI labels for DS1 and DS2; prints the class counts.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,9 @@ from prefect import flow, get_run_logger
 
 from arrhythmia.atomic import write_json
 from arrhythmia.config import load_params
-from arrhythmia.data.beat_dataset import (
-    DATASET_FILE,
-    build_beat_dataset,
-    class_counts,
-    save_dataset,
-)
+from arrhythmia.data.beat_dataset import build_beat_dataset, class_counts, save_dataset
 from arrhythmia.data.records import DS1, DS2
-
-CLASS_COUNTS_PATH = Path("metrics/class_counts.json")
+from flows.stage_cli import run_stage, stage_parser
 
 
 def format_class_counts(counts: dict[str, dict[str, int]]) -> str:
@@ -31,9 +29,21 @@ def format_class_counts(counts: dict[str, dict[str, int]]) -> str:
 @flow(name="preprocess")
 def preprocess_flow(params_path: str = "params.yaml") -> dict[str, dict[str, int]]:
     p = load_params(params_path)
-    arrays = build_beat_dataset(Path(p.data.raw_dir), DS1 + DS2, p.preprocess)
-    save_dataset(Path(p.preprocess.out_dir) / DATASET_FILE, arrays)
+    arrays = build_beat_dataset(Path(p.paths.raw_dir), DS1 + DS2, p.preprocess)
+    save_dataset(p.paths.dataset, arrays)
     counts = class_counts(arrays)
-    write_json(CLASS_COUNTS_PATH, counts)
+    write_json(p.paths.class_counts, counts)
     get_run_logger().info("AAMI class counts per split:\n%s", format_class_counts(counts))
     return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    def action(args) -> str:
+        counts = preprocess_flow(params_path=args.params)
+        return "AAMI class counts per split:\n" + format_class_counts(counts)
+
+    return run_stage(stage_parser("preprocess", __doc__), argv, action)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

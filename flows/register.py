@@ -1,27 +1,31 @@
 """Flow `register`: a new version of the registered model; `champion` moves only on a
-better DS1-validation gate score."""
+better DS1-validation gate score.
+
+Registers the trained run's model as a new version of the MLflow model (with a description
+of what changed and its headline figures); moves the 'champion' alias to it only if it beats
+the champion on the DS1-validation gate metric named in params.yaml. A run that is already
+registered is left as it is.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from prefect import flow, get_run_logger
 
 from arrhythmia.artifacts import read_run
 from arrhythmia.config import load_params
-
-REGISTER_REPORT = Path("metrics/register.json")
+from flows.stage_cli import run_stage, stage_parser
 
 
 @flow(name="register")
 def register_flow(params_path: str = "params.yaml") -> dict:
     from arrhythmia.evaluation.ec57 import write_metrics_json
-    from arrhythmia.tracking.mlflow_setup import configure_tracking
+    from arrhythmia.tracking.mlflow_setup import configure_tracking, require_run
     from arrhythmia.tracking.registry import register_and_gate
 
     p = load_params(params_path)
     configure_tracking()
-    run = read_run(p.train.model_dir)
+    run = read_run(p.paths.mlflow_run)
+    require_run(run["run_id"], p.paths.mlflow_run)
     decision = register_and_gate(
         run["run_id"],
         p.register.gate_metric,
@@ -29,6 +33,17 @@ def register_flow(params_path: str = "params.yaml") -> dict:
         model_name=p.register.model_name,
         model_uri=run.get("model_uri"),
     )
-    write_metrics_json(REGISTER_REPORT, decision.to_dict())
+    write_metrics_json(p.paths.register_metrics, decision.to_dict())
     get_run_logger().info("register: %s", decision.reason)
     return decision.to_dict()
+
+
+def main(argv: list[str] | None = None) -> int:
+    def action(args) -> str:
+        return f"register: {register_flow(params_path=args.params)['reason']}"
+
+    return run_stage(stage_parser("register", __doc__), argv, action)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,4 +1,9 @@
-"""Flow `train`: the CNN ensemble on DS1 (patient-wise folds), tracked in MLflow."""
+"""Flow `train`: the CNN ensemble on DS1 only (patient-wise folds), tracked in MLflow.
+
+One model per fold is trained on the other folds, early-stopped and selected on its
+held-out records; the shipped model averages them. Checkpoints after every epoch (--resume
+continues an interrupted run exactly). DS2 is never read.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,12 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from arrhythmia.artifacts import model_path, run_file
 from arrhythmia.atomic import write_json
 from arrhythmia.config import load_params, load_raw_params
-from arrhythmia.data.beat_dataset import DATASET_FILE, load_dataset
+from arrhythmia.data.beat_dataset import load_dataset
+from flows.stage_cli import run_stage, stage_parser
 
-TRAIN_METRICS = Path("metrics/train.json")
-TRAIN_REPORTS = Path("reports/train")
+DATASET_NAME = "mitdb-ds1-beats"
 
 
 @flow(name="train")
@@ -26,7 +30,7 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
     from arrhythmia.models.cnn import model_size_bytes, parameter_count
     from arrhythmia.tracking.mlflow_setup import (
         configure_tracking,
-        dvc_output_hash,
+        file_md5,
         flatten_params,
         git_commit,
     )
@@ -34,17 +38,16 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
 
     logger = get_run_logger()
     p = load_params(params_path)
-    dataset_path = Path(p.preprocess.out_dir) / DATASET_FILE
-    arrays = load_dataset(dataset_path)
-    checkpoint_dir = Path(p.train.model_dir) / "checkpoints"
+    paths = p.paths
+    arrays = load_dataset(paths.dataset)
+    reports = Path(paths.train_reports)
 
     started = time.monotonic()
     classifier, report = train_ensemble(
-        arrays, p.train, p.preprocess, checkpoint_dir, resume=resume
+        arrays, p.train, p.preprocess, Path(paths.checkpoints), resume=resume
     )
     train_seconds = time.monotonic() - started
-    classifier_path = model_path(p.train.model_dir)
-    classifier.save(classifier_path)
+    classifier.save(paths.model)
 
     models = classifier.models()
     size = {
@@ -60,21 +63,30 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
         "best_epochs": report.best_epochs,
         "train_seconds": round(train_seconds, 1),
     }
-    write_metrics_json(TRAIN_METRICS, metrics)
+    write_metrics_json(paths.train_metrics, metrics)
     history_csv = write_csv(
-        TRAIN_REPORTS / "history.csv",
-        [{"step": i + 1, **row} for i, row in enumerate(report.history)],
+        reports / "history.csv", [{"step": i + 1, **row} for i, row in enumerate(report.history)]
     )
-    curves_png = plot_training_curves(report.history, TRAIN_REPORTS / "training_curves.png")
-    write_json(TRAIN_REPORTS / "folds.json", report.folds)
+    curves_png = plot_training_curves(report.history, reports / "training_curves.png")
+    write_json(reports / "folds.json", report.folds)
 
     configure_tracking()
+    dataset_md5 = file_md5(paths.dataset)
+    ds1 = arrays["split"] == "DS1"
+    training_set = mlflow.data.from_numpy(
+        {"windows": arrays["windows"][ds1], "rr": arrays["rr"][ds1]},
+        targets=arrays["label"][ds1],
+        source=str(Path(paths.dataset).resolve()),
+        name=DATASET_NAME,
+        digest=dataset_md5,  # DVC's hash of the file: the same version dvc.lock names
+    )
     with mlflow.start_run(run_name=f"cnn-{time.strftime('%Y%m%d-%H%M%S')}") as run:
         mlflow.log_params(flatten_params(load_raw_params(params_path)))
+        mlflow.log_input(training_set, context="training")
         mlflow.set_tags(
             {
                 "git_commit": git_commit() or "unknown",
-                "dataset_dvc_md5": dvc_output_hash(path=str(dataset_path)) or "untracked",
+                "dataset_dvc_md5": dataset_md5,
                 "validation": "patient-wise folds inside DS1",
             }  # fmt: skip
         )
@@ -86,15 +98,12 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
             )
             mlflow.log_metric("val_score_by_step", row["val_score"], step=i + 1)
         mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, int | float)})
-        for artifact in (TRAIN_METRICS, history_csv, curves_png, TRAIN_REPORTS / "folds.json"):
+        for artifact in (paths.train_metrics, history_csv, curves_png, reports / "folds.json"):
             mlflow.log_artifact(str(artifact), artifact_path="train")
-        example = {
-            "windows": arrays["windows"][:8],
-            "rr": arrays["rr"][:8],
-        }
-        model_info = log_beat_classifier(classifier_path, example)
+        example = {"windows": arrays["windows"][:8], "rr": arrays["rr"][:8]}
+        model_info = log_beat_classifier(paths.model, example)
         write_json(
-            run_file(p.train.model_dir),
+            paths.mlflow_run,
             {
                 "run_id": run.info.run_id,
                 "experiment_id": run.info.experiment_id,
@@ -109,3 +118,24 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
         report.val_metrics["veb_se"], report.val_metrics["veb_pp"],
     )  # fmt: skip
     return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = stage_parser("train", __doc__)
+    parser.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run from its checkpoints"
+    )
+
+    def action(args) -> str:
+        m = train_flow(params_path=args.params, resume=args.resume)
+        return (
+            f"train: DS1 validation score {m['ds1_val_score']:.3f} "
+            f"(SVEB Se {m['ds1_val_sveb_se']:.3f} +P {m['ds1_val_sveb_pp']:.3f}, "
+            f"VEB Se {m['ds1_val_veb_se']:.3f} +P {m['ds1_val_veb_pp']:.3f})"
+        )
+
+    return run_stage(parser, argv, action)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

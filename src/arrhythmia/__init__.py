@@ -1,3 +1,4 @@
-"""ECG arrhythmia diagnosis on MITDB: data, signal processing, a 1-D CNN and its evaluation."""
+"""ECG arrhythmia diagnosis on MITDB: data, signal processing, a 1-D CNN and its evaluation.
 
-__version__ = "0.1.0"
+The version has one home, pyproject.toml: `importlib.metadata.version("arrhythmia")`.
+"""

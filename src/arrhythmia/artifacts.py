@@ -1,25 +1,21 @@
-"""Where the pipeline keeps the trained model and the id of the MLflow run that made it."""
+"""The record of the MLflow run that made the pipeline's model (written by `train`)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-MODEL_FILE = "cnn.pt"
-RUN_FILE = "mlflow_run.json"
+from arrhythmia.errors import ArrhythmiaError
 
 
-def model_path(model_dir: str | Path) -> Path:
-    return Path(model_dir) / MODEL_FILE
-
-
-def run_file(model_dir: str | Path) -> Path:
-    return Path(model_dir) / RUN_FILE
-
-
-def read_run(model_dir: str | Path) -> dict:
-    """{"run_id", "experiment_id", "model_uri"} of the training run (written by `train`)."""
-    path = run_file(model_dir)
+def read_run(path: str | Path) -> dict:
+    """{"run_id", "experiment_id", "model_uri"} of the training run."""
+    path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no training run recorded (run `arrhythmia train`)")
-    return json.loads(path.read_text())
+        raise FileNotFoundError(f"{path}: no training run recorded (run the train stage)")
+    try:
+        run = json.loads(path.read_text())
+        run["run_id"]
+    except (ValueError, KeyError, TypeError):
+        raise ArrhythmiaError(f"{path}: not a training-run record (no run_id)") from None
+    return run

@@ -21,9 +21,28 @@ class ConfigError(ArrhythmiaError, ValueError):
 
 
 @dataclass(frozen=True)
+class PathParams:
+    """Where every stage reads and writes; dvc.yaml takes the same paths from params.yaml."""
+
+    raw_dir: str
+    raw_passed: str  # deterministic record of a passed raw validation (later stages' dep)
+    dataset: str
+    dataset_passed: str
+    class_counts: str
+    validation_reports: str  # GX Data Docs (HTML, timestamps): not a dependency of anything
+    model: str
+    mlflow_run: str
+    checkpoints: str
+    train_metrics: str
+    train_reports: str
+    ds2_metrics: str
+    evaluate_reports: str
+    register_metrics: str
+
+
+@dataclass(frozen=True)
 class DataParams:
     source_url: str
-    raw_dir: str
     download_retries: int
     retry_backoff_s: float
 
@@ -40,7 +59,6 @@ class PreprocessParams:
     local_rr_beats: int
     sinus_rr_beats: int
     max_rr_s: float
-    out_dir: str
 
 
 @dataclass(frozen=True)
@@ -81,7 +99,6 @@ class TrainParams:
     template_beats: str
     template_min_ratio: float
     tune_bias: bool
-    model_dir: str
 
     def __post_init__(self):
         if self.template_beats not in ("all", "non_premature"):
@@ -101,6 +118,14 @@ class RegisterParams:
     gate_metric: str
     greater_is_better: bool
 
+    def __post_init__(self):
+        # The gate chooses between models, so it must never see the test set.
+        if self.gate_metric.lower().startswith("ds2"):
+            raise ConfigError(
+                f"params.register.gate_metric: {self.gate_metric!r} is a DS2 (test set) figure; "
+                "gate on a DS1-validation metric such as 'ds1_val_score'"
+            )
+
 
 @dataclass(frozen=True)
 class ScheduleParams:
@@ -110,6 +135,7 @@ class ScheduleParams:
 
 @dataclass(frozen=True)
 class Params:
+    paths: PathParams
     data: DataParams
     preprocess: PreprocessParams
     validate_dataset: ValidateDatasetParams

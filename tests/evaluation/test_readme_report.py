@@ -21,7 +21,7 @@ def metrics_dir(tmp_path):
 
 
 def test_results_section_reads_the_pipeline_metrics(metrics_dir):
-    section = results_section(metrics_dir)
+    section = results_section(metrics_dir / "ds2.json", metrics_dir / "train.json")
     assert "6 beats" in section
     assert "| SVEB Se (EC57) | 100.0 |" in section and "| SVEB +P (EC57) | 50.0 |" in section
     assert "| **N** | 2 | 1 | 0 | 0 | 0 |" in section  # confusion row of reference N
@@ -32,7 +32,7 @@ def test_results_section_reads_the_pipeline_metrics(metrics_dir):
 def test_update_readme_replaces_only_the_marked_block(tmp_path, metrics_dir):
     readme = tmp_path / "README.md"
     readme.write_text(f"# Title\n\nbefore\n{RESULTS_START}\nold table\n{RESULTS_END}\nafter\n")
-    update_readme(readme, results_section(metrics_dir))
+    update_readme(readme, results_section(metrics_dir / "ds2.json", metrics_dir / "train.json"))
     text = readme.read_text()
     assert "old table" not in text and "| SVEB Se (EC57) | 100.0 |" in text
     assert text.startswith("# Title\n\nbefore\n") and text.endswith(f"{RESULTS_END}\nafter\n")

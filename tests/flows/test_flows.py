@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_ingest_from_an_incomplete_mirror_fails_and_leaves_raw_untouched(
 def test_raw_validation_flow_stops_on_a_wrong_sampling_rate(
     prefect_harness, project_dir, excerpt_copy, monkeypatch
 ):
-    from flows import validate
+    from flows import validate_raw as validate
 
     raw = project_dir / "data" / "raw" / "mitdb"
     shutil.copytree(excerpt_copy, raw)
@@ -50,12 +51,14 @@ def test_raw_validation_flow_stops_on_a_wrong_sampling_rate(
 
 @pytest.mark.slow
 def test_cli_exits_non_zero_with_one_clear_line_on_a_missing_mirror(project_dir):
-    env = {**os.environ, "ARRHYTHMIA_MITDB_MIRROR": str(project_dir / "nowhere")}
+    root = Path(__file__).resolve().parents[2]  # flows/ is run from the project, not installed
+    env = {**os.environ, "ARRHYTHMIA_MITDB_MIRROR": str(project_dir / "nowhere"),
+           "PYTHONPATH": str(root)}  # fmt: skip
     done = subprocess.run(
-        [sys.executable, "-m", "arrhythmia.cli", "ingest"],
+        [sys.executable, "-m", "flows.ingest"],
         capture_output=True, text=True, env=env, cwd=project_dir, timeout=300,
     )  # fmt: skip
     assert done.returncode == 1
-    assert "arrhythmia ingest: error:" in done.stderr and "nowhere" in done.stderr
-    assert "Traceback" not in done.stderr.split("arrhythmia ingest: error:")[-1]
+    assert "python -m flows.ingest: error:" in done.stderr and "nowhere" in done.stderr
+    assert "Traceback" not in done.stderr.split("python -m flows.ingest: error:")[-1]
     assert not (project_dir / "data" / "raw").exists()

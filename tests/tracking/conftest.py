@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from arrhythmia.signal.rr import RR_FEATURES
+from tests.helpers import TINY_RR, tiny_classifier  # noqa: F401 (TINY_RR: used by tests)
 
-TINY_RR = ("pre_over_local", "pre_over_post", "pre_over_record")
 
 
 @pytest.fixture(scope="session")
@@ -41,29 +41,6 @@ def tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_store: Path)
     yield uri
     while mlflow.active_run() is not None:
         mlflow.end_run()
-
-
-def tiny_classifier(seed: int = 0):
-    """A random-initialised 2-fold ensemble of a very small BeatCNN, in dataset format."""
-    import torch
-
-    from arrhythmia.inference.classifier import BeatClassifier
-    from arrhythmia.models.cnn import BeatCNN, CnnConfig
-
-    torch.manual_seed(seed)
-    config = CnnConfig(in_channels=4, window_length=120, n_rr=3, widths=(4, 8))
-    states = [BeatCNN(config).state_dict() for _ in range(2)]
-    return BeatClassifier(
-        config=config,
-        state_dicts=states,
-        rr_features=TINY_RR,
-        decimation=2,
-        crop_margin=3,
-        fs=360,
-        window_pre=90,
-        window_length=252,
-        preprocess={},
-    )
 
 
 @dataclass

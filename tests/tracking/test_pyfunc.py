@@ -13,12 +13,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.types.schema import TensorSpec
 
 from arrhythmia.data.aami import AAMI_CLASSES
-from arrhythmia.inference.classifier import BeatClassifier
 from arrhythmia.inference.pyfunc import (
     OUTPUT_COLUMNS,
     log_beat_classifier,
     model_signature,
 )
+from arrhythmia.models.bundle import BeatClassifier
 from arrhythmia.signal.rr import RR_FEATURES
 from arrhythmia.tracking.registry import CHAMPION_ALIAS, MODEL_NAME, register_and_gate
 
@@ -45,7 +45,7 @@ def _check_predictions(frame: pd.DataFrame, expected: np.ndarray) -> None:
 
 
 def test_signature_has_named_float32_tensors():
-    signature = model_signature()
+    signature = model_signature(252)
     specs = {spec.name: spec for spec in signature.inputs.inputs}
     assert set(specs) == {"windows", "rr"}
     assert all(isinstance(spec, TensorSpec) for spec in specs.values())
@@ -59,11 +59,11 @@ def test_log_load_predict_by_run_and_champion_alias(tracking, classifier_path, b
         mlflow.log_metric("f1", 0.5)
         info = log_beat_classifier(classifier_path, beats.as_input())
     assert info.signature is not None
-    assert info.signature == model_signature()
+    assert info.signature == model_signature(252)
     expected = _expected(classifier_path, beats)
 
     model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
-    assert model.metadata.signature == model_signature()
+    assert model.metadata.signature == model_signature(252)
     _check_predictions(model.predict(beats.as_input()), expected)
 
     decision = register_and_gate(run.info.run_id, "f1")

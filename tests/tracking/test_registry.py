@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import mlflow
@@ -10,7 +11,7 @@ from mlflow import MlflowClient
 
 from arrhythmia.inference.pyfunc import log_beat_classifier
 from arrhythmia.tracking import mlflow_setup
-from arrhythmia.tracking.mlflow_setup import dvc_output_hash, flatten_params, git_commit
+from arrhythmia.tracking.mlflow_setup import file_md5, flatten_params, git_commit
 from arrhythmia.tracking.registry import (
     CHAMPION_ALIAS,
     MODEL_NAME,
@@ -135,37 +136,13 @@ def test_flatten_params():
     assert flatten_params({"a": {"b": 1}}, prefix="p") == {"p.a.b": 1}
 
 
-def test_dvc_output_hash(tmp_path):
-    lock = tmp_path / "dvc.lock"
-    lock.write_text(
-        """\
-schema: '2.0'
-stages:
-  ingest:
-    cmd: arrhythmia ingest
-    outs:
-    - path: data/raw/mitdb
-      hash: md5
-      md5: 0123456789abcdef0123456789abcdef.dir
-      size: 100
-      nfiles: 3
-  preprocess:
-    cmd: arrhythmia preprocess
-    deps:
-    - path: data/raw/mitdb
-      hash: md5
-      md5: 0123456789abcdef0123456789abcdef.dir
-    outs:
-    - path: data/processed/beats.npz
-      hash: md5
-      md5: feedfacefeedfacefeedfacefeedface
-      size: 42
-"""
-    )
-    assert dvc_output_hash(lock) == "feedfacefeedfacefeedfacefeedface"
-    assert dvc_output_hash(lock, "data/raw/mitdb") == "0123456789abcdef0123456789abcdef.dir"
-    assert dvc_output_hash(lock, "data/other.npz") is None
-    assert dvc_output_hash(tmp_path / "absent.lock") is None
+def test_file_md5_is_the_hash_dvc_records(tmp_path):
+    from dvc_data.hashfile.hash import file_md5 as dvc_file_md5
+
+    data = tmp_path / "beats.npz"
+    data.write_bytes(bytes(range(256)) * 5000 + b"\r\n tail")
+    assert file_md5(data) == dvc_file_md5(str(data))
+    assert file_md5(data) == hashlib.md5(data.read_bytes()).hexdigest()
 
 
 class _Done:

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from arrhythmia.data.records import DS1
-from arrhythmia.inference.classifier import BeatClassifier
+from arrhythmia.models.bundle import BeatClassifier
 from arrhythmia.signal.rr import RR_FEATURES
 from arrhythmia.training import ensemble as ensemble_module
 from arrhythmia.training import loop

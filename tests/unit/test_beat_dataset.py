@@ -7,7 +7,8 @@ from arrhythmia.data.beat_dataset import (
     record_dataset,
     save_dataset,
 )
-from arrhythmia.data.wfdb_io import EcgRecord, primary_lead_first, read_beats
+from arrhythmia.data.wfdb_io import read_beats
+from arrhythmia.signal.ecg import EcgRecord, primary_lead_first
 
 
 def test_record_dataset_from_real_excerpt(excerpt_dir, params):

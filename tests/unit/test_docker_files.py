@@ -29,7 +29,7 @@ def test_dockerfile_copies_files_that_exist():
 def test_dockerfile_installs_cpu_torch_before_the_package():
     runs = _instructions("RUN")
     torch_step = next(i for i, r in enumerate(runs) if "torch==2.13.0" in r)
-    package_step = next(i for i, r in enumerate(runs) if re.search(r"pip install -e \.", r))
+    package_step = next(i for i, r in enumerate(runs) if re.search(r"pip install -e '\.\[", r))
     assert torch_step < package_step
     assert "download.pytorch.org/whl/cpu" in runs[torch_step]
 
@@ -41,9 +41,12 @@ def test_compose_services_run_commands_that_exist():
     subcommands = set(build_parser()._subparsers._group_actions[0].choices)
     for name, service in services.items():
         program, *args = service["entrypoint"]
-        assert program in {"arrhythmia", "dvc", "mlflow", "prefect"}, name
+        assert program in {"arrhythmia", "dvc", "mlflow", "prefect", "python"}, name
         if program == "arrhythmia":
             assert args[0] in subcommands, f"{name}: no subcommand {args[0]}"
+        if program == "python":  # a stage or the scheduler: a flow module run from the root
+            assert args[0] == "-m" and args[1].startswith("flows."), name
+            assert (ROOT / (args[1].replace(".", "/") + ".py")).is_file(), f"{name}: {args[1]}"
         build = service["build"]
         assert (DOCKER / build["context"] / build["dockerfile"]).is_file()
     assert "models:/arrhythmia-cnn@champion" in services["serve"]["entrypoint"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -12,14 +13,13 @@ from arrhythmia.atomic import atomic_path
 from arrhythmia.config import PreprocessParams
 from arrhythmia.data.aami import AAMI_CLASSES, SYMBOL_TO_AAMI, class_index
 from arrhythmia.data.records import split_of
-from arrhythmia.data.wfdb_io import primary_lead_first, read_beats, read_ecg
+from arrhythmia.data.wfdb_io import read_beats, read_ecg
 from arrhythmia.signal.beat_features import beat_features
 from arrhythmia.signal.beats import window_bounds
+from arrhythmia.signal.ecg import primary_lead_first
 from arrhythmia.signal.rr import RR_FEATURES
 
 log = logging.getLogger(__name__)
-
-DATASET_FILE = "beats.npz"
 
 
 def record_dataset(raw_dir: Path, record: str, p: PreprocessParams) -> dict[str, np.ndarray]:
@@ -73,14 +73,23 @@ def class_counts(arrays: Mapping[str, np.ndarray]) -> dict[str, dict[str, int]]:
     return counts
 
 
+# np.savez stamps every member with the current time; a fixed stamp makes the same arrays
+# give the same bytes, so re-running preprocess on unchanged data leaves its DVC hash alone.
+ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+
+
 def save_dataset(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
-    with atomic_path(path) as tmp, tmp.open("wb") as f:
-        np.savez(f, **arrays)
+    """An .npz that `np.load` reads, byte-identical for identical arrays."""
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+        for key, value in arrays.items():
+            member = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_TIMESTAMP)
+            with archive.open(member, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
 
 
 def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no beat dataset here (run `arrhythmia preprocess` first)")
+        raise FileNotFoundError(f"{path}: no beat dataset here (run the preprocess stage first)")
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files}

@@ -1,4 +1,6 @@
-"""The MITDB record list and the de Chazal (2004) inter-patient split."""
+"""The MITDB record list, its sampling rate and the de Chazal (2004) inter-patient split."""
+
+MITDB_FS = 360  # Hz, every record; the beat dataset and the model work at this rate
 
 ALL_RECORDS: tuple[str, ...] = (
     "100", "101", "102", "103", "104", "105", "106", "107", "108", "109",

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from arrhythmia.data.aami import SYMBOL_TO_AAMI
-
-PREFERRED_LEADS: tuple[str, ...] = ("MLII", "II")
-
-
-@dataclass(frozen=True)
-class EcgRecord:
-    name: str
-    fs: float
-    signal: np.ndarray  # (n_samples, n_leads), physical units (mV)
-    leads: tuple[str, ...]
+from arrhythmia.signal.ecg import EcgRecord
 
 
 @dataclass(frozen=True)
@@ -47,20 +38,6 @@ def read_beats(path: str | Path, extension: str = "atr") -> Beats:
     symbols = np.asarray(ann.symbol)
     is_beat = np.isin(symbols, list(SYMBOL_TO_AAMI))
     return Beats(sample=np.asarray(ann.sample, dtype=np.int64)[is_beat], symbol=symbols[is_beat])
-
-
-def primary_lead_first(
-    record: EcgRecord, preferred: tuple[str, ...] = PREFERRED_LEADS
-) -> EcgRecord:
-    """Reorder leads so that a limb lead (MLII, else II) comes first; else keep the first signal."""
-    for name in preferred:
-        if name in record.leads:
-            first = record.leads.index(name)
-            order = [first] + [i for i in range(len(record.leads)) if i != first]
-            return replace(
-                record, signal=record.signal[:, order], leads=tuple(record.leads[i] for i in order)
-            )
-    return record
 
 
 def _fill_nan(signal: np.ndarray) -> np.ndarray:

@@ -13,6 +13,10 @@ from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.errors import ArrhythmiaError
 
 
+class ReportError(ArrhythmiaError, ValueError):
+    """Metrics files or README markers are missing."""
+
+
 def _pct(value: Any) -> str:
     """Fraction -> percentage with one decimal; None/NaN/missing -> 'n/a'."""
     if value is None:
@@ -70,11 +74,17 @@ def format_confusion_matrix(metrics: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def results_section(metrics_dir: Path) -> str:
+def _read_metrics(path: Path) -> dict:
+    if not path.is_file():
+        raise ReportError(f"{path}: no metrics here (run the pipeline first: `dvc repro`)")
+    return json.loads(path.read_text())
+
+
+def results_section(ds2_metrics: Path, train_metrics: Path) -> str:
     """The README's results: DS2 test figures and the DS1-validation figures that chose the
     model, read from the pipeline's metrics files."""
-    ds2 = json.loads((metrics_dir / "ds2.json").read_text())
-    train = json.loads((metrics_dir / "train.json").read_text())
+    ds2 = _read_metrics(Path(ds2_metrics))
+    train = _read_metrics(Path(train_metrics))
     validation = (
         f"DS1 validation (out-of-fold over patient-wise folds, used for early stopping and the "
         f"registry gate): score {_pct(train.get('ds1_val_score'))} %, "
@@ -100,10 +110,6 @@ def results_section(metrics_dir: Path) -> str:
         + model
         + "\n"
     )
-
-
-class ReportError(ArrhythmiaError, ValueError):
-    """The README has no results markers to write between."""
 
 
 RESULTS_START = "<!-- results:start (written by `arrhythmia report --readme README.md`) -->"

@@ -15,9 +15,10 @@ import numpy as np
 from arrhythmia.atomic import write_json
 from arrhythmia.config import PreprocessParams
 from arrhythmia.data.aami import AAMI_CLASSES, SYMBOL_TO_AAMI
-from arrhythmia.data.wfdb_io import Beats, EcgRecord, primary_lead_first, read_beats, read_ecg
+from arrhythmia.data.wfdb_io import Beats, read_beats, read_ecg
 from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.signal.beat_features import beat_features
+from arrhythmia.signal.ecg import EcgRecord, primary_lead_first
 from arrhythmia.signal.resample import resample_positions, resample_record
 from arrhythmia.signal.rr import RR_FEATURES
 
@@ -27,6 +28,10 @@ Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 class RecordError(ArrhythmiaError):
     """The record, its beat source or the chosen lead cannot be used."""
+
+
+class ModelError(ArrhythmiaError):
+    """The model named on the command line cannot be loaded."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class RecordPrediction:
 def load_model(model: str) -> ModelHandle:
     """A trained bundle file (the pipeline's models/cnn.pt) or an MLflow model URI
     (models:/arrhythmia-cnn@champion, runs:/...)."""
-    from arrhythmia.inference.classifier import BeatClassifier
+    from arrhythmia.models.bundle import BeatClassifier
 
     if "://" not in model and ":/" not in model:
         classifier = BeatClassifier.load(model)
@@ -65,9 +70,7 @@ def load_model(model: str) -> ModelHandle:
 
         return ModelHandle(predict, classifier.fs, PreprocessParams(**classifier.preprocess), model)
 
-    import mlflow
-
-    pyfunc = mlflow.pyfunc.load_model(model)
+    pyfunc = _load_mlflow_model(model)
     classifier = pyfunc.unwrap_python_model().classifier
 
     def predict_served(windows: np.ndarray, rr: np.ndarray) -> np.ndarray:
@@ -77,6 +80,28 @@ def load_model(model: str) -> ModelHandle:
     return ModelHandle(
         predict_served, classifier.fs, PreprocessParams(**classifier.preprocess), model
     )
+
+
+def _load_mlflow_model(uri: str):
+    """The pyfunc behind an MLflow URI; a missing MLflow, run, model or alias is one clear
+    error, not a traceback."""
+    try:
+        import mlflow
+        from mlflow.exceptions import MlflowException
+    except ImportError:
+        raise ModelError(
+            f"{uri}: loading an MLflow model needs MLflow: pip install 'arrhythmia[serve]'"
+        ) from None
+    from arrhythmia.tracking.mlflow_setup import tracking_uri
+
+    mlflow.set_tracking_uri(tracking_uri())
+    try:
+        return mlflow.pyfunc.load_model(uri)
+    except (MlflowException, OSError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(
+            f"{uri}: cannot load it from the tracking store {tracking_uri()}: {first}"
+        ) from None
 
 
 def beat_positions(record_path: Path, beats_from: str) -> Beats:

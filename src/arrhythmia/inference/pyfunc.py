@@ -33,10 +33,9 @@ from mlflow.pyfunc import PythonModel
 from mlflow.types.schema import ColSpec, Schema, TensorSpec
 
 from arrhythmia.data.aami import AAMI_CLASSES
+from arrhythmia.signal.ecg import N_LEADS
 from arrhythmia.signal.rr import RR_FEATURES
 
-N_LEADS = 2
-WINDOW_LENGTH = 252
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/arrhythmia, shipped with the model
 MAX_EXAMPLE_BEATS = 8
 OUTPUT_COLUMNS: tuple[str, ...] = ("label", *(f"p_{c}" for c in AAMI_CLASSES))
@@ -53,7 +52,7 @@ class BeatClassifierModel(PythonModel):
     """
 
     def load_context(self, context) -> None:
-        from arrhythmia.inference.classifier import BeatClassifier
+        from arrhythmia.models.bundle import BeatClassifier
 
         self.classifier = BeatClassifier.load(context.artifacts["classifier"])
         self.classifier.models()  # build the fold networks once, not on the first request
@@ -97,9 +96,7 @@ def _frame(proba: np.ndarray, classes: list[str]) -> pd.DataFrame:
     return frame
 
 
-def model_signature(
-    window_length: int = WINDOW_LENGTH, n_rr: int = len(RR_FEATURES)
-) -> ModelSignature:
+def model_signature(window_length: int, n_rr: int = len(RR_FEATURES)) -> ModelSignature:
     """Named float32 tensors in; a label column and one probability column per class out."""
     inputs = Schema(
         [

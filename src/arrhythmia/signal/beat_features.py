@@ -7,12 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from arrhythmia.config import PreprocessParams
-from arrhythmia.data.wfdb_io import EcgRecord
 from arrhythmia.signal.beats import beat_windows, window_bounds
+from arrhythmia.signal.ecg import N_LEADS, EcgRecord
 from arrhythmia.signal.filters import normalise_amplitude, remove_noise
 from arrhythmia.signal.rr import rr_features
-
-N_LEADS = 2
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 from scipy import signal as sps
 
-from arrhythmia.data.wfdb_io import EcgRecord
+from arrhythmia.signal.ecg import EcgRecord
 
 
 def resample_record(record: EcgRecord, target_fs: float) -> EcgRecord:

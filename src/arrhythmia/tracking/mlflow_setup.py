@@ -5,14 +5,27 @@ mlflow is imported inside the functions only, so that `arrhythmia --help` stays 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+
+from arrhythmia.errors import ArrhythmiaError
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "arrhythmia"
+# Without this tag MLflow 3's UI opens an experiment in its GenAI view, not the runs table.
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+
+
+class MissingRunError(ArrhythmiaError):
+    """A run named by a file of this project is not in the tracking store in use."""
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
 def configure_tracking(
@@ -26,11 +39,14 @@ def configure_tracking(
     """
     import mlflow
 
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     if artifact_location is not None and mlflow.get_experiment_by_name(experiment) is None:
         mlflow.create_experiment(experiment, artifact_location=artifact_location)
-    mlflow.set_experiment(experiment)
+    found = mlflow.set_experiment(experiment)
+    key, value = EXPERIMENT_KIND
+    if found.tags.get(key) != value:
+        mlflow.MlflowClient().set_experiment_tag(found.experiment_id, key, value)
     return uri
 
 
@@ -77,24 +93,30 @@ def git_commit(root: str | Path = ".") -> str | None:
     return commit
 
 
-def dvc_output_hash(
-    lock_path: str | Path = "dvc.lock", path: str = "data/processed/beats.npz"
-) -> str | None:
-    """The md5 that dvc.lock records for the output `path` (relative to the dvc.lock
-    directory), to tag a run with the dataset version; None when the lock file or the output
-    is absent. A directory output's hash ends in ".dir"."""
-    import yaml
+def file_md5(path: str | Path) -> str:
+    """The md5 of a file's bytes: the hash DVC records for a file output in dvc.lock, so a
+    run's dataset digest names the same version of the data as `dvc.lock` does."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
-    lock_path = Path(lock_path)
-    if not lock_path.is_file():
-        return None
-    lock = yaml.safe_load(lock_path.read_text()) or {}
-    wanted = PurePosixPath(Path(path).as_posix())
-    for stage in (lock.get("stages") or {}).values():
-        for out in (stage or {}).get("outs") or []:
-            if not isinstance(out, Mapping) or "path" not in out:
-                continue
-            if PurePosixPath(str(out["path"]).rstrip("/")) == wanted:
-                md5 = out.get("md5")
-                return str(md5) if md5 else None
-    return None
+
+def require_run(run_id: str, recorded_in: str | Path) -> None:
+    """Fail clearly when the run that a committed or pulled file names is not in this
+    tracking store (a fresh clone, another machine, a deleted mlflow.db)."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        MlflowClient().get_run(run_id)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        raise MissingRunError(
+            f"{recorded_in} names MLflow run {run_id}, which is not in the tracking store "
+            f"{tracking_uri()} (the model was trained on another machine or the store was "
+            "deleted): re-train with `dvc repro --force train`, or set MLFLOW_TRACKING_URI "
+            "to the store that holds the run"
+        ) from None

@@ -13,6 +13,12 @@ from arrhythmia.errors import ArrhythmiaError
 
 MODEL_NAME = "arrhythmia-cnn"
 CHAMPION_ALIAS = "champion"
+# Copied from the run onto each registered version, so the registry page compares versions.
+HEADLINE_METRICS: tuple[str, ...] = (
+    "ds1_val_score", "ds1_val_sveb_se", "ds1_val_sveb_pp", "ds1_val_veb_se", "ds1_val_veb_pp",
+    "ds2_sveb_se", "ds2_sveb_pp", "ds2_veb_se", "ds2_veb_pp", "ds2_accuracy", "ds2_macro_f1",
+)  # fmt: skip
+MAX_CHANGES_LISTED = 12
 
 
 class GateError(ArrhythmiaError, ValueError):
@@ -43,6 +49,7 @@ class GateDecision:
     champion_version: str | None
     champion_score: float | None
     reason: str
+    already_registered: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,6 +65,49 @@ def _current_champion(client, model_name: str):
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
             return None
         raise
+
+
+def _existing_version(client, model_name: str, run_id: str):
+    """The version of `model_name` already registered from `run_id`, or None."""
+    versions = client.search_model_versions(f"name = '{model_name}' and run_id = '{run_id}'")
+    return min(versions, key=lambda v: int(v.version)) if versions else None
+
+
+def params_change(candidate: dict[str, str], champion: dict[str, str]) -> list[str]:
+    """ "key: old -> new" for every param that differs (added or dropped ones included)."""
+    changes = []
+    for key in sorted(set(candidate) | set(champion)):
+        old, new = champion.get(key, "(none)"), candidate.get(key, "(none)")
+        if old != new:
+            changes.append(f"{key}: {old} -> {new}")
+    return changes
+
+
+def version_description(
+    run, champion_version: str | None, champion_params: dict[str, str] | None, reason: str
+) -> str:
+    """What a registered version is, what changed since the champion, and the gate decision."""
+    metrics = run.data.metrics
+    lines = [
+        f"Run {run.info.run_id} (git {run.data.tags.get('git_commit', 'unknown')}, dataset md5 "
+        f"{run.data.tags.get('dataset_dvc_md5', 'unknown')})."
+    ]
+    if champion_version is None:
+        lines.append("First version with a champion to compare against: none.")
+    else:
+        changes = params_change(run.data.params, champion_params or {})
+        shown = "; ".join(changes[:MAX_CHANGES_LISTED]) or "no params changed (code or data did)"
+        more = (
+            f" (+{len(changes) - MAX_CHANGES_LISTED} more)"
+            if len(changes) > MAX_CHANGES_LISTED
+            else ""
+        )
+        lines.append(f"Changed from {CHAMPION_ALIAS} version {champion_version}: {shown}{more}.")
+    lines.append(f"Gate: {reason}.")
+    figures = ", ".join(f"{k} {metrics[k]:.3f}" for k in HEADLINE_METRICS if k in metrics)
+    if figures:
+        lines.append(f"Headline figures (DS2 is reported only, never gated on): {figures}.")
+    return "\n".join(lines)
 
 
 def _run_metric(client, run_id: str | None, metric: str) -> float | None:
@@ -87,7 +137,8 @@ def register_and_gate(
     from mlflow import MlflowClient
 
     client = MlflowClient()
-    metrics = client.get_run(run_id).data.metrics
+    run = client.get_run(run_id)
+    metrics = run.data.metrics
     if gate_metric not in metrics:
         raise GateError(
             f"run {run_id} has no metric {gate_metric!r} to gate on; "
@@ -96,6 +147,20 @@ def register_and_gate(
     candidate = float(metrics[gate_metric])
 
     champion = _current_champion(client, model_name)
+    existing = _existing_version(client, model_name, run_id)
+    if existing is not None:  # a re-run of `register` on the same training run: nothing to do
+        holds = champion is not None and str(champion.version) == str(existing.version)
+        return GateDecision(
+            version=str(existing.version),
+            promoted=holds,
+            gate_metric=gate_metric,
+            candidate_score=candidate,
+            champion_version=str(champion.version) if champion is not None else None,
+            champion_score=_run_metric(client, champion.run_id, gate_metric) if champion else None,
+            reason=f"run {run_id} is already version {existing.version} of {model_name}; "
+            "nothing registered or moved",
+            already_registered=True,
+        )
     champion_version = str(champion.version) if champion is not None else None
     champion_score = (
         _run_metric(client, champion.run_id, gate_metric) if champion is not None else None
@@ -131,8 +196,15 @@ def register_and_gate(
         "champion_version": champion_version or "none",
         "promoted": str(promoted).lower(),
     }
+    tags["git_commit"] = run.data.tags.get("git_commit", "unknown")
+    tags.update({k: f"{metrics[k]:.4f}" for k in HEADLINE_METRICS if k in metrics})
     for key, value in tags.items():
         client.set_model_version_tag(model_name, version, key, value)
+    champion_params = client.get_run(champion.run_id).data.params if champion else None
+    client.update_model_version(
+        model_name, version, description=version_description(
+            run, champion_version, champion_params, reason)
+    )  # fmt: skip
     client.log_metric(run_id, "gate_candidate_score", candidate)
     if champion_score is not None:
         client.log_metric(run_id, "gate_champion_score", float(champion_score))

@@ -18,7 +18,7 @@ import numpy as np
 from arrhythmia.config import PreprocessParams, TrainParams
 from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.evaluation.ec57 import evaluate_predictions
-from arrhythmia.inference.classifier import BeatClassifier, ensemble_proba, prepare_beats
+from arrhythmia.models.bundle import BeatClassifier, ensemble_proba, prepare_beats
 from arrhythmia.models.cnn import BeatCNN
 from arrhythmia.models.inputs import rr_inputs, template_beats
 from arrhythmia.training.calibration import cross_fitted_bias, tune_bias

@@ -18,7 +18,7 @@ from arrhythmia.atomic import atomic_path
 from arrhythmia.config import TrainParams
 from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.evaluation.ec57 import confusion, ec57_statistics
-from arrhythmia.inference.classifier import ensemble_proba
+from arrhythmia.models.bundle import ensemble_proba, load_plain
 from arrhythmia.models.cnn import BeatCNN, CnnConfig
 from arrhythmia.training.seeding import epoch_rng
 
@@ -160,7 +160,7 @@ def train_fold(
     }
 
     if resume and checkpoint.is_file():
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        saved = load_plain(checkpoint)
         if saved["fingerprint"] != fingerprint:
             raise ResumeError(
                 f"{checkpoint} was written with other params or data; "

@@ -22,7 +22,8 @@ import pandas as pd
 
 from arrhythmia.config import ValidateDatasetParams
 from arrhythmia.data.aami import AAMI_CLASSES, SYMBOL_TO_AAMI
-from arrhythmia.data.records import DS1, DS2, PACED_RECORDS, SPLITS
+from arrhythmia.data.records import DS1, DS2, MITDB_FS, PACED_RECORDS, SPLITS
+from arrhythmia.signal.ecg import N_LEADS
 from arrhythmia.validation.gx_runner import (
     ValidationFailed,
     ValidationOutcome,
@@ -33,8 +34,6 @@ from arrhythmia.validation.gx_runner import (
 REQUIRED_KEYS = ("windows", "label", "symbol", "record", "sample", "split", "rr", "rr_names",
                  "fs", "window_length")  # fmt: skip
 PER_BEAT_KEYS = ("windows", "label", "symbol", "record", "sample", "split", "rr")
-EXPECTED_FS = 360
-N_LEADS = 2
 DATASET_ID_COLUMNS = {
     "facts": [],
     "records": ["record"],
@@ -179,7 +178,7 @@ def dataset_expectations(
         e.ExpectColumnValuesToBeInSet(
             column="window_shape", value_set=[str((N_LEADS, int(window_length)))]
         ),
-        e.ExpectColumnValuesToBeInSet(column="fs", value_set=[EXPECTED_FS]),
+        e.ExpectColumnValuesToBeInSet(column="fs", value_set=[MITDB_FS]),
         e.ExpectColumnValuesToBeInSet(column="n_records_in_both", value_set=[0]),
         e.ExpectColumnValuesToBeBetween(column="n_beats", min_value=1),
     ]

@@ -54,6 +54,7 @@ class ValidationOutcome:
     report_path: Path  # the Data Docs index.html
     tables: tuple[tuple[str, int], ...] = ()  # (table name, number of rows) validated
     elapsed_s: float = 0.0
+    checks: tuple[str, ...] = ()  # "table: expectation(args)" for every expectation evaluated
 
     @property
     def summary_path(self) -> Path:
@@ -154,6 +155,7 @@ def run_suites(
 
     evaluated = 0
     failures: list[str] = []
+    checks: list[str] = []
     sizes: list[tuple[str, int]] = []
     for table_name, df, expectations in tables:
         ids = list((id_columns or {}).get(table_name, ["record"] if "record" in df else []))
@@ -186,6 +188,7 @@ def run_suites(
         for suite_result in result.run_results.values():
             for er in suite_result.results:
                 evaluated += 1
+                checks.append(f"{table_name}: {_signature(er.expectation_config)}")
                 if not er.success:
                     failures.append(describe_failure(table_name, er, ids))
 
@@ -198,6 +201,7 @@ def run_suites(
         report_path=site_dir / "index.html",
         tables=tuple(sizes),
         elapsed_s=time.perf_counter() - started,
+        checks=tuple(checks),
     )
     write_json(outcome.summary_path, outcome.to_json())
     return outcome

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from arrhythmia.data.aami import MITBIH_SYMBOLS
+from arrhythmia.data.records import MITDB_FS
 from arrhythmia.validation.gx_runner import ValidationOutcome, import_gx, run_suites
 
-EXPECTED_FS = 360
 EXPECTED_N_SIG = 2
 EXPECTED_FMT = "212"
 LEAD_0 = ("MLII", "V5")
@@ -181,7 +181,7 @@ def raw_expectations(expected_sig_len: int = MITDB_SIG_LEN) -> dict[str, list[An
     e = import_gx().expectations
     records = [
         e.ExpectColumnValuesToBeNull(column="read_error"),
-        e.ExpectColumnValuesToBeInSet(column="fs", value_set=[EXPECTED_FS]),
+        e.ExpectColumnValuesToBeInSet(column="fs", value_set=[MITDB_FS]),
         e.ExpectColumnValuesToBeInSet(column="n_sig", value_set=[EXPECTED_N_SIG]),
         e.ExpectColumnValuesToBeInSet(column="sig_len", value_set=[expected_sig_len]),
         e.ExpectColumnValuesToBeInSet(column="fmt_0", value_set=[EXPECTED_FMT]),

@@ -1,5 +1,10 @@
 """The trained model as shipped: an ensemble of fold CNNs plus everything needed to turn
-beat windows and RR features into AAMI labels."""
+beat windows and RR features into AAMI labels, saved as a versioned bundle of plain data.
+
+The bundle holds only tensors, dicts, lists, numbers and strings, and is read with
+`torch.load(weights_only=True)`: a file that holds any other pickled object is refused
+instead of executed.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,16 @@ import torch
 
 from arrhythmia.atomic import atomic_path
 from arrhythmia.data.aami import AAMI_CLASSES
+from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.models.cnn import BeatCNN, CnnConfig
 from arrhythmia.models.inputs import beat_channels, rr_inputs, template_beats
+
+BUNDLE_FORMAT = "arrhythmia-beat-classifier"
+BUNDLE_VERSION = 1  # bump when the bundle's keys or their meaning change
+
+
+class ModelFileError(ArrhythmiaError):
+    """A model file that is not a bundle this version can read safely."""
 
 
 @dataclass
@@ -74,6 +87,8 @@ class BeatClassifier:
     def save(self, path: str | Path) -> None:
         payload = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
         payload["config"] = self.config.to_dict()
+        payload["format"] = BUNDLE_FORMAT
+        payload["format_version"] = BUNDLE_VERSION
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
 
@@ -81,11 +96,34 @@ class BeatClassifier:
     def load(cls, path: str | Path) -> BeatClassifier:
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no trained model here (run `arrhythmia train`)")
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+            raise FileNotFoundError(f"{path}: no trained model here (run the train stage)")
+        payload = load_plain(path)
+        if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT:
+            raise ModelFileError(f"{path}: not an arrhythmia model bundle")
+        version = payload.get("format_version")
+        if version != BUNDLE_VERSION:
+            raise ModelFileError(
+                f"{path}: model bundle format version {version!r} is not one this arrhythmia "
+                f"reads (version {BUNDLE_VERSION}); re-train it or use a matching release"
+            )
+        payload = {k: v for k, v in payload.items() if k not in ("format", "format_version")}
         config = payload.pop("config")
         config["widths"] = tuple(config["widths"])
-        return cls(config=CnnConfig(**config), **payload)
+        try:
+            return cls(config=CnnConfig(**config), **payload)
+        except TypeError as error:
+            raise ModelFileError(f"{path}: damaged model bundle ({error})") from None
+
+
+def load_plain(path: Path) -> object:
+    """`torch.load` restricted to plain data (weights_only): no code runs on load."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # UnpicklingError for foreign objects, RuntimeError for garbage
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelFileError(
+            f"{path}: refused: not a file of plain tensors and data that loads safely ({first})"
+        ) from None
 
 
 def prepare_beats(

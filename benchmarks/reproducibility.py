@@ -1,0 +1,163 @@
+"""How far the trained model's figures move with the seed and the thread count.
+
+Trains the full DS1 ensemble (params.yaml's `train`) once per variant and prints the DS1
+out-of-fold validation figures and the DS2 test figures of each, then the spread (mean,
+standard deviation, min-max range) over the seed variants. The first variant is trained a
+second time to show whether the same seed and thread count give bit-identical weights on
+this machine.
+
+    python benchmarks/reproducibility.py                      # params seed, 2 more seeds, 1 thread
+    python benchmarks/reproducibility.py "seed=1" "seed=2;threads=1" --out rows.json
+    python benchmarks/reproducibility.py --table-from reports/reproducibility/spread.json
+
+Each argument is one variant: `;`-separated overrides of params.yaml's `train` section.
+DS2 plays no part in any choice here: it is only scored, as `evaluate` scores it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+DEFAULT_VARIANTS = ["", "seed=1", "seed=2", "threads=1"]
+FIGURES = [
+    ("ds1_val_score", "DS1 score"),
+    ("ds1_sveb_se", "DS1 SVEB Se"),
+    ("ds1_sveb_pp", "DS1 SVEB +P"),
+    ("ds1_veb_se", "DS1 VEB Se"),
+    ("ds1_veb_pp", "DS1 VEB +P"),
+    ("ds2_sveb_se", "DS2 SVEB Se"),
+    ("ds2_sveb_pp", "DS2 SVEB +P"),
+    ("ds2_veb_se", "DS2 VEB Se"),
+    ("ds2_veb_pp", "DS2 VEB +P"),
+    ("ds2_accuracy", "DS2 accuracy"),
+    ("ds2_macro_f1", "DS2 macro F1"),
+]
+
+
+def parse_variant(text: str, train) -> dict:
+    overrides = {}
+    for item in filter(None, text.split(";")):
+        key, value = item.split("=", 1)
+        if not hasattr(train, key):
+            raise SystemExit(f"unknown train parameter {key!r}")
+        overrides[key] = yaml.safe_load(value)
+    return overrides
+
+
+def weights_digest(state_dicts: list[dict]) -> str:
+    digest = hashlib.sha256()
+    for state in state_dicts:
+        for name in sorted(state):
+            digest.update(name.encode())
+            digest.update(state[name].detach().cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def train_and_score(arrays, cfg, preprocess) -> dict:
+    from arrhythmia.evaluation.ec57 import evaluate_predictions
+    from arrhythmia.training.ensemble import train_ensemble
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        classifier, report = train_ensemble(arrays, cfg, preprocess, Path(tmp), progress=False)
+    seconds = time.monotonic() - started
+    ds2 = arrays["split"] == "DS2"
+    proba = classifier.predict_proba(
+        arrays["windows"][ds2], arrays["rr"][ds2], arrays["rr_names"], arrays["record"][ds2]
+    )
+    test = evaluate_predictions(arrays["label"][ds2].astype(np.int64), proba.argmax(axis=1))
+    val = report.val_metrics
+    row = {"ds1_val_score": report.val_score}
+    for key in ("sveb_se", "sveb_pp", "veb_se", "veb_pp"):
+        row[f"ds1_{key}"] = val[key]
+    for key in ("sveb_se", "sveb_pp", "veb_se", "veb_pp", "accuracy", "macro_f1"):
+        row[f"ds2_{key}"] = test[key]
+    row.update(
+        best_epochs=report.best_epochs,
+        weights=weights_digest(classifier.state_dicts),
+        seconds=round(seconds),
+    )
+    return row
+
+
+def spread_table(rows: list[dict]) -> str:
+    """Per figure: every run, then mean, sd and range over the distinct runs (percent)."""
+    distinct = [r for r in rows if not r.get("repeat")]
+    names = [r["variant"] for r in distinct]
+    lines = [
+        "| figure (%) | " + " | ".join(names) + " | mean | sd | range |",
+        "|:--|" + "--:|" * (len(names) + 3),
+    ]
+    for key, label in FIGURES:
+        values = [100 * r[key] for r in distinct]
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        cells = [f"{v:.1f}" for v in values]
+        cells += [f"{statistics.mean(values):.1f}", f"{sd:.1f}", f"{max(values) - min(values):.1f}"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def identity_lines(rows: list[dict]) -> list[str]:
+    lines = []
+    for repeat in (r for r in rows if r.get("repeat")):
+        first = next(r for r in rows if r["variant"] == repeat["variant"] and not r.get("repeat"))
+        same = first["weights"] == repeat["weights"]
+        lines.append(
+            f"same variant ({repeat['variant']}) trained twice on this machine: weights "
+            + ("bit-identical" if same else f"DIFFER ({first['weights']} vs {repeat['weights']})")
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variants", nargs="*", default=DEFAULT_VARIANTS)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--dataset", default="data/processed/beats.npz")
+    parser.add_argument("--out", default=None, help="also write the rows as JSON here")
+    parser.add_argument("--no-repeat", action="store_true", help="skip the identity re-run")
+    parser.add_argument("--table-from", default=None, help="print the tables of a saved JSON")
+    args = parser.parse_args()
+    if args.table_from:
+        saved = json.loads(Path(args.table_from).read_text())
+        print(f"machine: {saved['machine']}")
+        print("\n".join(identity_lines(saved["rows"])))
+        print(spread_table(saved["rows"]))
+        return
+
+    from arrhythmia.config import load_params
+    from arrhythmia.data.beat_dataset import load_dataset
+
+    params = load_params(args.params)
+    arrays = load_dataset(Path(args.dataset))
+    plan = [(text, False) for text in args.variants]
+    if not args.no_repeat:
+        plan.insert(1, (args.variants[0], True))
+    rows = []
+    for text, repeat in plan:
+        cfg = dataclasses.replace(params.train, **parse_variant(text, params.train))
+        row = {"variant": text or "params.yaml", "repeat": repeat}
+        row.update(train_and_score(arrays, cfg, params.preprocess))
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    machine = f"{platform.processor() or platform.machine()}, {platform.system()}"
+    print("\n".join(identity_lines(rows)))
+    print(spread_table(rows))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Flow `validate_raw`: the Great Expectations gate on the raw records.
+
+A failed expectation exits non-zero with a readable summary; the HTML report (GX Data Docs)
+goes under reports/validation/raw. A pass writes a small deterministic record (what was
+checked, the input hashes) that the preprocess stage depends on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+
+from arrhythmia.config import load_params
+from arrhythmia.data.records import ALL_RECORDS, record_files
+from arrhythmia.validation.gx_runner import ValidationOutcome
+from arrhythmia.validation.receipt import input_digests, write_receipt
+from flows.stage_cli import run_stage, stage_parser
+from flows.validation_gate import gate
+
+
+@flow(name="validate-raw")
+def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
+    from arrhythmia.validation.raw import validate_raw_records
+
+    p = load_params(params_path).paths
+    raw_dir = Path(p.raw_dir)
+    report_dir = Path(p.validation_reports) / "raw"
+    outcome = gate(validate_raw_records(raw_dir, ALL_RECORDS, report_dir))
+    inputs = input_digests([raw_dir / name for name in record_files(ALL_RECORDS)], raw_dir)
+    write_receipt(p.raw_passed, outcome, inputs)
+    return outcome
+
+
+def main(argv: list[str] | None = None) -> int:
+    def action(args) -> str:
+        return validate_raw_flow(params_path=args.params).summary()
+
+    return run_stage(stage_parser("validate_raw", __doc__), argv, action)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
