@@ -8,7 +8,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run test test-fast lint bench clean
+.PHONY: setup run test test-fast lint bench clean screenshot
 
 setup: $(STAMP)
 
@@ -44,3 +44,8 @@ clean:
 bench: setup
 	python benchmarks/speed_and_memory.py
 	python benchmarks/model_selection.py
+	python benchmarks/reproducibility.py
+
+# The README's picture of the MLflow runs table (after `make run`; needs chromium).
+screenshot: setup
+	python .ci/mlflow_screenshot.py

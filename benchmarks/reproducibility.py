@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
+from model_selection import parse_variant  # same `key=value;...` variants
 
 DEFAULT_VARIANTS = ["", "seed=1", "seed=2", "threads=1"]
 FIGURES = [
@@ -43,16 +43,6 @@ FIGURES = [
     ("ds2_accuracy", "DS2 accuracy"),
     ("ds2_macro_f1", "DS2 macro F1"),
 ]
-
-
-def parse_variant(text: str, train) -> dict:
-    overrides = {}
-    for item in filter(None, text.split(";")):
-        key, value = item.split("=", 1)
-        if not hasattr(train, key):
-            raise SystemExit(f"unknown train parameter {key!r}")
-        overrides[key] = yaml.safe_load(value)
-    return overrides
 
 
 def weights_digest(state_dicts: list[dict]) -> str:
@@ -124,7 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variants", nargs="*", default=DEFAULT_VARIANTS)
     parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--dataset", default="data/processed/beats.npz")
+    parser.add_argument("--dataset", default=None, help="default: params.yaml paths.dataset")
     parser.add_argument("--out", default=None, help="also write the rows as JSON here")
     parser.add_argument("--no-repeat", action="store_true", help="skip the identity re-run")
     parser.add_argument("--table-from", default=None, help="print the tables of a saved JSON")
@@ -140,7 +130,7 @@ def main() -> None:
     from arrhythmia.data.beat_dataset import load_dataset
 
     params = load_params(args.params)
-    arrays = load_dataset(Path(args.dataset))
+    arrays = load_dataset(Path(args.dataset or params.paths.dataset))
     plan = [(text, False) for text in args.variants]
     if not args.no_repeat:
         plan.insert(1, (args.variants[0], True))

@@ -43,8 +43,8 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     paths = load_params(params_path).paths
     reports = Path(paths.evaluate_reports)
     # Before any work: the figures must land on the run that made the model.
-    configure_tracking()
     run_id = read_run(paths.mlflow_run)["run_id"]
+    configure_tracking()
     require_run(run_id, paths.mlflow_run)
 
     arrays = load_dataset(paths.dataset)

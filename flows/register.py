@@ -23,8 +23,8 @@ def register_flow(params_path: str = "params.yaml") -> dict:
     from arrhythmia.tracking.registry import register_and_gate
 
     p = load_params(params_path)
-    configure_tracking()
     run = read_run(p.paths.mlflow_run)
+    configure_tracking()
     require_run(run["run_id"], p.paths.mlflow_run)
     decision = register_and_gate(
         run["run_id"],

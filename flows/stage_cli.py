@@ -7,9 +7,21 @@ entry point and never imports them); `dvc.yaml` runs each stage this way.
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Callable
 
-from arrhythmia.console import configure_logging, run_reporting_errors
+from arrhythmia.console import EXPECTED_ERRORS, configure_logging, run_reporting_errors
+
+# Prefect logs a failed run's exception with its traceback; for a failure the user caused
+# (bad path, missing run, failed validation) the one-line message says all there is.
+PREFECT_RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+
+
+class _ExpectedErrorsWithoutTraceback(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], EXPECTED_ERRORS):
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 def stage_parser(stage: str, description: str | None) -> argparse.ArgumentParser:
@@ -29,4 +41,7 @@ def run_stage(
     """Parse, run the flow, print its summary; expected failures are one line and exit 1."""
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
+    if not args.verbose:
+        for name in PREFECT_RUN_LOGGERS:
+            logging.getLogger(name).addFilter(_ExpectedErrorsWithoutTraceback())
     return run_reporting_errors(parser.prog, lambda: print(action(args)))

@@ -22,7 +22,8 @@ def pipeline(tmp_path_factory, full_mirror, prefect_harness):
     from flows.preprocess import preprocess_flow
     from flows.register import register_flow
     from flows.train import train_flow
-    from flows.validate import validate_dataset_flow, validate_raw_flow
+    from flows.validate_dataset import validate_dataset_flow
+    from flows.validate_raw import validate_raw_flow
 
     root = tmp_path_factory.mktemp("project")
     reduced = load_raw_params(Path(__file__).resolve().parents[2] / "params.yaml")
@@ -36,11 +37,14 @@ def pipeline(tmp_path_factory, full_mirror, prefect_harness):
             "ingest": ingest_flow(),
             "ingest_again": ingest_flow(),
             "validate_raw": validate_raw_flow(),
+            "raw_receipt": (root / "data" / "validated" / "raw.json").read_bytes(),
+            "validate_raw_again": validate_raw_flow(),
             "preprocess": preprocess_flow(),
             "validate_dataset": validate_dataset_flow(),
             "train": train_flow(),
             "evaluate": evaluate_flow(),
             "register": register_flow(),
+            "register_again": register_flow(),
         }
         yield root, reduced, results
 
@@ -54,6 +58,12 @@ def test_data_stages(pipeline):
         and len(results["ingest_again"].already_present) == 144
     )
     assert results["validate_raw"].success and results["validate_dataset"].success
+    # Re-validating unchanged records leaves the record later stages depend on byte-identical.
+    assert results["validate_raw_again"].success
+    assert (root / "data" / "validated" / "raw.json").read_bytes() == results["raw_receipt"]
+    receipt = json.loads(results["raw_receipt"])
+    assert receipt["passed"] and len(receipt["inputs_sha256"]) == 144
+    assert json.loads((root / "data" / "validated" / "dataset.json").read_text())["passed"]
     # The AAMI counts of de Chazal et al. (2004), reproduced exactly.
     assert results["preprocess"] == params["validate_dataset"]["expected_counts"]
     assert json.loads((root / "metrics" / "class_counts.json").read_text()) == results["preprocess"]
@@ -82,8 +92,21 @@ def test_training_evaluation_and_registry(pipeline):
     )
     assert run.data.tags["dataset_dvc_md5"]
 
+    assert run.data.tags["dataset_dvc_md5"] == run.inputs.dataset_inputs[0].dataset.digest
+    assert run.inputs.dataset_inputs[0].dataset.name == "mitdb-ds1-beats"
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
     decision = results["register"]
     assert decision["promoted"] and decision["version"] == "1"
+    version = client.get_model_version("arrhythmia-cnn", "1")
+    assert run_id in version.description and "Gate:" in version.description
+    assert float(version.tags["ds1_val_score"]) == pytest.approx(train["ds1_val_score"], abs=1e-4)
+    assert float(version.tags["ds2_veb_se"]) == pytest.approx(ds2["veb_se"], abs=1e-4)
+    again = results["register_again"]
+    assert again["already_registered"] and again["version"] == "1"
+    assert len(client.search_model_versions("name='arrhythmia-cnn'")) == 1
 
 
 def test_predict_with_the_champion_writes_wfdb_annotations(pipeline):

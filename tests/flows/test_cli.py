@@ -70,3 +70,78 @@ def test_bad_params_file_is_a_clear_error(tmp_path, monkeypatch, capsys):
     assert main(["predict", str(tmp_path / "100"), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "params: missing key(s) paths, preprocess" in err
+
+
+@pytest.fixture
+def bundle(tmp_path, params):
+    from dataclasses import asdict
+
+    from tests.helpers import tiny_classifier
+
+    path = tmp_path / "model.pt"
+    tiny_classifier(preprocess=asdict(params.preprocess)).save(path)
+    return path
+
+
+def _one_error_line(capsys, prefix: str = "arrhythmia predict: error: ") -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith(prefix), err
+    return err
+
+
+def test_predict_on_a_missing_record_is_one_line(tmp_path, bundle, capsys):
+    args = ["predict", str(tmp_path / "nowhere" / "100"), "--out", str(tmp_path / "out")]
+    assert main([*args, "--model", str(bundle)]) == 1
+    assert "no such WFDB header" in _one_error_line(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_predict_on_an_unreadable_record_is_one_line(tmp_path, bundle, capsys):
+    (tmp_path / "rec.hea").write_text("this is not a WFDB header\n")
+    (tmp_path / "rec.dat").write_bytes(b"\x00\x01")
+    args = ["predict", str(tmp_path / "rec"), "--out", str(tmp_path / "out")]
+    assert main([*args, "--model", str(bundle)]) == 1
+    assert "cannot read the record" in _one_error_line(capsys)
+
+
+def test_predict_with_a_missing_or_unsafe_model_file_is_one_line(
+    tmp_path, excerpt_dir, bundle, capsys
+):
+    import torch
+
+    args = ["predict", str(excerpt_dir / "100"), "--out", str(tmp_path / "out")]
+    assert main([*args, "--model", str(tmp_path / "none.pt")]) == 1
+    assert "no trained model here" in _one_error_line(capsys)
+
+    payload = torch.load(bundle, weights_only=True)
+    payload["preprocess"] = Path("a pickled object")  # anything that is not plain data
+    torch.save(payload, bundle)
+    assert main([*args, "--model", str(bundle)]) == 1
+    assert "refused" in _one_error_line(capsys)
+
+
+def test_predict_from_a_registry_without_the_model_is_one_line(
+    tmp_path, excerpt_dir, monkeypatch, capsys
+):
+    """A fresh clone: no mlflow.db, so no champion to load."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    args = ["predict", str(excerpt_dir / "100"), "--out", str(tmp_path / "out")]
+    assert main([*args, "--model", "models:/arrhythmia-cnn@champion"]) == 1
+    err = _one_error_line(capsys)
+    assert "models:/arrhythmia-cnn@champion: there is no MLflow tracking store at" in err
+    assert not (tmp_path / "mlflow.db").exists()  # no empty store left behind
+
+
+def test_predict_from_a_store_without_that_model_is_one_line(
+    tmp_path, excerpt_dir, monkeypatch, capsys
+):
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    SqlAlchemyStore(f"sqlite:///{tmp_path / 'mlflow.db'}", str(tmp_path)).engine.dispose()
+    capsys.readouterr()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    args = ["predict", str(excerpt_dir / "100"), "--out", str(tmp_path / "out")]
+    assert main([*args, "--model", "models:/arrhythmia-cnn@champion"]) == 1
+    err = _one_error_line(capsys)
+    assert "cannot load it from the tracking store" in err and "not found" in err

@@ -62,3 +62,36 @@ def test_cli_exits_non_zero_with_one_clear_line_on_a_missing_mirror(project_dir)
     assert "python -m flows.ingest: error:" in done.stderr and "nowhere" in done.stderr
     assert "Traceback" not in done.stderr.split("python -m flows.ingest: error:")[-1]
     assert not (project_dir / "data" / "raw").exists()
+
+
+@pytest.mark.parametrize("stage", ["evaluate", "register"])
+def test_a_run_that_is_not_in_the_tracking_store_stops_a_stage_in_one_line(
+    prefect_harness, project_dir, stage, capsys
+):
+    """A fresh clone after `dvc pull`: models/mlflow_run.json names a run made elsewhere."""
+    import importlib
+    import json
+
+    run_record = project_dir / "models" / "mlflow_run.json"
+    run_record.parent.mkdir()
+    run_record.write_text(json.dumps({"run_id": "0f" * 16, "experiment_id": "1"}))
+    main = importlib.import_module(f"flows.{stage}").main
+
+    assert main([]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f"python -m flows.{stage}: error: models/mlflow_run.json names")
+    assert "not in the tracking store" in last
+    assert not (project_dir / "metrics").exists()  # nothing written
+
+
+def test_a_gate_on_ds2_stops_register_before_anything_happens(prefect_harness, project_dir, capsys):
+    import yaml
+
+    from flows.register import main
+
+    params = yaml.safe_load((project_dir / "params.yaml").read_text())
+    params["register"]["gate_metric"] = "ds2_veb_se"
+    (project_dir / "params.yaml").write_text(yaml.safe_dump(params))
+    assert main([]) == 1
+    assert "is a DS2 (test set) figure" in capsys.readouterr().err
+    assert not (project_dir / "mlflow.db").exists()

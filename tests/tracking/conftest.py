@@ -13,7 +13,6 @@ from arrhythmia.signal.rr import RR_FEATURES
 from tests.helpers import TINY_RR, tiny_classifier  # noqa: F401 (TINY_RR: used by tests)
 
 
-
 @pytest.fixture(scope="session")
 def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty, fully migrated sqlite store. Creating one runs MLflow's schema migrations

@@ -194,3 +194,54 @@ def test_registering_the_logged_model_uri_keeps_the_run_link(tracking, classifie
     assert version.source == info.model_uri
     loaded = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@{CHAMPION_ALIAS}")
     assert len(loaded.predict(beats.as_input())) == len(beats.as_input()["rr"])
+
+
+def test_registering_the_same_run_twice_does_nothing(tracking, classifier_path, beats):
+    client = MlflowClient()
+    run_id = _candidate_run(classifier_path, beats, {"f1": 0.7})
+    first = register_and_gate(run_id, "f1")
+    better = register_and_gate(_candidate_run(classifier_path, beats, {"f1": 0.9}), "f1")
+    assert better.promoted and _alias_version(client) == "2"
+
+    again = register_and_gate(run_id, "f1")  # e.g. `dvc repro --force register`
+    assert again.already_registered and again.version == first.version == "1"
+    assert not again.promoted and "nothing registered" in again.reason
+    assert len(client.search_model_versions(f"name='{MODEL_NAME}'")) == 2
+    assert _alias_version(client) == "2"  # the alias did not move
+
+
+def test_each_version_describes_what_changed_and_carries_the_headline_figures(
+    tracking, classifier_path, beats
+):
+    client = MlflowClient()
+    with mlflow.start_run() as run:
+        mlflow.log_params({"train.seed": 1, "train.folds": 3})
+        mlflow.log_metrics({"ds1_val_score": 0.70, "ds2_sveb_se": 0.2, "ds2_veb_se": 0.9})
+        mlflow.set_tag("git_commit", "abc123")
+        log_beat_classifier(classifier_path, beats.as_input())
+    first = register_and_gate(run.info.run_id, "ds1_val_score")
+    with mlflow.start_run() as run:
+        mlflow.log_params({"train.seed": 2, "train.folds": 3})
+        mlflow.log_metrics({"ds1_val_score": 0.60, "ds2_sveb_se": 0.4, "ds2_veb_se": 0.8})
+        log_beat_classifier(classifier_path, beats.as_input())
+    second = register_and_gate(run.info.run_id, "ds1_val_score")
+
+    v1 = client.get_model_version(MODEL_NAME, first.version)
+    assert "abc123" in v1.description and "no champion" in v1.description.lower()
+    assert v1.tags["ds1_val_score"] == "0.7000" and v1.tags["ds2_sveb_se"] == "0.2000"
+    v2 = client.get_model_version(MODEL_NAME, second.version)
+    assert "train.seed: 1 -> 2" in v2.description and "train.folds" not in v2.description
+    assert "does not beat" in v2.description
+    assert v2.tags["ds2_veb_se"] == "0.8000" and v2.tags["promoted"] == "false"
+
+
+def test_experiment_opens_in_the_runs_view(tracking):
+    experiment = mlflow.get_experiment_by_name("test")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_a_run_missing_from_the_store_is_a_clear_error(tracking, tmp_path):
+    from arrhythmia.tracking.mlflow_setup import MissingRunError, require_run
+
+    with pytest.raises(MissingRunError, match=r"models/mlflow_run.json names MLflow run 0f0f.*"):
+        require_run("0f0f" * 8, "models/mlflow_run.json")

@@ -34,3 +34,28 @@ def test_wrong_type_is_reported(raw_params):
 def test_missing_params_file(tmp_path):
     with pytest.raises(ConfigError, match="no such params file"):
         load_params(tmp_path / "params.yaml")
+
+
+@pytest.mark.parametrize("metric", ["ds2_veb_se", "DS2_sveb_pp", "ds2_accuracy"])
+def test_a_gate_on_the_test_set_is_refused_at_start_up(raw_params, metric):
+    raw = copy.deepcopy(raw_params)
+    raw["register"]["gate_metric"] = metric
+    with pytest.raises(ConfigError, match=rf"gate_metric: '{metric}' is a DS2 \(test set\)"):
+        params_from_dict(raw)
+
+
+def test_every_output_path_has_one_home_in_params(params):
+    """dvc.yaml interpolates params.yaml's paths; no stage output path is spelt out twice."""
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    dvc = (root / "dvc.yaml").read_text()
+    for value in vars(params.paths).values():
+        assert dvc.count(value) == 0, f"{value} is written in dvc.yaml; use ${{paths.*}}"
+    stages = yaml.safe_load(dvc)["stages"]
+    for name, stage in stages.items():
+        for entry in stage.get("outs", []) + stage.get("metrics", []) + stage.get("plots", []):
+            path = entry if isinstance(entry, str) else next(iter(entry))
+            assert path.startswith("${paths."), f"{name}: output {path} not from params.paths"

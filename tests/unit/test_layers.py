@@ -123,7 +123,11 @@ def test_subpackages_of_the_library_import_each_other_without_cycles():
         src = _layer(path)
         for module in _imported_modules(path):
             target = _module_file(module)
-            if target is not None and PACKAGE in target.parents and target != PACKAGE / "__init__.py":
+            if (
+                target is not None
+                and PACKAGE in target.parents
+                and target != PACKAGE / "__init__.py"
+            ):
                 if _layer(target) != src:
                     graph.setdefault(src, set()).add(_layer(target))
 
@@ -200,3 +204,14 @@ def test_core_dependencies_leave_the_pipeline_and_serving_to_extras():
     assert any(d.startswith("mlflow") for d in extras["serve"])
     for name in ("prefect", "mlflow", "dvc", "great-expectations"):
         assert any(d.startswith(name) for d in extras["pipeline"])
+
+
+def test_nothing_unpickles_arbitrary_objects():
+    needle = "weights_only=" + "False"
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("src", "flows", "benchmarks", "tests")
+        for path in (ROOT / folder).rglob("*.py")
+        if needle in path.read_text()
+    ]
+    assert offenders == []

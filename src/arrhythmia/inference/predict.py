@@ -94,7 +94,14 @@ def _load_mlflow_model(uri: str):
         ) from None
     from arrhythmia.tracking.mlflow_setup import tracking_uri
 
-    mlflow.set_tracking_uri(tracking_uri())
+    store = tracking_uri()
+    if store.startswith("sqlite:///") and not Path(store.removeprefix("sqlite:///")).is_file():
+        # Opening a missing sqlite store would create an empty one; say what is missing.
+        raise ModelError(
+            f"{uri}: there is no MLflow tracking store at {store} (a fresh clone has none: "
+            "run the pipeline, or set MLFLOW_TRACKING_URI to the store that holds the model)"
+        )
+    mlflow.set_tracking_uri(store)
     try:
         return mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as error:

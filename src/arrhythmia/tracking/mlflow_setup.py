@@ -18,6 +18,16 @@ DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "arrhythmia"
 # Without this tag MLflow 3's UI opens an experiment in its GenAI view, not the runs table.
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+# The figures that compare models: the runs table shows them as columns (saved view below),
+# and each registered version carries them as tags.
+HEADLINE_METRICS: tuple[str, ...] = (
+    "ds1_val_score", "ds1_val_sveb_se", "ds1_val_sveb_pp", "ds1_val_veb_se", "ds1_val_veb_pp",
+    "ds2_sveb_se", "ds2_sveb_pp", "ds2_veb_se", "ds2_veb_pp", "ds2_accuracy", "ds2_macro_f1",
+)  # fmt: skip
+# A saved runs-table view (MLflow's shared view state: an experiment tag holding the UI
+# state as JSON), opened with `#/experiments/<id>?viewStateShareKey=headline`.
+HEADLINE_VIEW_KEY = "headline"
+VIEW_STATE_TAG_PREFIX = "mlflow.sharedViewState."
 
 
 class MissingRunError(ArrhythmiaError):
@@ -44,10 +54,21 @@ def configure_tracking(
     if artifact_location is not None and mlflow.get_experiment_by_name(experiment) is None:
         mlflow.create_experiment(experiment, artifact_location=artifact_location)
     found = mlflow.set_experiment(experiment)
-    key, value = EXPERIMENT_KIND
-    if found.tags.get(key) != value:
-        mlflow.MlflowClient().set_experiment_tag(found.experiment_id, key, value)
+    wanted = {EXPERIMENT_KIND[0]: EXPERIMENT_KIND[1], **headline_view_tag()}
+    for key, value in wanted.items():
+        if found.tags.get(key) != value:
+            mlflow.MlflowClient().set_experiment_tag(found.experiment_id, key, value)
     return uri
+
+
+def headline_view_tag() -> dict[str, str]:
+    """The experiment tag of the runs-table view whose columns are the headline figures."""
+    state = {
+        "selectedColumns": [f"metrics.`{name}`" for name in HEADLINE_METRICS],
+        "orderByKey": "attributes.start_time",
+        "orderByAsc": False,
+    }
+    return {VIEW_STATE_TAG_PREFIX + HEADLINE_VIEW_KEY: json.dumps(state)}
 
 
 def flatten_params(d: Mapping, prefix: str = "") -> dict[str, str | float | int]:

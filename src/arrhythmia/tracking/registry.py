@@ -10,14 +10,10 @@ import math
 from dataclasses import asdict, dataclass
 
 from arrhythmia.errors import ArrhythmiaError
+from arrhythmia.tracking.mlflow_setup import HEADLINE_METRICS
 
 MODEL_NAME = "arrhythmia-cnn"
 CHAMPION_ALIAS = "champion"
-# Copied from the run onto each registered version, so the registry page compares versions.
-HEADLINE_METRICS: tuple[str, ...] = (
-    "ds1_val_score", "ds1_val_sveb_se", "ds1_val_sveb_pp", "ds1_val_veb_se", "ds1_val_veb_pp",
-    "ds2_sveb_se", "ds2_sveb_pp", "ds2_veb_se", "ds2_veb_pp", "ds2_accuracy", "ds2_macro_f1",
-)  # fmt: skip
 MAX_CHANGES_LISTED = 12
 
 
@@ -93,7 +89,7 @@ def version_description(
         f"{run.data.tags.get('dataset_dvc_md5', 'unknown')})."
     ]
     if champion_version is None:
-        lines.append("First version with a champion to compare against: none.")
+        lines.append("No champion to compare against yet.")
     else:
         changes = params_change(run.data.params, champion_params or {})
         shown = "; ".join(changes[:MAX_CHANGES_LISTED]) or "no params changed (code or data did)"

@@ -1,0 +1,98 @@
+"""The README's picture of the MLflow runs table: the `arrhythmia` experiment opened in its
+saved headline view, rendered by headless Chromium.
+
+    .venv/bin/python .ci/mlflow_screenshot.py [--out reports/mlflow/runs_table.png]
+
+Needs the pipeline's tracking store (run `make run` first) and `chromium` on PATH
+(`apt-get install chromium`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--hide-scrollbars", "--virtual-time-budget=20000",
+]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"mlflow ui did not answer at {url} within {timeout_s:.0f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="reports/mlflow/runs_table.png")
+    parser.add_argument("--size", default="1800,700", help="window width,height in pixels")
+    args = parser.parse_args()
+
+    import mlflow
+
+    from arrhythmia.tracking.mlflow_setup import (
+        DEFAULT_EXPERIMENT,
+        HEADLINE_VIEW_KEY,
+        configure_tracking,
+        tracking_uri,
+    )
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise SystemExit("no chromium on PATH (apt-get install chromium)")
+    store = tracking_uri()
+    if store.startswith("sqlite:///") and not Path(store.removeprefix("sqlite:///")).is_file():
+        raise SystemExit(f"no tracking store at {store}: run `make run` first")
+    configure_tracking()  # makes sure the experiment carries the headline view
+    experiment = mlflow.get_experiment_by_name(DEFAULT_EXPERIMENT)
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store,
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/health")
+        url = (
+            f"http://127.0.0.1:{port}/#/experiments/{experiment.experiment_id}"
+            f"?viewStateShareKey={HEADLINE_VIEW_KEY}"
+        )
+        out = Path(args.out).resolve()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as profile:
+            subprocess.run(
+                [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                 f"--window-size={args.size}", f"--screenshot={out}", url],
+                check=True, capture_output=True, timeout=180,
+            )  # fmt: skip
+        print(f"wrote {out} from {url}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

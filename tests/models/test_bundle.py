@@ -1,0 +1,63 @@
+"""The model file: plain data only, versioned, refused with a clear message otherwise."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from arrhythmia.models.bundle import BUNDLE_VERSION, BeatClassifier, ModelFileError
+from tests.helpers import tiny_classifier
+
+MARKER = "pickle-code-ran"
+
+
+class _RunsCodeOnLoad:
+    """A pickle payload that would create a file if it were ever unpickled."""
+
+    def __init__(self, target):
+        self.target = str(target)
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))
+
+
+def test_a_saved_bundle_loads_back_with_the_same_weights(tmp_path):
+    original = tiny_classifier(seed=3)
+    original.save(tmp_path / "model.pt")
+    loaded = BeatClassifier.load(tmp_path / "model.pt")
+    assert loaded.config == original.config and loaded.rr_features == original.rr_features
+    for a, b in zip(loaded.state_dicts, original.state_dicts, strict=True):
+        assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_bundle_holding_a_pickled_object_is_refused_and_never_executed(tmp_path):
+    path = tmp_path / "model.pt"
+    tiny_classifier().save(path)
+    payload = torch.load(path, weights_only=True)
+    payload["preprocess"] = _RunsCodeOnLoad(tmp_path / MARKER)
+    torch.save(payload, path)
+
+    with pytest.raises(ModelFileError, match="refused: not a file of plain tensors"):
+        BeatClassifier.load(path)
+    assert not (tmp_path / MARKER).exists()
+
+
+@pytest.mark.parametrize("version", [None, BUNDLE_VERSION + 1])
+def test_an_unknown_format_version_is_a_clear_error(tmp_path, version):
+    path = tmp_path / "model.pt"
+    tiny_classifier().save(path)
+    payload = torch.load(path, weights_only=True)
+    payload["format_version"] = version
+    torch.save(payload, path)
+    with pytest.raises(ModelFileError, match=rf"format version {version!r} is not one"):
+        BeatClassifier.load(path)
+
+
+def test_a_file_that_is_not_a_bundle_is_a_clear_error(tmp_path):
+    path = tmp_path / "weights.pt"
+    torch.save({"weight": torch.zeros(3)}, path)
+    with pytest.raises(ModelFileError, match="not an arrhythmia model bundle"):
+        BeatClassifier.load(path)
+    path.write_bytes(b"not a torch file at all")
+    with pytest.raises(ModelFileError, match="refused"):
+        BeatClassifier.load(path)
