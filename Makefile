@@ -34,8 +34,8 @@ test-fast: setup
 	pytest -m "not slow"
 
 lint: setup
-	ruff check src flows tests benchmarks
-	ruff format --check src flows tests benchmarks
+	ruff check src flows tests benchmarks .ci
+	ruff format --check src flows tests benchmarks .ci
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

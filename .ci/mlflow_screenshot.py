@@ -46,24 +46,25 @@ def wait_until_up(url: str, timeout_s: float = 90) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="reports/mlflow/runs_table.png")
-    parser.add_argument("--size", default="1800,700", help="window width,height in pixels")
+    parser.add_argument("--size", default="2400,600", help="window width,height in pixels")
     args = parser.parse_args()
 
     import mlflow
 
     from arrhythmia.tracking.mlflow_setup import (
         DEFAULT_EXPERIMENT,
-        HEADLINE_VIEW_KEY,
         configure_tracking,
+        headline_view_path,
+        missing_sqlite_store,
         tracking_uri,
     )
 
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise SystemExit("no chromium on PATH (apt-get install chromium)")
+    if missing_sqlite_store():
+        raise SystemExit(f"no tracking store at {missing_sqlite_store()}: run `make run` first")
     store = tracking_uri()
-    if store.startswith("sqlite:///") and not Path(store.removeprefix("sqlite:///")).is_file():
-        raise SystemExit(f"no tracking store at {store}: run `make run` first")
     configure_tracking()  # makes sure the experiment carries the headline view
     experiment = mlflow.get_experiment_by_name(DEFAULT_EXPERIMENT)
 
@@ -75,10 +76,7 @@ def main() -> int:
     )  # fmt: skip
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health")
-        url = (
-            f"http://127.0.0.1:{port}/#/experiments/{experiment.experiment_id}"
-            f"?viewStateShareKey={HEADLINE_VIEW_KEY}"
-        )
+        url = f"http://127.0.0.1:{port}/#" + headline_view_path(experiment.experiment_id)
         out = Path(args.out).resolve()
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as profile:

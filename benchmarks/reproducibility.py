@@ -115,7 +115,9 @@ def main() -> None:
     parser.add_argument("variants", nargs="*", default=DEFAULT_VARIANTS)
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--dataset", default=None, help="default: params.yaml paths.dataset")
-    parser.add_argument("--out", default=None, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--out", default="reports/reproducibility/spread.json", help="write the rows as JSON here"
+    )
     parser.add_argument("--no-repeat", action="store_true", help="skip the identity re-run")
     parser.add_argument("--table-from", default=None, help="print the tables of a saved JSON")
     args = parser.parse_args()

@@ -44,8 +44,8 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     reports = Path(paths.evaluate_reports)
     # Before any work: the figures must land on the run that made the model.
     run_id = read_run(paths.mlflow_run)["run_id"]
-    configure_tracking()
     require_run(run_id, paths.mlflow_run)
+    configure_tracking()
 
     arrays = load_dataset(paths.dataset)
     classifier = BeatClassifier.load(paths.model)

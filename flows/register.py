@@ -24,8 +24,8 @@ def register_flow(params_path: str = "params.yaml") -> dict:
 
     p = load_params(params_path)
     run = read_run(p.paths.mlflow_run)
-    configure_tracking()
     require_run(run["run_id"], p.paths.mlflow_run)
+    configure_tracking()
     decision = register_and_gate(
         run["run_id"],
         p.register.gate_metric,

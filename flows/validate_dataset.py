@@ -26,6 +26,7 @@ def validate_dataset_flow(params_path: str = "params.yaml") -> ValidationOutcome
     p = load_params(params_path)
     dataset = Path(p.paths.dataset)
     report_dir = Path(p.paths.validation_reports) / "dataset"
+    Path(p.paths.dataset_passed).unlink(missing_ok=True)  # a failed run must not leave a pass
     outcome = gate(validate_beat_dataset(load_dataset(dataset), p.validate_dataset, report_dir))
     write_receipt(p.paths.dataset_passed, outcome, input_digests([dataset], dataset.parent))
     return outcome

@@ -26,6 +26,7 @@ def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
     p = load_params(params_path).paths
     raw_dir = Path(p.raw_dir)
     report_dir = Path(p.validation_reports) / "raw"
+    Path(p.raw_passed).unlink(missing_ok=True)  # a failed run must not leave an old pass
     outcome = gate(validate_raw_records(raw_dir, ALL_RECORDS, report_dir))
     inputs = input_digests([raw_dir / name for name in record_files(ALL_RECORDS)], raw_dir)
     write_receipt(p.raw_passed, outcome, inputs)

@@ -16,10 +16,19 @@ from pathlib import Path
 from typing import Any
 
 
-def _default_file_mode() -> int:
-    umask = os.umask(0)
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do that once, at import, before any worker
+    # threads exist, so no other thread ever creates a file under a zero umask.
+    umask = os.umask(0o022)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+_UMASK = _read_umask()
+
+
+def _default_file_mode() -> int:
+    return 0o666 & ~_UMASK
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -200,8 +200,15 @@ def load_raw_params(path: str | Path = DEFAULT_PARAMS_PATH) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such params file (run from the project root)")
-    with path.open() as f:
-        return yaml.safe_load(f)
+    try:
+        with path.open() as f:
+            raw = yaml.safe_load(f)
+    except yaml.YAMLError as error:
+        first = str(error).strip().splitlines()[0]
+        raise ConfigError(f"{path}: not valid YAML ({first})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+    return raw
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS_PATH) -> Params:

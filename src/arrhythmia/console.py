@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from arrhythmia.errors import ArrhythmiaError
 
-# Failures a user can cause and fix (bad path, unreadable record, missing run, bad params):
-# they get one line and exit status 1, never a traceback.
-EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ArrhythmiaError, FileNotFoundError)
+# Failures a user can cause and fix (bad path, unreadable record, missing run, bad params,
+# an output folder that cannot be written): one line and exit status 1, never a traceback.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ArrhythmiaError, OSError)
 
 
 def configure_logging(verbose: bool = False) -> None:

@@ -145,3 +145,14 @@ def test_predict_from_a_store_without_that_model_is_one_line(
     assert main([*args, "--model", "models:/arrhythmia-cnn@champion"]) == 1
     err = _one_error_line(capsys)
     assert "cannot load it from the tracking store" in err and "not found" in err
+
+
+def test_predict_into_an_output_that_cannot_be_a_folder_is_one_line(
+    tmp_path, excerpt_dir, bundle, capsys
+):
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the output folder should go")
+    args = ["predict", str(excerpt_dir / "100"), "--out", str(blocker), "--model", str(bundle)]
+    assert main(args) == 1
+    _one_error_line(capsys)
+    assert blocker.read_text() == "a file where the output folder should go"

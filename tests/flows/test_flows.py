@@ -60,7 +60,7 @@ def test_cli_exits_non_zero_with_one_clear_line_on_a_missing_mirror(project_dir)
     )  # fmt: skip
     assert done.returncode == 1
     assert "python -m flows.ingest: error:" in done.stderr and "nowhere" in done.stderr
-    assert "Traceback" not in done.stderr.split("python -m flows.ingest: error:")[-1]
+    assert "Traceback" not in done.stderr
     assert not (project_dir / "data" / "raw").exists()
 
 
@@ -77,10 +77,20 @@ def test_a_run_that_is_not_in_the_tracking_store_stops_a_stage_in_one_line(
     run_record.write_text(json.dumps({"run_id": "0f" * 16, "experiment_id": "1"}))
     main = importlib.import_module(f"flows.{stage}").main
 
-    assert main([]) == 1
-    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert main([]) == 1  # a fresh clone: no tracking store at all
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
     assert last.startswith(f"python -m flows.{stage}: error: models/mlflow_run.json names")
-    assert "not in the tracking store" in last
+    assert "there is no tracking store" in last and "Traceback" not in err
+    assert not (project_dir / "mlflow.db").exists()  # no empty store left behind
+
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    SqlAlchemyStore(f"sqlite:///{project_dir / 'mlflow.db'}", str(project_dir)).engine.dispose()
+    assert main([]) == 1  # a store, but not the one that holds the run
+    err = capsys.readouterr().err
+    assert "which is not in the tracking store" in err.strip().splitlines()[-1]
+    assert "Traceback" not in err
     assert not (project_dir / "metrics").exists()  # nothing written
 
 

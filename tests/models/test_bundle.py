@@ -61,3 +61,13 @@ def test_a_file_that_is_not_a_bundle_is_a_clear_error(tmp_path):
     path.write_bytes(b"not a torch file at all")
     with pytest.raises(ModelFileError, match="refused"):
         BeatClassifier.load(path)
+
+
+def test_a_damaged_bundle_is_a_clear_error(tmp_path):
+    path = tmp_path / "model.pt"
+    tiny_classifier().save(path)
+    payload = torch.load(path, weights_only=True)
+    del payload["config"]
+    torch.save(payload, path)
+    with pytest.raises(ModelFileError, match="damaged model bundle"):
+        BeatClassifier.load(path)

@@ -245,3 +245,24 @@ def test_a_run_missing_from_the_store_is_a_clear_error(tracking, tmp_path):
 
     with pytest.raises(MissingRunError, match=r"models/mlflow_run.json names MLflow run 0f0f.*"):
         require_run("0f0f" * 8, "models/mlflow_run.json")
+
+
+def test_a_register_that_stopped_half_way_is_completed_by_the_next(
+    tracking, classifier_path, beats, monkeypatch
+):
+    client = MlflowClient()
+    run_id = _candidate_run(classifier_path, beats, {"f1": 0.7})
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    with monkeypatch.context() as patched, pytest.raises(RuntimeError):
+        patched.setattr(MlflowClient, "update_model_version", crash)
+        register_and_gate(run_id, "f1")  # version 1 exists, but no description, no alias
+    assert len(client.search_model_versions(f"name='{MODEL_NAME}'")) == 1
+
+    decision = register_and_gate(run_id, "f1")
+    assert decision.version == "1" and decision.promoted and not decision.already_registered
+    assert _alias_version(client) == "1"
+    assert client.get_model_version(MODEL_NAME, "1").description
+    assert register_and_gate(run_id, "f1").already_registered

@@ -59,3 +59,13 @@ def test_every_output_path_has_one_home_in_params(params):
         for entry in stage.get("outs", []) + stage.get("metrics", []) + stage.get("plots", []):
             path = entry if isinstance(entry, str) else next(iter(entry))
             assert path.startswith("${paths."), f"{name}: output {path} not from params.paths"
+
+
+def test_a_params_file_that_is_not_yaml_is_a_clear_error(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("train: {seed: 1\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(path)
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="expected a mapping of sections"):
+        load_params(path)

@@ -25,8 +25,7 @@ def test_a_rerun_on_unchanged_data_writes_the_same_bytes(tmp_path, excerpt_copy)
     first = _validate_and_record(excerpt_copy, tmp_path / "report1", tmp_path / "first.json")
     second = _validate_and_record(excerpt_copy, tmp_path / "report2", tmp_path / "second.json")
     assert (tmp_path / "first.json").read_bytes() == (tmp_path / "second.json").read_bytes()
-    # The GX report of a run is not what later stages depend on: it names its own folder.
-    assert first.report_path != second.report_path
+    assert first.summary() != "" and second.success
 
     receipt = json.loads((tmp_path / "first.json").read_text())
     assert receipt["passed"] is True and receipt["validation"] == "raw"

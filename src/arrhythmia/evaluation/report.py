@@ -77,7 +77,10 @@ def format_confusion_matrix(metrics: Mapping[str, Any]) -> str:
 def _read_metrics(path: Path) -> dict:
     if not path.is_file():
         raise ReportError(f"{path}: no metrics here (run the pipeline first: `dvc repro`)")
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:
+        raise ReportError(f"{path}: not a metrics file ({error})") from None
 
 
 def results_section(ds2_metrics: Path, train_metrics: Path) -> str:

@@ -92,15 +92,15 @@ def _load_mlflow_model(uri: str):
         raise ModelError(
             f"{uri}: loading an MLflow model needs MLflow: pip install 'arrhythmia[serve]'"
         ) from None
-    from arrhythmia.tracking.mlflow_setup import tracking_uri
+    from arrhythmia.tracking.mlflow_setup import missing_sqlite_store, tracking_uri
 
-    store = tracking_uri()
-    if store.startswith("sqlite:///") and not Path(store.removeprefix("sqlite:///")).is_file():
-        # Opening a missing sqlite store would create an empty one; say what is missing.
+    absent = missing_sqlite_store()
+    if absent is not None:  # opening it would create an empty store
         raise ModelError(
-            f"{uri}: there is no MLflow tracking store at {store} (a fresh clone has none: "
+            f"{uri}: there is no MLflow tracking store at {absent} (a fresh clone has none: "
             "run the pipeline, or set MLFLOW_TRACKING_URI to the store that holds the model)"
         )
+    store = tracking_uri()
     mlflow.set_tracking_uri(store)
     try:
         return mlflow.pyfunc.load_model(uri)

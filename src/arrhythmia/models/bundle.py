@@ -107,11 +107,11 @@ class BeatClassifier:
                 f"reads (version {BUNDLE_VERSION}); re-train it or use a matching release"
             )
         payload = {k: v for k, v in payload.items() if k not in ("format", "format_version")}
-        config = payload.pop("config")
-        config["widths"] = tuple(config["widths"])
         try:
+            config = dict(payload.pop("config"))
+            config["widths"] = tuple(config["widths"])
             return cls(config=CnnConfig(**config), **payload)
-        except TypeError as error:
+        except (TypeError, KeyError, ValueError) as error:
             raise ModelFileError(f"{path}: damaged model bundle ({error})") from None
 
 

@@ -61,6 +61,16 @@ def configure_tracking(
     return uri
 
 
+def headline_view_path(experiment_id: str) -> str:
+    """The UI route (after `#`) of the runs table in its headline view. MLflow 3.17's UI
+    follows its GenAI / Model-training switch (default GenAI) over the experiment's kind tag,
+    so the route picks Model training explicitly."""
+    return (
+        f"/experiments/{experiment_id}/runs"
+        f"?workflowType=machine_learning&viewStateShareKey={HEADLINE_VIEW_KEY}"
+    )
+
+
 def headline_view_tag() -> dict[str, str]:
     """The experiment tag of the runs-table view whose columns are the headline figures."""
     state = {
@@ -124,14 +134,31 @@ def file_md5(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def missing_sqlite_store() -> str | None:
+    """The tracking URI when it names a sqlite file that does not exist (opening it would
+    create an empty store), else None."""
+    uri = tracking_uri()
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        return uri
+    return None
+
+
 def require_run(run_id: str, recorded_in: str | Path) -> None:
     """Fail clearly when the run that a committed or pulled file names is not in this
-    tracking store (a fresh clone, another machine, a deleted mlflow.db)."""
+    tracking store (a fresh clone, another machine, a deleted mlflow.db); never creates
+    an empty store on the way."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
+    absent = missing_sqlite_store()
+    if absent is not None:
+        raise MissingRunError(
+            f"{recorded_in} names MLflow run {run_id}, but there is no tracking store at "
+            f"{absent} (a fresh clone has none): re-train with `dvc repro --force train`, or "
+            "set MLFLOW_TRACKING_URI to the store that holds the run"
+        )
     try:
-        MlflowClient().get_run(run_id)
+        MlflowClient(tracking_uri()).get_run(run_id)
     except MlflowException as error:
         if error.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise

@@ -15,6 +15,7 @@ from arrhythmia.tracking.mlflow_setup import HEADLINE_METRICS
 MODEL_NAME = "arrhythmia-cnn"
 CHAMPION_ALIAS = "champion"
 MAX_CHANGES_LISTED = 12
+GATE_DONE_TAG = "gate_completed"
 
 
 class GateError(ArrhythmiaError, ValueError):
@@ -144,11 +145,11 @@ def register_and_gate(
 
     champion = _current_champion(client, model_name)
     existing = _existing_version(client, model_name, run_id)
-    if existing is not None:  # a re-run of `register` on the same training run: nothing to do
-        holds = champion is not None and str(champion.version) == str(existing.version)
+    if existing is not None and existing.tags.get(GATE_DONE_TAG) == "true":
+        # A re-run of `register` on the same training run: nothing to do.
         return GateDecision(
             version=str(existing.version),
-            promoted=holds,
+            promoted=False,
             gate_metric=gate_metric,
             candidate_score=candidate,
             champion_version=str(champion.version) if champion is not None else None,
@@ -162,8 +163,11 @@ def register_and_gate(
         _run_metric(client, champion.run_id, gate_metric) if champion is not None else None
     )
 
-    source = model_uri or f"runs:/{run_id}/{artifact_name}"
-    version = str(mlflow.register_model(source, model_name).version)
+    if existing is not None:  # registered by a run of `register` that stopped half-way
+        version = str(existing.version)
+    else:
+        source = model_uri or f"runs:/{run_id}/{artifact_name}"
+        version = str(mlflow.register_model(source, model_name).version)
     promoted = should_promote(candidate, champion_score, greater_is_better)
     direction = "higher" if greater_is_better else "lower"
     if champion is None:
@@ -182,9 +186,6 @@ def register_and_gate(
             f"{gate_metric}={candidate:.6g} {verdict} {CHAMPION_ALIAS} version "
             f"{champion_version} ({champion_score:.6g}; {direction} is better)"
         )
-    if promoted:
-        client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version)
-
     tags = {
         "gate_metric": gate_metric,
         "candidate_score": repr(candidate),
@@ -206,6 +207,10 @@ def register_and_gate(
         client.log_metric(run_id, "gate_champion_score", float(champion_score))
     client.set_tag(run_id, "promoted", str(promoted).lower())
     client.set_tag(run_id, "registered_version", version)
+    if promoted:
+        client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version)
+    # Last: a version without this tag was left half-done, and a re-run completes it.
+    client.set_model_version_tag(model_name, version, GATE_DONE_TAG, "true")
 
     return GateDecision(
         version=version,

@@ -164,7 +164,7 @@ def train_fold(
         if saved["fingerprint"] != fingerprint:
             raise ResumeError(
                 f"{checkpoint} was written with other params or data; "
-                "run `arrhythmia train` without --resume to start over"
+                "run the train stage without --resume to start over"
             )
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
