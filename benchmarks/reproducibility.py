@@ -2,7 +2,7 @@
 
 Trains the full DS1 ensemble (params.yaml's `train`) once per variant and prints the DS1
 out-of-fold validation figures and the DS2 test figures of each, then the spread (mean,
-standard deviation, min-max range) over the seed variants. The first variant is trained a
+standard deviation, min-max range) over the distinct runs. The first variant is trained a
 second time to show whether the same seed and thread count give bit-identical weights on
 this machine.
 
