@@ -45,6 +45,7 @@ bench: setup
 	python benchmarks/speed_and_memory.py
 	python benchmarks/model_selection.py
 	python benchmarks/reproducibility.py
+	python benchmarks/qrs_detection.py
 
 # The README's picture of the MLflow runs table (after `make run`; needs chromium).
 screenshot: setup
