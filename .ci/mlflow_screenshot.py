@@ -62,8 +62,9 @@ def main() -> int:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise SystemExit("no chromium on PATH (apt-get install chromium)")
-    if missing_sqlite_store():
-        raise SystemExit(f"no tracking store at {missing_sqlite_store()}: run `make run` first")
+    absent = missing_sqlite_store()
+    if absent is not None:
+        raise SystemExit(f"no tracking store at {absent}: run `make run` first")
     store = tracking_uri()
     configure_tracking()  # makes sure the experiment carries the headline view
     experiment = mlflow.get_experiment_by_name(DEFAULT_EXPERIMENT)

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from arrhythmia.errors import ArrhythmiaError
+from arrhythmia.errors import ArrhythmiaError, first_line
 
 DEFAULT_PARAMS_PATH = Path("params.yaml")
 
@@ -204,8 +204,7 @@ def load_raw_params(path: str | Path = DEFAULT_PARAMS_PATH) -> dict[str, Any]:
         with path.open() as f:
             raw = yaml.safe_load(f)
     except yaml.YAMLError as error:
-        first = str(error).strip().splitlines()[0]
-        raise ConfigError(f"{path}: not valid YAML ({first})") from None
+        raise ConfigError(f"{path}: not valid YAML ({first_line(error)})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
     return raw

@@ -16,7 +16,7 @@ from arrhythmia.atomic import write_json
 from arrhythmia.config import PreprocessParams
 from arrhythmia.data.aami import AAMI_CLASSES, SYMBOL_TO_AAMI
 from arrhythmia.data.wfdb_io import Beats, read_beats, read_ecg
-from arrhythmia.errors import ArrhythmiaError
+from arrhythmia.errors import ArrhythmiaError, first_line
 from arrhythmia.signal.beat_features import beat_features
 from arrhythmia.signal.ecg import EcgRecord, primary_lead_first
 from arrhythmia.signal.resample import resample_positions, resample_record
@@ -105,9 +105,8 @@ def _load_mlflow_model(uri: str):
     try:
         return mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelError(
-            f"{uri}: cannot load it from the tracking store {tracking_uri()}: {first}"
+            f"{uri}: cannot load it from the tracking store {store}: {first_line(error)}"
         ) from None
 
 

@@ -17,7 +17,7 @@ import torch
 
 from arrhythmia.atomic import atomic_path
 from arrhythmia.data.aami import AAMI_CLASSES
-from arrhythmia.errors import ArrhythmiaError
+from arrhythmia.errors import ArrhythmiaError, first_line
 from arrhythmia.models.cnn import BeatCNN, CnnConfig
 from arrhythmia.models.inputs import beat_channels, rr_inputs, template_beats
 
@@ -120,9 +120,9 @@ def load_plain(path: Path) -> object:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # UnpicklingError for foreign objects, RuntimeError for garbage
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelFileError(
-            f"{path}: refused: not a file of plain tensors and data that loads safely ({first})"
+            f"{path}: refused: not a file of plain tensors and data that loads safely "
+            f"({first_line(error)})"
         ) from None
 
 

@@ -127,11 +127,8 @@ def git_commit(root: str | Path = ".") -> str | None:
 def file_md5(path: str | Path) -> str:
     """The md5 of a file's bytes: the hash DVC records for a file output in dvc.lock, so a
     run's dataset digest names the same version of the data as `dvc.lock` does."""
-    digest = hashlib.md5(usedforsecurity=False)
     with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def missing_sqlite_store() -> str | None:

@@ -8,22 +8,12 @@ DVC leaves everything downstream up to date.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
 from arrhythmia.atomic import write_json
+from arrhythmia.data.fetch import sha256_of
 from arrhythmia.validation.gx_runner import ValidationOutcome
-
-CHUNK = 1 << 20
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def input_digests(files: Iterable[Path], root: Path) -> dict[str, str]:
