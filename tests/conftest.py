@@ -22,6 +22,16 @@ def excerpt_dir() -> Path:
     return EXCERPT_DIR
 
 
+@pytest.fixture(scope="session")
+def detector_file(tmp_path_factory) -> Path:
+    """A small QRS detector file fitted on the excerpts (session-wide: it takes seconds)."""
+    from tests.helpers import tiny_detector
+
+    path = tmp_path_factory.mktemp("detector") / "qrs_detector.npz"
+    tiny_detector(EXCERPT_DIR).save(path)
+    return path
+
+
 @pytest.fixture
 def excerpt_copy(tmp_path: Path) -> Path:
     """A writable copy of the excerpts, for tests that corrupt them."""
@@ -82,3 +92,21 @@ def project_dir(tmp_path, monkeypatch, raw_params):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     return tmp_path
+
+
+@pytest.fixture
+def bundle(tmp_path, params):
+    """A tiny random model bundle with the real preprocessing parameters."""
+    from dataclasses import asdict
+
+    from tests.helpers import tiny_classifier
+
+    path = tmp_path / "model.pt"
+    tiny_classifier(preprocess=asdict(params.preprocess)).save(path)
+    return path
+
+
+@pytest.fixture
+def model_args(bundle, detector_file) -> list[str]:
+    """`arrhythmia predict` options naming the tiny model and detector."""
+    return ["--model", str(bundle), "--detector", str(detector_file)]

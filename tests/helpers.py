@@ -26,3 +26,13 @@ def tiny_classifier(seed: int = 0, preprocess: dict | None = None):
         window_length=252,
         preprocess=preprocess or {},
     )
+
+
+def tiny_detector(excerpt_dir, seed: int = 0):
+    """A QRS detector fitted in seconds on the committed 30-s excerpts (few trees)."""
+    from arrhythmia.detection.training import TreeSettings, fit_detector, labelled_records
+
+    data = labelled_records(excerpt_dir, ["100", "119", "208", "232"], progress=False)
+    settings = TreeSettings(seed=seed, max_iter=60, learning_rate=0.1, max_leaf_nodes=15)
+    detector, _ = fit_detector(data, settings)
+    return detector

@@ -8,31 +8,71 @@ the command that needs them, so `--help` stays fast.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 
-from arrhythmia.console import configure_logging, run_reporting_errors
+from arrhythmia.console import EXPECTED_ERRORS, configure_logging, run_reporting_errors
+from arrhythmia.errors import ArrhythmiaError
+
+
+class PredictFailed(ArrhythmiaError):
+    """Some records of a predict call could not be diagnosed (each was reported)."""
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from arrhythmia.inference.predict import load_model, predict_record, summary, write_prediction
+    """Every record in turn with one model load; a record that fails is reported on one
+    line and the others still finish (exit status 1 if any failed)."""
+    from tqdm import tqdm
 
-    model_ref = args.model
-    if model_ref is None:
-        from arrhythmia.config import load_params
+    from arrhythmia.config import load_params
+    from arrhythmia.data.readers import record_name
+    from arrhythmia.detection.model import QrsDetector
+    from arrhythmia.inference.model_handle import load_model
+    from arrhythmia.inference.outputs import report, write_diagnosis
+    from arrhythmia.inference.predict import predict_record
 
-        model_ref = load_params(args.params).paths.model
-    model = load_model(model_ref)
-    prediction = predict_record(args.record, model, beats_from=args.beats_from, lead=args.lead)
-    info = summary(prediction, model.description, args.beats_from)
-    annotation, json_path = write_prediction(prediction, args.out, info)
-    counts = ", ".join(f"{c} {n}" for c, n in info["counts"].items())
-    print(f"predict: {info['n_beats']} beats of record {info['record']} ({counts})")
-    if "agreement_with_reference" in info:
-        print(
-            f"predict: agreement with the reference labels {info['agreement_with_reference']:.3f}"
-        )
-    print(f"predict: wrote {annotation} and {json_path}")
+    paths = None
+    if args.model is None or (args.detector is None and args.beats_from is None):
+        paths = load_params(args.params).paths
+    model = load_model(args.model or paths.model)
+    detector, detector_path = None, None
+    if args.beats_from is None:
+        detector_path = args.detector or paths.qrs_detector
+        detector = QrsDetector.load(detector_path)
+    records = tqdm(args.records, desc="predict", unit="record", disable=len(args.records) < 2)
+    failed = []
+    for record in records:
+        try:
+            d = predict_record(record, model, detector, beats_from=args.beats_from,
+                               lead=args.lead, fs=args.fs)  # fmt: skip
+            info = report(d, model.description, detector_path)
+            annotation, json_path = write_diagnosis(d, args.out, info)
+        except Exception as error:  # one record's failure must not cost the others theirs
+            if len(args.records) == 1 and isinstance(error, EXPECTED_ERRORS):
+                raise
+            failed.append(record)
+            kind = "" if isinstance(error, EXPECTED_ERRORS) else f"{type(error).__name__}: "
+            message = f"arrhythmia predict: error: {record_name(record)}: {kind}{error}"
+            records.write(message, file=sys.stderr)
+            logging.getLogger(__name__).debug("%s failed", record, exc_info=True)
+            continue
+        summary = info["summary"]
+        counts = ", ".join(f"{c} {n}" for c, n in summary["beats_per_class"].items())
+        rhythms = ", ".join(f"{r} {s:.0f} s" for r, s in summary["time_in_rhythm_s"].items())
+        lines = [f"predict: {d.record}: {summary['n_beats']} beats ({counts}); {rhythms}"]
+        if summary["unreadable_s"]:
+            lines.append(f"predict: {d.record}: {summary['unreadable_s']:.0f} s unreadable")
+        if "agreement_with_reference" in summary:
+            lines.append(
+                f"predict: {d.record}: agreement with the reference labels "
+                f"{summary['agreement_with_reference']}"
+            )
+        lines.append(f"predict: wrote {annotation} and {json_path}")
+        records.write("\n".join(lines))
+    if failed:
+        raise PredictFailed(f"{len(failed)} of {len(args.records)} records failed: "
+                            + ", ".join(record_name(r) for r in failed))  # fmt: skip
 
 
 def _report(args: argparse.Namespace) -> None:
@@ -42,7 +82,9 @@ def _report(args: argparse.Namespace) -> None:
     from arrhythmia.evaluation.report import results_section, update_readme
 
     paths = load_params(args.params).paths
-    section = results_section(Path(paths.ds2_metrics), Path(paths.train_metrics))
+    section = results_section(
+        Path(paths.ds2_metrics), Path(paths.train_metrics), Path(paths.ds2_end_to_end)
+    )
     if args.readme:
         update_readme(Path(args.readme), section)
         print(f"report: results written into {args.readme}")
@@ -75,20 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
     predict = command(
         "predict",
         _predict,
-        "Classify every beat of a WFDB record (any sampling rate; resampled to the model's) "
-        "and write OUT/<record>.cnn, a WFDB annotation file with one AAMI symbol per beat at "
-        "the same sample, plus OUT/<record>.json, a summary.",
+        "Diagnose ECG records: find every beat (or take beats from reference annotations), "
+        "label it with its AAMI class, find the rhythm episodes, and write OUT/<record>.cnn "
+        "(WFDB annotations: beats plus `+` rhythm changes, as in MITDB) and OUT/<record>.json "
+        "(beats, episodes, summary). Records: WFDB (path without extension), EDF/EDF+ (.edf) "
+        "or CSV (.csv, one column per lead, with --fs); any sampling rate.",
     )
-    predict.add_argument(
-        "record", help="WFDB record path without extension, e.g. data/raw/mitdb/100"
-    )
+    predict.add_argument("records", nargs="+", metavar="RECORD", help="records to diagnose")
+    predict.add_argument("--out", required=True, help="output folder")
     predict.add_argument(
         "--beats-from",
-        default="atr",
+        default=None,
         metavar="EXT",
-        help="annotation file extension that gives the beat positions (default: %(default)s)",
+        help="take beat positions from annotation file <record>.EXT (e.g. atr, to evaluate "
+        "against reference beats) instead of detecting them",
     )
-    predict.add_argument("--out", required=True, help="output folder")
     predict.add_argument(
         "--model",
         default=None,
@@ -96,9 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
         "models:/arrhythmia-cnn@champion",
     )
     predict.add_argument(
+        "--detector",
+        default=None,
+        help="QRS detector file (default: the pipeline's models/qrs_detector.npz)",
+    )
+    predict.add_argument(
         "--lead",
         default=None,
         help="lead name to use first (default: MLII, else II, else the first)",
+    )
+    predict.add_argument(
+        "--fs", type=float, default=None, help="sampling rate in Hz (CSV input only)"
     )
     report = command(
         "report",

@@ -31,11 +31,14 @@ class PathParams:
     class_counts: str
     validation_reports: str  # GX Data Docs (HTML, timestamps): not a dependency of anything
     model: str
+    qrs_detector: str  # the QRS candidate classifier (plain arrays, no pickle)
+    detector_metrics: str
     mlflow_run: str
     checkpoints: str
     train_metrics: str
     train_reports: str
     ds2_metrics: str
+    ds2_end_to_end: str  # the whole path on raw DS2 records: detection, classes, rhythm
     evaluate_reports: str
     register_metrics: str
 
@@ -71,6 +74,14 @@ class ValidateDatasetParams:
 
 
 IMBALANCE_STRATEGIES = ("weighted_loss", "focal_loss", "balanced_sampler")
+
+
+@dataclass(frozen=True)
+class TrainDetectorParams:
+    seed: int
+    max_iter: int
+    learning_rate: float
+    max_leaf_nodes: int
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,7 @@ class Params:
     paths: PathParams
     data: DataParams
     preprocess: PreprocessParams
+    train_detector: TrainDetectorParams
     validate_dataset: ValidateDatasetParams
     train: TrainParams
     schedule: ScheduleParams

@@ -22,6 +22,7 @@ def pipeline(tmp_path_factory, full_mirror, prefect_harness):
     from flows.preprocess import preprocess_flow
     from flows.register import register_flow
     from flows.train import train_flow
+    from flows.train_detector import train_detector_flow
     from flows.validate_dataset import validate_dataset_flow
     from flows.validate_raw import validate_raw_flow
 
@@ -41,6 +42,7 @@ def pipeline(tmp_path_factory, full_mirror, prefect_harness):
             "validate_raw_again": validate_raw_flow(),
             "preprocess": preprocess_flow(),
             "validate_dataset": validate_dataset_flow(),
+            "train_detector": train_detector_flow(),
             "train": train_flow(),
             "evaluate": evaluate_flow(),
             "register": register_flow(),
@@ -130,20 +132,40 @@ def test_predict_with_the_champion_writes_wfdb_annotations(pipeline):
              if sym in SYMBOL_TO_AAMI]  # fmt: skip
     np.testing.assert_array_equal(written.sample, beats)  # one label per reference beat
     assert set(written.symbol) <= set("NSVFQ")
-    summary = json.loads((out / "100.json").read_text())
+    summary = json.loads((out / "100.json").read_text())["summary"]
     assert summary["n_beats"] == len(beats) and summary["agreement_with_reference"] > 0.5
+
+
+def test_end_to_end_figures_on_ds2(pipeline):
+    """The whole path on raw DS2 records, scored in the evaluate stage (training shrunk
+    here, so only the detection bar and the presence of every figure are checked)."""
+    import mlflow
+
+    root, _, results = pipeline
+    whole = json.loads((root / "metrics" / "ds2_end_to_end.json").read_text())
+    assert whole == json.loads(json.dumps(results["evaluate"]["end_to_end"]))
+    assert whole["n_records"] == 22 and whole["qrs_se"] > 0.99 and whole["qrs_pp"] > 0.99
+    for key in ("veb_se", "veb_pp", "sveb_se", "sveb_pp", "af_duration_se", "af_duration_ppv",
+                "af_episode_se", "vt_episode_se", "vt_episode_ppv"):  # fmt: skip
+        assert whole[key] is not None and 0 <= whole[key] <= 1, key
+    detector = json.loads((root / "metrics" / "detector.json").read_text())
+    assert detector["ds1_cross_fitted_se"] > 0.98
+    run_id = json.loads((root / "models" / "mlflow_run.json").read_text())["run_id"]
+    run = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}").get_run(run_id)
+    assert {"ds2_e2e_qrs_se", "ds2_e2e_veb_se", "ds2_e2e_af_duration_se"} <= set(run.data.metrics)
 
 
 def _labels_for(record_dir: Path, model, **kwargs):
     from arrhythmia.inference.predict import predict_record
 
-    return predict_record(record_dir / "119", model, **kwargs).labels
+    kwargs.setdefault("beats_from", "atr")
+    return predict_record(record_dir / "119", model, None, **kwargs).labels
 
 
 def test_labels_do_not_depend_on_gain_or_a_few_samples_of_shift(pipeline, tmp_path):
     import wfdb
 
-    from arrhythmia.inference.predict import load_model
+    from arrhythmia.inference.model_handle import load_model
 
     root, _, _ = pipeline
     model = load_model(str(root / "models" / "cnn.pt"))
@@ -170,12 +192,13 @@ def test_labels_do_not_depend_on_gain_or_a_few_samples_of_shift(pipeline, tmp_pa
 def test_predict_resamples_a_record_at_another_rate(pipeline, tmp_path):
     import wfdb
 
-    from arrhythmia.inference.predict import load_model, predict_record
+    from arrhythmia.inference.model_handle import load_model
+    from arrhythmia.inference.predict import predict_record
 
     root, _, _ = pipeline
     raw = root / "data" / "raw" / "mitdb"
     model = load_model(str(root / "models" / "cnn.pt"))
-    baseline = predict_record(raw / "119", model)
+    baseline = predict_record(raw / "119", model, None, beats_from="atr")
 
     record = wfdb.rdrecord(str(raw / "119"), sampto=360 * 600)
     from scipy.signal import resample_poly
@@ -186,7 +209,7 @@ def test_predict_resamples_a_record_at_another_rate(pipeline, tmp_path):
     ann = wfdb.rdann(str(raw / "119"), "atr", sampto=360 * 600 - 1)
     samples = np.round(ann.sample * 250 / 360).astype(int)
     wfdb.wrann("119", "atr", samples, symbol=ann.symbol, fs=250, write_dir=str(tmp_path))
-    at_250 = predict_record(tmp_path / "119", model)
+    at_250 = predict_record(tmp_path / "119", model, None, beats_from="atr")
     assert at_250.fs == 250
     np.testing.assert_array_equal(at_250.samples, samples[np.isin(ann.symbol, list("NV"))])
     n = len(at_250.labels)

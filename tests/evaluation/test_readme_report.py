@@ -17,22 +17,37 @@ def metrics_dir(tmp_path):
         "n_parameters_per_model": 1234, "model_size_bytes": 4096, "train_seconds": 61.2,
         "best_epochs": [2, 3, 4],
     }))  # fmt: skip
+    (tmp_path / "ds2_end_to_end.json").write_text(json.dumps({
+        "qrs_se": 0.998, "qrs_pp": 0.997, "qrs_tp": 5, "qrs_fn": 1, "qrs_fp": 0,
+        "veb_se": 0.5, "veb_pp": 1.0, "sveb_se": None, "sveb_pp": 0.25,
+        "af_duration_se": 0.9, "af_reference_episodes": 3, "vt_reference_episodes": 2,
+    }))  # fmt: skip
     return tmp_path
 
 
+def _section(metrics_dir):
+    return results_section(
+        metrics_dir / "ds2.json", metrics_dir / "train.json", metrics_dir / "ds2_end_to_end.json"
+    )
+
+
 def test_results_section_reads_the_pipeline_metrics(metrics_dir):
-    section = results_section(metrics_dir / "ds2.json", metrics_dir / "train.json")
+    section = _section(metrics_dir)
     assert "6 beats" in section
     assert "| SVEB Se (EC57) | 100.0 |" in section and "| SVEB +P (EC57) | 50.0 |" in section
     assert "| **N** | 2 | 1 | 0 | 0 | 0 |" in section  # confusion row of reference N
     assert "SVEB Se 70.0 / +P 50.0" in section
     assert "3 fold CNNs of 1234 parameters" in section and "61 s" in section
+    # end to end beside at reference beats; a figure that is undefined prints as n/a
+    assert "| QRS Se | - | 99.8 |" in section and "| VEB Se | 50.0 | 50.0 |" in section
+    assert "| SVEB Se | 100.0 | n/a |" in section and "| VT episode Se | - | n/a |" in section
+    assert "5 beats matched, 1 missed, 0 extra" in section
 
 
 def test_update_readme_replaces_only_the_marked_block(tmp_path, metrics_dir):
     readme = tmp_path / "README.md"
     readme.write_text(f"# Title\n\nbefore\n{RESULTS_START}\nold table\n{RESULTS_END}\nafter\n")
-    update_readme(readme, results_section(metrics_dir / "ds2.json", metrics_dir / "train.json"))
+    update_readme(readme, _section(metrics_dir))
     text = readme.read_text()
     assert "old table" not in text and "| SVEB Se (EC57) | 100.0 |" in text
     assert text.startswith("# Title\n\nbefore\n") and text.endswith(f"{RESULTS_END}\nafter\n")

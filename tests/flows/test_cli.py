@@ -9,8 +9,8 @@ from arrhythmia.cli import build_parser, main
 ROOT = Path(__file__).resolve().parents[2]
 
 COMMANDS = ["predict", "report"]
-STAGES = ["ingest", "validate_raw", "preprocess", "validate_dataset", "train", "evaluate",
-          "register", "pipeline"]  # fmt: skip
+STAGES = ["ingest", "validate_raw", "preprocess", "validate_dataset", "train_detector", "train",
+          "evaluate", "register", "pipeline"]  # fmt: skip
 
 
 def test_help_lists_every_command(capsys):
@@ -72,17 +72,6 @@ def test_bad_params_file_is_a_clear_error(tmp_path, monkeypatch, capsys):
     assert "params: missing key(s) paths, preprocess" in err
 
 
-@pytest.fixture
-def bundle(tmp_path, params):
-    from dataclasses import asdict
-
-    from tests.helpers import tiny_classifier
-
-    path = tmp_path / "model.pt"
-    tiny_classifier(preprocess=asdict(params.preprocess)).save(path)
-    return path
-
-
 def _one_error_line(capsys, prefix: str = "arrhythmia predict: error: ") -> str:
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
@@ -90,18 +79,18 @@ def _one_error_line(capsys, prefix: str = "arrhythmia predict: error: ") -> str:
     return err
 
 
-def test_predict_on_a_missing_record_is_one_line(tmp_path, bundle, capsys):
+def test_predict_on_a_missing_record_is_one_line(tmp_path, model_args, capsys):
     args = ["predict", str(tmp_path / "nowhere" / "100"), "--out", str(tmp_path / "out")]
-    assert main([*args, "--model", str(bundle)]) == 1
+    assert main([*args, *model_args]) == 1
     assert "no such WFDB header" in _one_error_line(capsys)
     assert not (tmp_path / "out").exists()
 
 
-def test_predict_on_an_unreadable_record_is_one_line(tmp_path, bundle, capsys):
+def test_predict_on_an_unreadable_record_is_one_line(tmp_path, model_args, capsys):
     (tmp_path / "rec.hea").write_text("this is not a WFDB header\n")
     (tmp_path / "rec.dat").write_bytes(b"\x00\x01")
     args = ["predict", str(tmp_path / "rec"), "--out", str(tmp_path / "out")]
-    assert main([*args, "--model", str(bundle)]) == 1
+    assert main([*args, *model_args]) == 1
     assert "cannot read the record" in _one_error_line(capsys)
 
 
@@ -148,11 +137,11 @@ def test_predict_from_a_store_without_that_model_is_one_line(
 
 
 def test_predict_into_an_output_that_cannot_be_a_folder_is_one_line(
-    tmp_path, excerpt_dir, bundle, capsys
+    tmp_path, excerpt_dir, model_args, capsys
 ):
     blocker = tmp_path / "out"
     blocker.write_text("a file where the output folder should go")
-    args = ["predict", str(excerpt_dir / "100"), "--out", str(blocker), "--model", str(bundle)]
+    args = ["predict", str(excerpt_dir / "100"), "--out", str(blocker), *model_args]
     assert main(args) == 1
     _one_error_line(capsys)
     assert blocker.read_text() == "a file where the output folder should go"

@@ -165,7 +165,9 @@ def test_flows_are_not_installed_with_the_package(tmp_path):
 HEAVY = ("prefect", "mlflow", "great_expectations", "dvc")
 
 
-def test_the_inference_path_runs_without_the_pipeline_libraries(tmp_path, excerpt_dir, params):
+def test_the_inference_path_runs_without_the_pipeline_libraries(
+    tmp_path, excerpt_dir, params, detector_file
+):
     """`pip install .` alone must be enough to read a record, classify it and write the
     annotations: block the pipeline libraries and run `arrhythmia predict` on a bundle."""
     from dataclasses import asdict
@@ -184,7 +186,7 @@ class Block(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Block())
 from arrhythmia.cli import main
 code = main(["predict", {str(excerpt_dir / "100")!r}, "--model", {str(bundle)!r},
-             "--out", {str(out)!r}])
+             "--detector", {str(detector_file)!r}, "--out", {str(out)!r}])
 print("loaded:", sorted(m for m in {HEAVY!r} if m in sys.modules))
 sys.exit(code)
 """

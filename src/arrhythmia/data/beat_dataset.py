@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from arrhythmia.atomic import atomic_path
 from arrhythmia.config import PreprocessParams
 from arrhythmia.data.aami import AAMI_CLASSES, SYMBOL_TO_AAMI, class_index
 from arrhythmia.data.records import split_of
 from arrhythmia.data.wfdb_io import read_beats, read_ecg
+from arrhythmia.npz import save_npz
 from arrhythmia.signal.beat_features import beat_features
 from arrhythmia.signal.beats import window_bounds
 from arrhythmia.signal.ecg import primary_lead_first
@@ -73,18 +72,10 @@ def class_counts(arrays: Mapping[str, np.ndarray]) -> dict[str, dict[str, int]]:
     return counts
 
 
-# np.savez stamps every member with the current time; a fixed stamp makes the same arrays
-# give the same bytes, so re-running preprocess on unchanged data leaves its DVC hash alone.
-ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
-
-
 def save_dataset(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
-    """An .npz that `np.load` reads, byte-identical for identical arrays."""
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
-        for key, value in arrays.items():
-            member = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_TIMESTAMP)
-            with archive.open(member, "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
+    """An .npz that `np.load` reads, byte-identical for identical arrays (so an unchanged
+    re-run of preprocess keeps its DVC hash)."""
+    save_npz(path, arrays)
 
 
 def load_dataset(path: str | Path) -> dict[str, np.ndarray]:

@@ -26,7 +26,7 @@ def read_ecg(path: str | Path) -> EcgRecord:
     signal = np.asarray(rec.p_signal, dtype=np.float64)
     # Samples the ADC flagged as invalid decode to NaN; hold the last valid value instead.
     if np.isnan(signal).any():
-        signal = _fill_nan(signal)
+        signal = fill_nan(signal)
     return EcgRecord(name=path.name, fs=float(rec.fs), signal=signal, leads=tuple(rec.sig_name))
 
 
@@ -40,7 +40,9 @@ def read_beats(path: str | Path, extension: str = "atr") -> Beats:
     return Beats(sample=np.asarray(ann.sample, dtype=np.int64)[is_beat], symbol=symbols[is_beat])
 
 
-def _fill_nan(signal: np.ndarray) -> np.ndarray:
+def fill_nan(signal: np.ndarray) -> np.ndarray:
+    """Each NaN replaced by the lead's last valid value (the first valid one at the start;
+    zero for a lead with none): a gap reads as a flat stretch, never as a number."""
     out = signal.copy()
     for lead in range(out.shape[1]):
         column = out[:, lead]

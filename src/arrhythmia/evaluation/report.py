@@ -62,6 +62,41 @@ def format_results_table(metrics: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+END_TO_END_ROWS = (
+    ("QRS Se", None, "qrs_se"), ("QRS +P", None, "qrs_pp"),
+    ("VEB Se", "veb_se", "veb_se"), ("VEB +P", "veb_pp", "veb_pp"),
+    ("SVEB Se", "sveb_se", "sveb_se"), ("SVEB +P", "sveb_pp", "sveb_pp"),
+    ("AF duration Se", None, "af_duration_se"), ("AF duration +P", None, "af_duration_ppv"),
+    ("AF episode Se", None, "af_episode_se"), ("AF episode +P", None, "af_episode_ppv"),
+    ("VT episode Se", None, "vt_episode_se"), ("VT episode +P", None, "vt_episode_ppv"),
+)  # fmt: skip
+
+
+def format_end_to_end_table(
+    end_to_end: Mapping[str, Any], at_reference: Mapping[str, Any] | None = None
+) -> str:
+    """Markdown: the gross EC57 figures of the whole path on raw records (own beat
+    detection, 150 ms matching, missed and extra beats counted), beside those at the
+    reference beat positions when given."""
+    if at_reference is None:
+        lines = ["| Figure (gross, DS2) | End to end (%) |", "|:--|--:|"]
+        for label, _, key in END_TO_END_ROWS:
+            lines.append(f"| {label} | {_pct(end_to_end.get(key))} |")
+    else:
+        lines = ["| Figure (gross, DS2) | At reference beats (%) | End to end (%) |",
+                 "|:--|--:|--:|"]  # fmt: skip
+        for label, ref_key, key in END_TO_END_ROWS:
+            ref = _pct(at_reference.get(ref_key)) if ref_key else "-"
+            lines.append(f"| {label} | {ref} | {_pct(end_to_end.get(key))} |")
+    counts = (
+        f"{_count(end_to_end.get('qrs_tp'))} beats matched, {_count(end_to_end.get('qrs_fn'))} "
+        f"missed, {_count(end_to_end.get('qrs_fp'))} extra; AF "
+        f"{_count(end_to_end.get('af_reference_episodes'))} reference episodes, VT "
+        f"{_count(end_to_end.get('vt_reference_episodes'))}."
+    )
+    return "\n".join(lines) + "\n\n" + counts + "\n"
+
+
 def format_confusion_matrix(metrics: Mapping[str, Any]) -> str:
     """Markdown confusion matrix: rows are reference classes, columns predicted ones."""
     classes = metrics.get("classes", list(AAMI_CLASSES))
@@ -83,10 +118,11 @@ def _read_metrics(path: Path) -> dict:
         raise ReportError(f"{path}: not a metrics file ({error})") from None
 
 
-def results_section(ds2_metrics: Path, train_metrics: Path) -> str:
-    """The README's results: DS2 test figures and the DS1-validation figures that chose the
-    model, read from the pipeline's metrics files."""
+def results_section(ds2_metrics: Path, train_metrics: Path, end_to_end: Path) -> str:
+    """The README's results: DS2 test figures (at reference beats and end to end) and the
+    DS1-validation figures that chose the model, read from the pipeline's metrics files."""
     ds2 = _read_metrics(Path(ds2_metrics))
+    whole = _read_metrics(Path(end_to_end))
     train = _read_metrics(Path(train_metrics))
     validation = (
         f"DS1 validation (out-of-fold over patient-wise folds, used for early stopping and the "
@@ -107,6 +143,11 @@ def results_section(ds2_metrics: Path, train_metrics: Path) -> str:
         + format_results_table(ds2)
         + "\nConfusion matrix (DS2):\n\n"
         + format_confusion_matrix(ds2)
+        + "\nEnd to end: each raw DS2 record diagnosed as `arrhythmia predict` does (own beat "
+        "detection, classes, rhythm episodes), scored against MITDB's reference beats "
+        "(150 ms matching; missed and extra beats count) and rhythm annotations (whole "
+        "records, no learning period):\n\n"
+        + format_end_to_end_table(whole, ds2)
         + "\n"
         + validation
         + "\n\n"

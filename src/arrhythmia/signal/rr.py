@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 RR_INTERVALS: tuple[str, ...] = (
     "pre_rr",
@@ -26,31 +27,40 @@ UPPER_QUANTILE = 90
 RR_FEATURES: tuple[str, ...] = RR_INTERVALS + RR_RATIOS
 
 
-def _trailing_median(values: np.ndarray, n: int, skip: int = 0) -> np.ndarray:
-    """Median of the n values before each position, leaving out the `skip` nearest ones
-    (fewer at the start; the first value where nothing precedes)."""
+def _trailing(values: np.ndarray, n: int, reduce, skip: int = 0) -> np.ndarray:
+    """reduce(window) over the n values before each position, leaving out the `skip`
+    nearest ones (fewer at the start; the first value where nothing precedes). `reduce`
+    maps (k, width) windows to k results; full-width windows go through it at once."""
     out = np.empty_like(values)
-    for i in range(len(values)):
+    full_from = n + skip  # positions from here on have n values before them
+    for i in range(min(full_from, len(values))):
         end = i - skip
         window = values[max(0, end - n) : end] if end > 0 else values[:1]
-        out[i] = np.median(window)
+        out[i] = reduce(window[None, :])[0]
+    if len(values) > full_from:
+        out[full_from:] = reduce(sliding_window_view(values, n)[: len(values) - full_from])
     return out
+
+
+def _trailing_median(values: np.ndarray, n: int, skip: int = 0) -> np.ndarray:
+    return _trailing(values, n, lambda w: np.median(w, axis=1), skip)
 
 
 def _trailing_quantile(values: np.ndarray, n: int, q: float) -> np.ndarray:
-    out = np.empty_like(values)
-    for i in range(len(values)):
-        window = values[max(0, i - n) : i] if i > 0 else values[:1]
-        out[i] = np.percentile(window, q)
-    return out
+    return _trailing(values, n, lambda w: np.percentile(w, q, axis=1))
+
+
+def _irregularity(windows: np.ndarray) -> np.ndarray:
+    if windows.shape[1] < 2:
+        return np.ones(len(windows))
+    spread = np.median(np.abs(np.diff(windows, axis=1)), axis=1)
+    return 1.0 + spread / np.median(windows, axis=1)
 
 
 def _trailing_irregularity(values: np.ndarray, n: int) -> np.ndarray:
     """1 + median |successive difference| / median, over the n intervals before each beat."""
-    out = np.ones_like(values)
-    for i in range(2, len(values)):
-        window = values[max(0, i - n) : i]
-        out[i] = 1.0 + np.median(np.abs(np.diff(window))) / np.median(window)
+    out = _trailing(values, n, _irregularity)
+    out[:2] = 1.0
     return out
 
 

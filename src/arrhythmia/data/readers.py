@@ -1,0 +1,122 @@
+"""Reading an ECG from any of the formats `arrhythmia predict` accepts: a WFDB record, an
+EDF/EDF+ file (wfdb's EDF reader) or a CSV file with one column per lead. Every problem
+with a file is one `RecordError` naming it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from arrhythmia.data.wfdb_io import fill_nan
+from arrhythmia.errors import ArrhythmiaError
+from arrhythmia.signal.ecg import EcgRecord
+
+MIN_FS, MAX_FS = 50.0, 10_000.0  # outside this a header's sampling rate is a mistake
+MIN_SECONDS = 10.0  # shorter than this there is no rhythm to speak of
+CHUNK_SAMPLES = 1_000_000  # WFDB records are read in pieces: bounded memory on long ones
+
+
+class RecordError(ArrhythmiaError):
+    """The record, its beat source or the chosen lead cannot be used."""
+
+
+def record_name(path: str | Path) -> str:
+    """The name outputs are written under: the file name without its format's suffix."""
+    path = Path(path)
+    return path.stem if path.suffix.lower() in (".edf", ".csv", ".hea", ".dat") else path.name
+
+
+def read_record(path: str | Path, *, fs: float | None = None) -> EcgRecord:
+    """The ECG at `path` in physical units (float32, NaN-free), checked for a plausible
+    sampling rate and length. `fs` is required for CSV and overrides nothing else."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        record = _read_csv(path, fs)
+    elif suffix == ".edf":
+        record = _read_edf(path)
+    else:
+        record = _read_wfdb(path.with_suffix("") if suffix in (".hea", ".dat") else path)
+    _check(record, path)
+    return record
+
+
+def _check(record: EcgRecord, path: Path) -> None:
+    if not MIN_FS <= record.fs <= MAX_FS:
+        raise RecordError(
+            f"{path}: sampling rate {record.fs:g} Hz is implausible for an ECG "
+            f"(expected {MIN_FS:g} to {MAX_FS:g} Hz); check the header"
+        )
+    seconds = len(record.signal) / record.fs
+    if seconds < MIN_SECONDS:
+        raise RecordError(
+            f"{path}: {seconds:.1f} s of signal; at least {MIN_SECONDS:g} s are needed"
+        )
+
+
+def _read_wfdb(path: Path) -> EcgRecord:
+    import wfdb
+
+    if not Path(f"{path}.hea").is_file():
+        raise RecordError(f"{path}.hea: no such WFDB header (give the record path)")
+    try:
+        header = wfdb.rdheader(str(path))
+        n = int(header.sig_len or 0)
+        if header.fs is None or not np.isfinite(float(header.fs)) or header.n_sig == 0:
+            raise RecordError(f"{path}.hea: no sampling rate or no signals in the header")
+        signal = np.empty((n, header.n_sig), dtype=np.float32)
+        if 0 < float(header.fs) and n / float(header.fs) >= MIN_SECONDS:
+            for start in range(0, n, CHUNK_SAMPLES):
+                stop = min(n, start + CHUNK_SAMPLES)
+                piece = wfdb.rdrecord(str(path), sampfrom=start, sampto=stop).p_signal
+                signal[start:stop] = piece
+    except RecordError:
+        raise
+    except Exception as error:  # wfdb raises bare ValueErrors, struct and OS errors
+        raise RecordError(f"{path}: cannot read the record: {error}") from None
+    return EcgRecord(path.name, float(header.fs), fill_nan(signal), tuple(header.sig_name))
+
+
+def _read_edf(path: Path) -> EcgRecord:
+    from wfdb.io.convert.edf import read_edf
+
+    if not path.is_file():
+        raise RecordError(f"{path}: no such file")
+    try:
+        record = read_edf(str(path))
+        signal = np.asarray(record.p_signal, dtype=np.float32)
+        fs = float(record.fs)
+    except Exception as error:
+        raise RecordError(f"{path}: cannot read it as EDF: {error}") from None
+    return EcgRecord(record_name(path), fs, fill_nan(signal), tuple(record.sig_name))
+
+
+def _read_csv(path: Path, fs: float | None) -> EcgRecord:
+    if fs is None:
+        raise RecordError(f"{path}: a CSV file has no sampling rate: give it with --fs")
+    if not path.is_file():
+        raise RecordError(f"{path}: no such file")
+    try:
+        with path.open() as handle:
+            first = handle.readline().strip().split(",")
+        has_header = any(not _is_number(cell) for cell in first)
+        signal = np.loadtxt(
+            path, delimiter=",", skiprows=int(has_header), dtype=np.float32, ndmin=2
+        )
+    except Exception as error:
+        raise RecordError(f"{path}: cannot read it as CSV (one column per lead): {error}") from None
+    if signal.size == 0:
+        raise RecordError(f"{path}: no samples")
+    names = (
+        [c.strip() for c in first] if has_header else [f"lead{i}" for i in range(signal.shape[1])]
+    )
+    return EcgRecord(record_name(path), float(fs), fill_nan(signal), tuple(names))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,128 @@
+"""A record in, its diagnosis out: beats found (or taken from reference annotations),
+each beat's AAMI class, rhythm episodes, pauses and unreadable stretches.
+
+Long records are worked through in chunks (detection, filtering and classification each
+see at most CHUNK_S plus margins), so memory stays bounded on 24-hour recordings; only the
+beat list and the raw signal are whole-record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from arrhythmia.data.aami import AAMI_CLASSES
+from arrhythmia.data.wfdb_io import Beats
+from arrhythmia.detection.model import QrsDetector
+from arrhythmia.inference.model_handle import ModelHandle
+from arrhythmia.rhythm.episodes import Episode, find_episodes, find_pauses
+from arrhythmia.signal.beat_features import clean_signal
+from arrhythmia.signal.beats import beat_windows, window_bounds
+from arrhythmia.signal.ecg import EcgRecord
+from arrhythmia.signal.quality import assess_quality
+from arrhythmia.signal.resample import resample_record
+from arrhythmia.signal.rr import rr_features
+
+CHUNK_S = 1800.0  # 30 min, a MITDB record: its beats make the patient template, as in training
+MARGIN_S = 10.0  # context each side of a chunk, so filters and detectors settle
+NO_BEATS_IN = ("VFL", "NOISE")  # no QRS complexes there: detections are flutter waves or noise
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    record: str
+    fs: float
+    leads: tuple[str, ...]
+    n_samples: int
+    samples: np.ndarray  # beat positions at the record's own rate
+    labels: np.ndarray  # AAMI letters
+    proba: np.ndarray  # (n_beats, 5)
+    episodes: list[Episode]
+    unreadable: list[tuple[int, int]]
+    pauses: list[tuple[int, int]]
+    beats_from: str  # "detector" or the annotation extension
+    reference: np.ndarray | None = (
+        None  # AAMI letters of reference beats, when they were the source
+    )
+
+
+def _chunks(n_samples: int, fs: float):
+    """(start, stop) cores of CHUNK_S covering the record; the last takes the remainder."""
+    size = int(CHUNK_S * fs)
+    starts = list(range(0, n_samples, size)) or [0]
+    if len(starts) > 1 and n_samples - starts[-1] < size // 2:
+        starts.pop()  # a short tail joins the previous chunk
+    stops = starts[1:] + [n_samples]
+    return list(zip(starts, stops, strict=True))
+
+
+def detect_beats(ecg: EcgRecord, detector: QrsDetector) -> np.ndarray:
+    """R-peak positions over the whole record, chunk by chunk."""
+    margin = int(MARGIN_S * ecg.fs)
+    found = []
+    for start, stop in _chunks(len(ecg.signal), ecg.fs):
+        lo, hi = max(0, start - margin), min(len(ecg.signal), stop + margin)
+        beats = detector.detect(ecg.signal[lo:hi], ecg.fs) + lo
+        found.append(beats[(beats >= start) & (beats < stop)])
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+
+def classify_beats(ecg: EcgRecord, samples: np.ndarray, model: ModelHandle) -> np.ndarray:
+    """(n_beats, 5) class probabilities, chunk by chunk at the model's sampling rate."""
+    p = model.preprocess
+    proba = np.zeros((len(samples), len(AAMI_CLASSES)), dtype=np.float32)
+    if len(samples) < 2:  # no RR interval: a lone beat's class cannot be told, so it is Q
+        proba[:, AAMI_CLASSES.index("Q")] = 1.0
+        return proba
+    at_model = np.round(samples * model.fs / ecg.fs).astype(np.int64)
+    rr = rr_features(at_model, model.fs, local_beats=p.local_rr_beats,
+                     sinus_beats=p.sinus_rr_beats, max_rr_s=p.max_rr_s)  # fmt: skip
+    pre, post = window_bounds(model.fs, p.window_pre_s, p.window_post_s)
+    margin = int(MARGIN_S * ecg.fs)
+    for start, stop in _chunks(len(ecg.signal), ecg.fs):
+        inside = np.flatnonzero((samples >= start) & (samples < stop))
+        if len(inside) == 0:
+            continue
+        lo, hi = max(0, start - margin), min(len(ecg.signal), stop + margin)
+        piece = EcgRecord(ecg.name, ecg.fs, ecg.signal[lo:hi].astype(np.float64), ecg.leads)
+        piece = resample_record(piece, model.fs)
+        local = np.clip(at_model[inside] - round(lo * model.fs / ecg.fs), 0, len(piece.signal) - 1)
+        windows = beat_windows(clean_signal(piece, local, p), local, pre, post)
+        proba[inside] = model.predict(windows, rr[inside])
+    return proba
+
+
+def diagnose(
+    ecg: EcgRecord,
+    model: ModelHandle,
+    detector: QrsDetector | None,
+    *,
+    reference: Beats | None = None,
+    beats_from: str = "detector",
+) -> Diagnosis:
+    """Beats from `detector` (or `reference`), their classes and the rhythm episodes.
+    `ecg` has its primary lead first."""
+    quality = assess_quality(ecg.signal, ecg.fs)
+    if reference is not None:
+        samples = reference.sample
+    else:
+        samples = detect_beats(ecg, detector)
+        samples = samples[~quality.mask(samples)]
+    proba = classify_beats(ecg, samples, model)
+    labels = np.array(AAMI_CLASSES)[proba.argmax(axis=1)] if len(samples) else np.array([], "<U1")
+    episodes = find_episodes(samples, labels, ecg.fs, ecg.signal, len(ecg.signal),
+                             quality.unreadable)  # fmt: skip
+    if reference is None:
+        keep = np.ones(len(samples), dtype=bool)
+        for episode in episodes:
+            if episode.rhythm in NO_BEATS_IN:
+                keep &= (samples < episode.start) | (samples >= episode.end)
+        samples, labels, proba = samples[keep], labels[keep], proba[keep]
+    readable = samples[~quality.mask(samples)]
+    return Diagnosis(
+        record=ecg.name, fs=ecg.fs, leads=ecg.leads, n_samples=len(ecg.signal),
+        samples=samples, labels=labels, proba=proba, episodes=episodes,
+        unreadable=quality.unreadable, pauses=find_pauses(readable, ecg.fs),
+        beats_from=beats_from,
+    )  # fmt: skip

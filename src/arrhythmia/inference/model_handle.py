@@ -1,0 +1,84 @@
+"""The trained beat classifier behind one interface, whether it comes from the pipeline's
+bundle file or from an MLflow model URI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from arrhythmia.config import PreprocessParams
+from arrhythmia.data.aami import AAMI_CLASSES
+from arrhythmia.errors import ArrhythmiaError, first_line
+from arrhythmia.signal.rr import RR_FEATURES
+
+# windows (n, 2, L), rr (n, len(RR_FEATURES)) of one record -> (n, 5) probabilities
+Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+class ModelError(ArrhythmiaError):
+    """The model named on the command line cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class ModelHandle:
+    predict: Predictor
+    fs: float
+    preprocess: PreprocessParams
+    description: str
+
+
+def load_model(model: str) -> ModelHandle:
+    """A trained bundle file (the pipeline's models/cnn.pt) or an MLflow model URI
+    (models:/arrhythmia-cnn@champion, runs:/...)."""
+    from arrhythmia.models.bundle import BeatClassifier
+
+    if "://" not in model and ":/" not in model:
+        classifier = BeatClassifier.load(model)
+        rr_names = list(RR_FEATURES)
+
+        def predict(windows: np.ndarray, rr: np.ndarray) -> np.ndarray:
+            records = np.zeros(len(windows), dtype=np.int64)  # one record: one template
+            return classifier.predict_proba(windows, rr, rr_names, records)
+
+        return ModelHandle(predict, classifier.fs, PreprocessParams(**classifier.preprocess), model)
+
+    pyfunc = _load_mlflow_model(model)
+    classifier = pyfunc.unwrap_python_model().classifier
+
+    def predict_served(windows: np.ndarray, rr: np.ndarray) -> np.ndarray:
+        out = pyfunc.predict({"windows": windows.astype(np.float32), "rr": rr.astype(np.float32)})
+        return out[[f"p_{c}" for c in AAMI_CLASSES]].to_numpy()
+
+    return ModelHandle(
+        predict_served, classifier.fs, PreprocessParams(**classifier.preprocess), model
+    )
+
+
+def _load_mlflow_model(uri: str):
+    """The pyfunc behind an MLflow URI; a missing MLflow, run, model or alias is one clear
+    error, not a traceback."""
+    try:
+        import mlflow
+        from mlflow.exceptions import MlflowException
+    except ImportError:
+        raise ModelError(
+            f"{uri}: loading an MLflow model needs MLflow: pip install 'arrhythmia[serve]'"
+        ) from None
+    from arrhythmia.tracking.mlflow_setup import missing_sqlite_store, tracking_uri
+
+    absent = missing_sqlite_store()
+    if absent is not None:  # opening it would create an empty store
+        raise ModelError(
+            f"{uri}: there is no MLflow tracking store at {absent} (a fresh clone has none: "
+            "run the pipeline, or set MLFLOW_TRACKING_URI to the store that holds the model)"
+        )
+    store = tracking_uri()
+    mlflow.set_tracking_uri(store)
+    try:
+        return mlflow.pyfunc.load_model(uri)
+    except (MlflowException, OSError) as error:
+        raise ModelError(
+            f"{uri}: cannot load it from the tracking store {store}: {first_line(error)}"
+        ) from None

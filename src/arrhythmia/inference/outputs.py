@@ -1,0 +1,131 @@
+"""What `arrhythmia predict` writes for a record: a WFDB annotation file (`.cnn`) that
+PhysioNet's tools read as they read MITDB's `.atr` (one AAMI beat label at each R peak,
+rhythm changes as `+` with aux notes such as "(AFIB"), and a JSON report."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from arrhythmia.atomic import write_json
+from arrhythmia.data.aami import AAMI_CLASSES
+from arrhythmia.inference.diagnose import Diagnosis
+
+MAX_RR_S = 6.0  # a longer gap is a pause or a lost stretch, not a heart rate
+HR_SMOOTHING_BEATS = 8  # heart-rate extremes from a running median, not one odd interval
+
+
+def _seconds(samples, fs: float) -> float:
+    return round(float(samples) / fs, 3)
+
+
+def _rate_bpm(samples: np.ndarray, fs: float) -> float | None:
+    if len(samples) < 2 or samples[-1] <= samples[0]:
+        return None
+    return round(60.0 * (len(samples) - 1) * fs / float(samples[-1] - samples[0]), 1)
+
+
+def heart_rate(d: Diagnosis) -> dict:
+    """Min / mean / max heart rate (bpm) over the readable beat-to-beat intervals."""
+    unreadable = np.zeros(len(d.samples), dtype=bool)
+    for start, end in d.unreadable:
+        unreadable |= (d.samples >= start) & (d.samples < end)
+    rr = np.diff(d.samples) / d.fs
+    usable = (rr > 0) & (rr <= MAX_RR_S) & ~unreadable[1:] & ~unreadable[:-1]
+    rr = rr[usable]
+    if len(rr) == 0:
+        return {"min": None, "mean": None, "max": None}
+    k = min(HR_SMOOTHING_BEATS, len(rr))
+    smoothed = np.median(np.lib.stride_tricks.sliding_window_view(rr, k), axis=1)
+    return {
+        "min": round(float(60.0 / smoothed.max()), 1),
+        "mean": round(float(60.0 / rr.mean()), 1),
+        "max": round(float(60.0 / smoothed.min()), 1),
+    }
+
+
+def report(d: Diagnosis, model: str, detector: str | None) -> dict:
+    """The JSON report: summary, episodes, pauses and every beat with its probabilities."""
+    duration = d.n_samples / d.fs
+    unreadable_s = sum(end - start for start, end in d.unreadable) / d.fs
+    readable_hours = max(duration - unreadable_s, 0.0) / 3600
+    counts = {c: int(np.sum(d.labels == c)) for c in AAMI_CLASSES}
+    in_rhythm: dict[str, float] = {}
+    episodes = []
+    for e in d.episodes:
+        in_rhythm[e.rhythm] = round(in_rhythm.get(e.rhythm, 0.0) + (e.end - e.start) / d.fs, 3)
+        beats = d.samples[(d.samples >= e.start) & (d.samples < e.end)]
+        episodes.append({
+            "type": e.rhythm, "start_s": _seconds(e.start, d.fs), "end_s": _seconds(e.end, d.fs),
+            "start_sample": int(e.start), "end_sample": int(e.end),
+            "mean_heart_rate_bpm": _rate_bpm(beats, d.fs),
+        })  # fmt: skip
+    per_hour = {
+        c: (round(counts[c] / readable_hours, 1) if readable_hours > 0 else None)
+        for c in ("S", "V", "F")
+    }
+    out = {
+        "record": d.record, "fs": d.fs, "leads": list(d.leads), "duration_s": round(duration, 3),
+        "beats_from": d.beats_from, "model": model, "detector": detector,
+        "summary": {
+            "n_beats": int(len(d.samples)), "beats_per_class": counts,
+            "heart_rate_bpm": heart_rate(d), "ectopic_beats_per_hour": per_hour,
+            "time_in_rhythm_s": in_rhythm, "unreadable_s": round(unreadable_s, 3),
+            "n_pauses": len(d.pauses),
+            "longest_pause_s": round(max((b - a for a, b in d.pauses), default=0) / d.fs, 3),
+        },
+        "episodes": episodes,
+        "pauses": [{"start_s": _seconds(a, d.fs), "end_s": _seconds(b, d.fs),
+                    "duration_s": _seconds(b - a, d.fs)} for a, b in d.pauses],
+        "unreadable": [{"start_s": _seconds(a, d.fs), "end_s": _seconds(b, d.fs)}
+                       for a, b in d.unreadable],
+        "beats": [
+            {"sample": int(s), "time_s": _seconds(s, d.fs), "label": str(label),
+             "p": {c: round(float(v), 4) for c, v in zip(AAMI_CLASSES, p, strict=True)}}
+            for s, label, p in zip(d.samples, d.labels, d.proba, strict=True)
+        ],
+    }  # fmt: skip
+    if d.reference is not None:
+        out["summary"]["reference_beats_per_class"] = {
+            c: int(np.sum(d.reference == c)) for c in AAMI_CLASSES
+        }
+        out["summary"]["agreement_with_reference"] = (
+            round(float(np.mean(d.labels == d.reference)), 4) if len(d.labels) else None
+        )
+    return out
+
+
+def annotations(d: Diagnosis) -> tuple[np.ndarray, list[str], list[str]]:
+    """Sample, symbol and aux note of every annotation, in time order; at one sample a
+    rhythm change comes before the beat."""
+    samples = [int(e.start) for e in d.episodes] + [int(s) for s in d.samples]
+    symbols = ["+"] * len(d.episodes) + [str(label) for label in d.labels]
+    aux = [f"({e.rhythm}" for e in d.episodes] + [""] * len(d.samples)
+    order = sorted(range(len(samples)), key=lambda i: (samples[i], symbols[i] != "+"))
+    return (np.array([samples[i] for i in order], dtype=np.int64),
+            [symbols[i] for i in order], [aux[i] for i in order])  # fmt: skip
+
+
+def write_diagnosis(
+    d: Diagnosis, out_dir: str | Path, info: dict, extension: str = "cnn"
+) -> tuple[Path, Path]:
+    """`<out>/<record>.cnn` and `<out>/<record>.json`; each lands whole or not at all."""
+    import wfdb
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{d.record}.{extension}"
+    samples, symbols, aux = annotations(d)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".predict-") as tmp:
+        if len(samples):
+            wfdb.wrann(d.record, extension, samples, symbol=symbols, aux_note=aux, fs=d.fs,
+                       write_dir=tmp)  # fmt: skip
+            os.replace(Path(tmp) / target.name, target)
+        else:  # nothing to annotate: an empty file is still a valid, empty annotation set
+            target.unlink(missing_ok=True)
+    json_path = out_dir / f"{d.record}.json"
+    write_json(json_path, info)
+    return target, json_path

@@ -1,0 +1,1 @@
+"""Rhythm episodes (AF, VT, ventricular flutter, bigeminy, ...) from beats, labels and signal."""

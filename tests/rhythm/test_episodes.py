@@ -1,0 +1,250 @@
+"""Behaviour of the rhythm episode detectors on synthetic beat sequences and a real excerpt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from arrhythmia.data.aami import SYMBOL_TO_AAMI
+from arrhythmia.data.wfdb_io import read_beats, read_ecg
+from arrhythmia.rhythm.episodes import (
+    Episode,
+    RhythmParams,
+    find_episodes,
+    find_pauses,
+    to_rhythm_annotations,
+)
+
+FS = 360.0
+
+
+def beats_from_rr(rr_s: list[float] | np.ndarray, start_s: float = 0.5) -> np.ndarray:
+    return np.round((start_s + np.r_[0.0, np.cumsum(rr_s)]) * FS).astype(np.int64)
+
+
+def spiky_ecg(samples: np.ndarray, n_samples: int, n_leads: int = 2) -> np.ndarray:
+    """Narrow QRS-like spikes at the beats on a flat line, in mV."""
+    ecg = np.zeros((n_samples, n_leads))
+    width = np.arange(-9, 10)
+    for s in samples:
+        idx = np.clip(s + width, 0, n_samples - 1)
+        ecg[idx, :] += (1.5 * np.exp(-0.5 * (width / 3.0) ** 2))[:, None]
+    return ecg
+
+
+def detect(samples, labels, n_samples, signal=None, **kwargs) -> list[Episode]:
+    if signal is None:
+        signal = spiky_ecg(samples, n_samples)
+    return find_episodes(samples, np.asarray(labels), FS, signal, n_samples, **kwargs)
+
+
+def assert_partition(episodes: list[Episode], n_samples: int) -> None:
+    assert episodes[0].start == 0 and episodes[-1].end == n_samples
+    for before, after in zip(episodes, episodes[1:], strict=False):
+        assert before.end == after.start
+        assert before.rhythm != after.rhythm
+    assert all(ep.end > ep.start for ep in episodes)
+
+
+def seconds_of(episodes: list[Episode], rhythm: str) -> float:
+    return sum(ep.end - ep.start for ep in episodes if ep.rhythm == rhythm) / FS
+
+
+def test_regular_sinus_is_one_normal_episode():
+    samples = beats_from_rr(np.full(300, 0.8))
+    n = int(samples[-1] + FS)
+    assert detect(samples, ["N"] * len(samples), n) == [Episode("N", 0, n)]
+
+
+def test_irregular_rr_gives_af_only_when_long_enough():
+    rng = np.random.default_rng(0)
+    sinus = np.full(150, 0.8)
+
+    def record(af_beats: int):
+        rr = np.r_[sinus, rng.uniform(0.4, 1.2, af_beats), sinus]
+        samples = beats_from_rr(rr)
+        return samples, int(samples[-1] + FS)
+
+    samples, n = record(250)  # about 200 s of AF
+    episodes = detect(samples, ["N"] * len(samples), n)
+    assert_partition(episodes, n)
+    af = [ep for ep in episodes if ep.rhythm == "AFIB"]
+    assert len(af) == 1
+    # The RR trends average over about 50 beats, so the edges lag by up to half a minute.
+    af_start_s, af_end_s = 0.5 + 150 * 0.8, 0.5 + 150 * 0.8 + 200
+    assert abs(af[0].start / FS - af_start_s) < 40 and abs(af[0].end / FS - af_end_s) < 40
+
+    samples, n = record(15)  # about 12 s: under the minimum episode length
+    assert seconds_of(detect(samples, ["N"] * len(samples), n), "AFIB") == 0
+
+
+def test_sinus_with_isolated_pvcs_is_not_af():
+    rr, labels = [], []
+    for k in range(400):
+        premature = k % 7 == 3
+        rr.append(0.45 if premature else (1.15 if k % 7 == 4 else 0.8))
+        labels.append("V" if premature else "N")
+    samples = beats_from_rr(rr[:-1])
+    n = int(samples[-1] + FS)
+    episodes = detect(samples, labels, n)
+    assert seconds_of(episodes, "AFIB") == 0
+    assert {ep.rhythm for ep in episodes} == {"N"}
+
+
+def test_run_of_fast_v_beats_is_vt():
+    rr = np.r_[np.full(40, 0.8), np.full(5, 0.4), np.full(40, 0.8)]
+    samples = beats_from_rr(rr)
+    labels = ["N"] * 41 + ["V"] * 5 + ["N"] * 40
+    n = int(samples[-1] + FS)
+    episodes = detect(samples, labels, n)
+    assert_partition(episodes, n)
+    vt = [ep for ep in episodes if ep.rhythm == "VT"]
+    assert vt == [Episode("VT", int(samples[41]), int(samples[46]))]
+
+
+def test_slow_v_run_and_couplet_are_not_vt():
+    rr = np.r_[np.full(20, 0.8), [0.9, 0.9, 0.9], np.full(20, 0.8), [0.4, 0.4], np.full(20, 0.8)]
+    labels = ["N"] * 21 + ["V"] * 3 + ["N"] * 19 + ["V"] * 2 + ["N"] * 21
+    samples = beats_from_rr(rr)
+    assert seconds_of(detect(samples, labels, int(samples[-1] + FS)), "VT") == 0
+
+
+def test_alternating_normal_and_v_beats_is_bigeminy():
+    rr = np.r_[np.full(30, 0.8), np.tile([0.5, 1.1], 20), np.full(30, 0.8)]
+    labels = ["N"] * 31 + ["V", "N"] * 20 + ["N"] * 30
+    samples = beats_from_rr(rr)
+    n = int(samples[-1] + FS)
+    episodes = detect(samples, labels, n)
+    assert_partition(episodes, n)
+    bigeminy = [ep for ep in episodes if ep.rhythm == "B"]
+    assert len(bigeminy) == 1
+    assert bigeminy[0].start == samples[30] and bigeminy[0].end >= samples[70]
+    assert seconds_of(episodes, "AFIB") == 0
+
+
+def test_repeating_two_normal_one_v_is_trigeminy():
+    rr = np.r_[np.full(30, 0.8), np.tile([0.8, 0.5, 1.1], 10), np.full(30, 0.8)]
+    labels = ["N"] * 31 + ["N", "V", "N"] * 10 + ["N"] * 30
+    samples = beats_from_rr(rr)
+    assert seconds_of(detect(samples, labels, int(samples[-1] + FS)), "T") > 15
+
+
+def test_slow_sinus_is_bradycardia():
+    samples = beats_from_rr(np.full(60, 1.25))  # 48 bpm
+    n = int(samples[-1] + FS)
+    episodes = detect(samples, ["N"] * len(samples), n)
+    assert seconds_of(episodes, "SBR") > 0.8 * n / FS
+
+
+def test_large_4_5_hz_oscillation_without_beats_is_ventricular_flutter():
+    rr = np.full(40, 0.8)
+    before = beats_from_rr(rr)
+    flutter_start, flutter_s = int(before[-1] + 0.8 * FS), 20.0
+    flutter_end = flutter_start + int(flutter_s * FS)
+    after = beats_from_rr(rr, start_s=flutter_end / FS + 0.8)
+    samples = np.r_[before, after]
+    n = int(samples[-1] + FS)
+    ecg = spiky_ecg(samples, n)
+    t = np.arange(flutter_end - flutter_start) / FS
+    ecg[flutter_start:flutter_end, :] += 1.0 * np.sin(2 * np.pi * 4.5 * t)[:, None]
+    episodes = detect(samples, ["N"] * len(samples), n, signal=ecg)
+    assert_partition(episodes, n)
+    vfl = [ep for ep in episodes if ep.rhythm == "VFL"]
+    assert len(vfl) == 1
+    assert vfl[0].start >= flutter_start - 2 * FS and vfl[0].end <= flutter_end + 2 * FS
+    assert (vfl[0].end - vfl[0].start) / FS > 0.7 * flutter_s
+
+
+def test_single_lead_signal_works():
+    samples = beats_from_rr(np.full(100, 0.8))
+    n = int(samples[-1] + FS)
+    episodes = detect(samples, ["N"] * len(samples), n, signal=spiky_ecg(samples, n, n_leads=1))
+    assert episodes == [Episode("N", 0, n)]
+
+
+def test_unreadable_interval_overrides_other_rhythms():
+    rr = np.r_[np.full(40, 0.8), np.full(6, 0.4), np.full(40, 0.8)]
+    labels = ["N"] * 41 + ["V"] * 6 + ["N"] * 40
+    samples = beats_from_rr(rr)
+    n = int(samples[-1] + FS)
+    noise = (int(samples[43]), int(samples[60]))
+    episodes = detect(samples, labels, n, unreadable=[noise])
+    assert_partition(episodes, n)
+    assert Episode("NOISE", *noise) in episodes
+    vt = [ep for ep in episodes if ep.rhythm == "VT"]
+    assert vt == [Episode("VT", int(samples[41]), noise[0])]
+
+
+@pytest.mark.parametrize("n_beats", [0, 1, 2])
+def test_few_beats_give_one_normal_episode(n_beats):
+    n = int(5 * FS)  # a 5-second record
+    samples = np.arange(n_beats, dtype=np.int64) * 300 + 100
+    episodes = detect(samples, ["N"] * n_beats, n, signal=np.zeros((n, 2)))
+    assert episodes == [Episode("N", 0, n)]
+
+
+def test_empty_record_has_no_episodes():
+    assert find_episodes(np.array([], dtype=np.int64), np.array([]), FS, np.zeros((0, 2)), 0) == []
+
+
+def test_partition_holds_on_a_mixed_record():
+    rng = np.random.default_rng(1)
+    rr = np.r_[np.full(50, 0.8), rng.uniform(0.4, 1.2, 250), np.full(10, 0.35), np.full(40, 1.3)]
+    labels = ["N"] * 301 + ["V"] * 10 + ["N"] * 40
+    samples = beats_from_rr(rr)
+    n = int(samples[-1] + 3 * FS)
+    episodes = detect(samples, labels, n, unreadable=[(0, 200), (n - 100, n + 50)])
+    assert_partition(episodes, n)
+    assert episodes[0] == Episode("NOISE", 0, 200)
+    assert {"AFIB", "VT", "SBR"} <= {ep.rhythm for ep in episodes}
+
+
+def test_params_are_frozen_with_documented_defaults():
+    params = RhythmParams()
+    assert params.af_window_beats == 8 and params.af_gamma_s == 0.030
+    with pytest.raises(AttributeError):
+        params.af_eta = 1.0  # type: ignore[misc]
+
+
+def test_pauses_are_long_rr_gaps():
+    samples = np.array([0, 360, 1500, 1800, 3000])
+    assert find_pauses(samples, FS) == [(360, 1500), (1800, 3000)]
+    assert find_pauses(samples, FS, min_pause_s=4.0) == []
+    assert find_pauses(np.array([5]), FS) == []
+
+
+def test_annotations_round_trip_through_wfdb(tmp_path: Path):
+    import wfdb
+
+    from arrhythmia.evaluation.rhythm_scoring import reference_episodes
+
+    episodes = [Episode("N", 0, 1000), Episode("AFIB", 1000, 5000), Episode("VT", 5000, 5400)]
+    episodes.append(Episode("N", 5400, 9000))
+    sample, notes = to_rhythm_annotations(episodes)
+    assert notes == ["(N", "(AFIB", "(VT", "(N"]
+    wfdb.wrann(
+        "rec", "atr", sample, symbol=["+"] * len(sample), aux_note=notes, fs=FS,
+        write_dir=str(tmp_path),
+    )  # fmt: skip
+    ann = wfdb.rdann(str(tmp_path / "rec"), "atr")
+    assert list(ann.symbol) == ["+"] * 4
+    assert [note.rstrip("\x00") for note in ann.aux_note] == notes
+    assert reference_episodes(str(tmp_path / "rec"), 9000) == episodes
+
+
+def test_real_excerpt_with_bigeminy(excerpt_dir: Path):
+    """MITDB 119, first 30 s: sinus, then ventricular bigeminy from 21 s (reference "(B")."""
+    from arrhythmia.evaluation.rhythm_scoring import episode_scores, reference_episodes
+
+    path = excerpt_dir / "119"
+    ecg, beats = read_ecg(path), read_beats(path)
+    labels = np.array([SYMBOL_TO_AAMI[s] for s in beats.symbol])
+    n = ecg.signal.shape[0]
+    episodes = find_episodes(beats.sample, labels, ecg.fs, ecg.signal, n)
+    assert_partition(episodes, n)
+    assert {ep.rhythm for ep in episodes} == {"N", "B"}
+    scores = episode_scores(reference_episodes(str(path), n), episodes, {"B"}, fs=ecg.fs)
+    assert scores["episode_se"] == 1.0 and scores["episode_ppv"] == 1.0
+    assert scores["duration_se"] > 0.9 and scores["duration_ppv"] > 0.9
