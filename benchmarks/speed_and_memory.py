@@ -73,7 +73,7 @@ def one_record(mitdb: Path, params) -> None:
     lap("read")
     quality = assess_quality(ecg.signal, ecg.fs)
     lap("quality")
-    samples = detect_beats(ecg, detector)
+    samples = detect_beats(ecg, detector).samples
     samples = samples[~quality.mask(samples)]
     lap("detect")
     proba = classify_beats(ecg, samples, model)

@@ -40,39 +40,51 @@ def _predict(args: argparse.Namespace) -> None:
     if args.beats_from is None:
         detector_path = args.detector or paths.qrs_detector
         detector = QrsDetector.load(detector_path)
-    records = tqdm(args.records, desc="predict", unit="record", disable=len(args.records) < 2)
+
+    def diagnose_one(record: str) -> list[str]:
+        d = predict_record(record, model, detector, beats_from=args.beats_from, lead=args.lead,
+                           fs=args.fs)  # fmt: skip
+        info = report(d, model.description, detector_path)
+        return _summary_lines(d.record, info, *write_diagnosis(d, args.out, info))
+
+    names = [record_name(r) for r in args.records]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise PredictFailed(f"records {repeated} would write the same output files: "
+                            "diagnose them in separate calls or folders")  # fmt: skip
+    if len(args.records) == 1:
+        print("\n".join(diagnose_one(args.records[0])))
+        return
     failed = []
-    for record in records:
+    progress = tqdm(args.records, desc="predict", unit="record")
+    for record in progress:
         try:
-            d = predict_record(record, model, detector, beats_from=args.beats_from,
-                               lead=args.lead, fs=args.fs)  # fmt: skip
-            info = report(d, model.description, detector_path)
-            annotation, json_path = write_diagnosis(d, args.out, info)
+            progress.write("\n".join(diagnose_one(record)))
         except Exception as error:  # one record's failure must not cost the others theirs
-            if len(args.records) == 1 and isinstance(error, EXPECTED_ERRORS):
-                raise
             failed.append(record)
             kind = "" if isinstance(error, EXPECTED_ERRORS) else f"{type(error).__name__}: "
             message = f"arrhythmia predict: error: {record_name(record)}: {kind}{error}"
-            records.write(message, file=sys.stderr)
+            progress.write(message, file=sys.stderr)
             logging.getLogger(__name__).debug("%s failed", record, exc_info=True)
-            continue
-        summary = info["summary"]
-        counts = ", ".join(f"{c} {n}" for c, n in summary["beats_per_class"].items())
-        rhythms = ", ".join(f"{r} {s:.0f} s" for r, s in summary["time_in_rhythm_s"].items())
-        lines = [f"predict: {d.record}: {summary['n_beats']} beats ({counts}); {rhythms}"]
-        if summary["unreadable_s"]:
-            lines.append(f"predict: {d.record}: {summary['unreadable_s']:.0f} s unreadable")
-        if "agreement_with_reference" in summary:
-            lines.append(
-                f"predict: {d.record}: agreement with the reference labels "
-                f"{summary['agreement_with_reference']}"
-            )
-        lines.append(f"predict: wrote {annotation} and {json_path}")
-        records.write("\n".join(lines))
     if failed:
         raise PredictFailed(f"{len(failed)} of {len(args.records)} records failed: "
                             + ", ".join(record_name(r) for r in failed))  # fmt: skip
+
+
+def _summary_lines(record: str, info: dict, annotation, json_path) -> list[str]:
+    summary = info["summary"]
+    counts = ", ".join(f"{c} {n}" for c, n in summary["beats_per_class"].items())
+    rhythms = ", ".join(f"{r} {s:.0f} s" for r, s in summary["time_in_rhythm_s"].items())
+    lines = [f"predict: {record}: {summary['n_beats']} beats ({counts}); {rhythms}"]
+    if summary["unreadable_s"]:
+        lines.append(f"predict: {record}: {summary['unreadable_s']:.0f} s unreadable")
+    if "agreement_with_reference" in summary:
+        lines.append(
+            f"predict: {record}: agreement with the reference labels "
+            f"{summary['agreement_with_reference']}"
+        )
+    lines.append(f"predict: wrote {annotation} and {json_path}")
+    return lines
 
 
 def _report(args: argparse.Namespace) -> None:

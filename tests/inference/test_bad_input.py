@@ -161,3 +161,31 @@ def test_a_csv_without_a_sampling_rate_is_one_line(tmp_path, excerpt_dir, model_
         err
         == f"arrhythmia predict: error: {csv}: a CSV file has no sampling rate: give it with --fs"
     )
+
+
+def test_a_slow_rate_an_odd_name_and_infinities_still_give_a_clean_report(
+    tmp_path, excerpt_dir, model_args
+):
+    from scipy.signal import resample_poly
+
+    slow = _write_record(tmp_path, "slow55", resample_poly(_excerpt(excerpt_dir), 55, 360, axis=0),
+                         fs=55)  # fmt: skip
+    signal = _excerpt(excerpt_dir)
+    signal[FS * 3 : FS * 4] = np.inf
+    odd = tmp_path / "patient 1.v2.csv"
+    np.savetxt(odd, signal, delimiter=",", fmt="%.5f")
+    out = tmp_path / "out"
+    assert _predict([slow, odd], out, model_args, "--fs", "360") == 0
+    assert _report(out, "slow55")["summary"]["n_beats"] >= 30
+    assert _no_nan((out / "patient 1.v2.json").read_text())["summary"]["n_beats"] >= 25
+    assert wfdb.rdann(str(out / "patient 1.v2"), "cnn").fs == 360
+
+
+def test_records_that_would_share_output_files_are_refused(
+    tmp_path, excerpt_dir, model_args, capsys
+):
+    csv = tmp_path / "100.csv"
+    np.savetxt(csv, _excerpt(excerpt_dir), delimiter=",", fmt="%.5f")
+    assert _predict([excerpt_dir / "100", csv], tmp_path / "out", model_args, "--fs", "360") == 1
+    assert "would write the same output files" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

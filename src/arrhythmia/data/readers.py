@@ -85,11 +85,15 @@ def _read_edf(path: Path) -> EcgRecord:
         raise RecordError(f"{path}: no such file")
     try:
         record = read_edf(str(path))
-        signal = np.asarray(record.p_signal, dtype=np.float32)
+        keep = [i for i, name in enumerate(record.sig_name) if name != "EDF Annotations"]
+        signal = np.asarray(record.p_signal[:, keep], dtype=np.float32)
         fs = float(record.fs)
     except Exception as error:
         raise RecordError(f"{path}: cannot read it as EDF: {error}") from None
-    return EcgRecord(record_name(path), fs, fill_nan(signal), tuple(record.sig_name))
+    if not keep:
+        raise RecordError(f"{path}: no signal channels, only annotations")
+    names = tuple(record.sig_name[i] for i in keep)
+    return EcgRecord(record_name(path), fs, fill_nan(signal), names)
 
 
 def _read_csv(path: Path, fs: float | None) -> EcgRecord:

@@ -25,8 +25,7 @@ def read_ecg(path: str | Path) -> EcgRecord:
     rec = wfdb.rdrecord(str(path))
     signal = np.asarray(rec.p_signal, dtype=np.float64)
     # Samples the ADC flagged as invalid decode to NaN; hold the last valid value instead.
-    if np.isnan(signal).any():
-        signal = fill_nan(signal)
+    signal = fill_nan(signal)
     return EcgRecord(name=path.name, fs=float(rec.fs), signal=signal, leads=tuple(rec.sig_name))
 
 
@@ -41,12 +40,17 @@ def read_beats(path: str | Path, extension: str = "atr") -> Beats:
 
 
 def fill_nan(signal: np.ndarray) -> np.ndarray:
-    """Each NaN replaced by the lead's last valid value (the first valid one at the start;
-    zero for a lead with none): a gap reads as a flat stretch, never as a number."""
+    """Each NaN or infinity replaced by the lead's last valid value (the first valid one at
+    the start; zero for a lead with none): a gap reads as a flat stretch, never as a
+    number. Nothing is copied when every sample is finite."""
+    if np.isfinite(signal).all():
+        return signal
     out = signal.copy()
     for lead in range(out.shape[1]):
         column = out[:, lead]
-        valid = ~np.isnan(column)
+        valid = np.isfinite(column)
+        if valid.all():
+            continue
         if not valid.any():
             column[:] = 0.0
             continue

@@ -12,12 +12,13 @@ import numpy as np
 from scipy import signal as sps
 
 REACH_S = 0.08  # how far a beat may move
+MIN_RR_S = 0.12  # closer beats are one QRS found twice (no heart beats 500 times a minute)
 BAND_HZ = (3.0, 30.0)  # the QRS without baseline or mains; a wide V beat's peak survives
 
 
 def refine_to_peak(lead: np.ndarray, fs: float, samples: np.ndarray) -> np.ndarray:
-    """Each beat moved to the largest |band-passed `lead`| within REACH_S; sorted, and two
-    beats that land on one sample are one."""
+    """Each beat moved to the largest |band-passed `lead`| within REACH_S; sorted, and beats
+    that land within MIN_RR_S of each other are one."""
     samples = np.asarray(samples, dtype=np.int64)
     if len(samples) == 0:
         return samples
@@ -27,4 +28,15 @@ def refine_to_peak(lead: np.ndarray, fs: float, samples: np.ndarray) -> np.ndarr
     reach = max(1, int(REACH_S * fs))
     index = np.clip(samples[:, None] + np.arange(-reach, reach + 1), 0, len(filtered) - 1)
     moved = index[np.arange(len(samples)), np.argmax(filtered[index], axis=1)]
-    return np.unique(moved)
+    return merge_close(np.unique(moved), int(MIN_RR_S * fs))
+
+
+def merge_close(samples: np.ndarray, min_gap: int) -> np.ndarray:
+    """Sorted beats with any beat closer than `min_gap` to the last one kept dropped."""
+    if len(samples) < 2 or np.diff(samples).min() >= min_gap:
+        return samples
+    kept = [samples[0]]
+    for s in samples[1:].tolist():
+        if s - kept[-1] >= min_gap:
+            kept.append(s)
+    return np.asarray(kept, dtype=np.int64)

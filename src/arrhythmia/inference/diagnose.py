@@ -14,19 +14,20 @@ import numpy as np
 
 from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.data.wfdb_io import Beats
-from arrhythmia.detection.model import QrsDetector
+from arrhythmia.detection.fiducial import MIN_RR_S, merge_close
+from arrhythmia.detection.model import Detection, QrsDetector
 from arrhythmia.inference.model_handle import ModelHandle
 from arrhythmia.rhythm.episodes import Episode, find_episodes, find_pauses
 from arrhythmia.signal.beat_features import clean_signal
 from arrhythmia.signal.beats import beat_windows, window_bounds
 from arrhythmia.signal.ecg import EcgRecord
-from arrhythmia.signal.quality import assess_quality
+from arrhythmia.signal.quality import assess_quality, doubtful_stretches, inside, union
 from arrhythmia.signal.resample import resample_record
 from arrhythmia.signal.rr import rr_features
 
 CHUNK_S = 1800.0  # 30 min, a MITDB record: its beats make the patient template, as in training
 MARGIN_S = 10.0  # context each side of a chunk, so filters and detectors settle
-NO_BEATS_IN = ("VFL", "NOISE")  # no QRS complexes there: detections are flutter waves or noise
+NO_BEATS_IN = ("VFL",)  # no QRS complexes there: what the detector finds is flutter waves
 
 
 @dataclass(frozen=True)
@@ -57,15 +58,18 @@ def _chunks(n_samples: int, fs: float):
     return list(zip(starts, stops, strict=True))
 
 
-def detect_beats(ecg: EcgRecord, detector: QrsDetector) -> np.ndarray:
-    """R-peak positions over the whole record, chunk by chunk."""
+def detect_beats(ecg: EcgRecord, detector: QrsDetector) -> Detection:
+    """R-peak positions (and doubtful candidates) over the whole record, chunk by chunk."""
     margin = int(MARGIN_S * ecg.fs)
-    found = []
+    beats, doubtful = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
     for start, stop in _chunks(len(ecg.signal), ecg.fs):
         lo, hi = max(0, start - margin), min(len(ecg.signal), stop + margin)
-        beats = detector.detect(ecg.signal[lo:hi], ecg.fs) + lo
-        found.append(beats[(beats >= start) & (beats < stop)])
-    return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        found = detector.find(ecg.signal[lo:hi], ecg.fs)
+        for kept, part in ((beats, found.samples + lo), (doubtful, found.doubtful + lo)):
+            kept.append(part[(part >= start) & (part < stop)])
+    # a beat near a chunk edge may be found by both chunks, a few samples apart
+    samples = merge_close(np.unique(np.concatenate(beats)), int(MIN_RR_S * ecg.fs))
+    return Detection(samples, np.unique(np.concatenate(doubtful)))
 
 
 def classify_beats(ecg: EcgRecord, samples: np.ndarray, model: ModelHandle) -> np.ndarray:
@@ -76,8 +80,13 @@ def classify_beats(ecg: EcgRecord, samples: np.ndarray, model: ModelHandle) -> n
         proba[:, AAMI_CLASSES.index("Q")] = 1.0
         return proba
     at_model = np.round(samples * model.fs / ecg.fs).astype(np.int64)
-    rr = rr_features(at_model, model.fs, local_beats=p.local_rr_beats,
-                     sinus_beats=p.sinus_rr_beats, max_rr_s=p.max_rr_s)  # fmt: skip
+    # RR features need strictly increasing beats: reference annotations may repeat a sample
+    distinct, position = np.unique(at_model, return_inverse=True)
+    if len(distinct) < 2:
+        proba[:, AAMI_CLASSES.index("Q")] = 1.0
+        return proba
+    rr = rr_features(distinct, model.fs, local_beats=p.local_rr_beats,
+                     sinus_beats=p.sinus_rr_beats, max_rr_s=p.max_rr_s)[position]  # fmt: skip
     pre, post = window_bounds(model.fs, p.window_pre_s, p.window_post_s)
     margin = int(MARGIN_S * ecg.fs)
     for start, stop in _chunks(len(ecg.signal), ecg.fs):
@@ -102,27 +111,38 @@ def diagnose(
     beats_from: str = "detector",
 ) -> Diagnosis:
     """Beats from `detector` (or `reference`), their classes and the rhythm episodes.
-    `ecg` has its primary lead first."""
-    quality = assess_quality(ecg.signal, ecg.fs)
+    `ecg` has its primary lead first.
+
+    No beats are reported where the signal is unreadable; where the detector doubts many
+    candidates (noise), beats are kept but labelled Q: their class cannot be trusted."""
+    unreadable = assess_quality(ecg.signal, ecg.fs).unreadable
+    noisy: list[tuple[int, int]] = []
     if reference is not None:
         samples = reference.sample
     else:
-        samples = detect_beats(ecg, detector)
-        samples = samples[~quality.mask(samples)]
+        found = detect_beats(ecg, detector)
+        samples = found.samples[~inside(found.samples, unreadable)]
+        noisy = doubtful_stretches(found.doubtful, len(ecg.signal), ecg.fs)
     proba = classify_beats(ecg, samples, model)
     labels = np.array(AAMI_CLASSES)[proba.argmax(axis=1)] if len(samples) else np.array([], "<U1")
-    episodes = find_episodes(samples, labels, ecg.fs, ecg.signal, len(ecg.signal),
-                             quality.unreadable)  # fmt: skip
+    labels[inside(samples, noisy)] = "Q"
+    unreadable = union(unreadable, noisy)
+    episodes = find_episodes(samples, labels, ecg.fs, ecg.signal, len(ecg.signal), unreadable)
     if reference is None:
         keep = np.ones(len(samples), dtype=bool)
         for episode in episodes:
             if episode.rhythm in NO_BEATS_IN:
                 keep &= (samples < episode.start) | (samples >= episode.end)
         samples, labels, proba = samples[keep], labels[keep], proba[keep]
-    readable = samples[~quality.mask(samples)]
+    no_beats = unreadable + [(e.start, e.end) for e in episodes if e.rhythm in NO_BEATS_IN]
+    pauses = [
+        (a, b)
+        for a, b in find_pauses(samples, ecg.fs)
+        if not inside(np.arange(a, b, max(1, int(ecg.fs))), union(no_beats)).any()
+    ]  # a gap over an unreadable or flutter stretch is not a pause
     return Diagnosis(
         record=ecg.name, fs=ecg.fs, leads=ecg.leads, n_samples=len(ecg.signal),
         samples=samples, labels=labels, proba=proba, episodes=episodes,
-        unreadable=quality.unreadable, pauses=find_pauses(readable, ecg.fs),
+        unreadable=unreadable, pauses=pauses,
         beats_from=beats_from,
     )  # fmt: skip

@@ -4,15 +4,16 @@ rhythm changes as `+` with aux notes such as "(AFIB"), and a JSON report."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from arrhythmia.atomic import write_json
 from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.inference.diagnose import Diagnosis
+from arrhythmia.signal.quality import inside
 
 MAX_RR_S = 6.0  # a longer gap is a pause or a lost stretch, not a heart rate
 HR_SMOOTHING_BEATS = 8  # heart-rate extremes from a running median, not one odd interval
@@ -30,9 +31,7 @@ def _rate_bpm(samples: np.ndarray, fs: float) -> float | None:
 
 def heart_rate(d: Diagnosis) -> dict:
     """Min / mean / max heart rate (bpm) over the readable beat-to-beat intervals."""
-    unreadable = np.zeros(len(d.samples), dtype=bool)
-    for start, end in d.unreadable:
-        unreadable |= (d.samples >= start) & (d.samples < end)
+    unreadable = inside(d.samples, d.unreadable)
     rr = np.diff(d.samples) / d.fs
     usable = (rr > 0) & (rr <= MAX_RR_S) & ~unreadable[1:] & ~unreadable[:-1]
     rr = rr[usable]
@@ -112,20 +111,22 @@ def annotations(d: Diagnosis) -> tuple[np.ndarray, list[str], list[str]]:
 def write_diagnosis(
     d: Diagnosis, out_dir: str | Path, info: dict, extension: str = "cnn"
 ) -> tuple[Path, Path]:
-    """`<out>/<record>.cnn` and `<out>/<record>.json`; each lands whole or not at all."""
+    """`<out>/<record>.cnn` and `<out>/<record>.json`, both written in a scratch folder
+    beside them first, so each lands whole or not at all."""
     import wfdb
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{d.record}.{extension}"
+    text = json.dumps(info, indent=2, allow_nan=False) + "\n"  # a NaN here is a bug: fail
     samples, symbols, aux = annotations(d)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".predict-") as tmp:
-        if len(samples):
-            wfdb.wrann(d.record, extension, samples, symbol=symbols, aux_note=aux, fs=d.fs,
-                       write_dir=tmp)  # fmt: skip
-            os.replace(Path(tmp) / target.name, target)
-        else:  # nothing to annotate: an empty file is still a valid, empty annotation set
-            target.unlink(missing_ok=True)
-    json_path = out_dir / f"{d.record}.json"
-    write_json(json_path, info)
+        # wfdb wants a plain record name; the output file may carry any name.
+        wfdb.wrann("record", extension, samples, symbol=symbols, aux_note=aux, fs=d.fs,
+                   write_dir=tmp)  # fmt: skip
+        json_tmp = Path(tmp) / "record.json"
+        json_tmp.write_text(text)
+        os.replace(Path(tmp) / f"record.{extension}", target)
+        json_path = out_dir / f"{d.record}.json"
+        os.replace(json_tmp, json_path)
     return target, json_path

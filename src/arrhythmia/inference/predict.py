@@ -4,6 +4,7 @@ first, take beats from the detector (or from reference annotations), diagnose, a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,8 @@ def predict_record(
     annotation file extension (evaluation against reference beat positions)."""
     record_path = Path(record_path)
     ecg = choose_lead(read_record(record_path, fs=fs), lead)
+    if record_path.suffix.lower() in (".hea", ".dat"):
+        record_path = record_path.with_suffix("")
     if beats_from is None:
         if detector is None:
             raise RecordError(f"{record_path}: no QRS detector to find beats with")
@@ -65,6 +68,4 @@ def predict_record(
 
 
 def _with_reference(result: Diagnosis, reference: np.ndarray) -> Diagnosis:
-    from dataclasses import replace
-
     return replace(result, reference=reference)

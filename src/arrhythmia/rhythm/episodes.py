@@ -328,12 +328,11 @@ def atrial_activity(
     """Per beat: True where P waves look present, i.e. the rolling median similarity
     (correlation) of the pre-QRS segments of consecutive beats exceeds
     ``af_max_p_similarity``. Only beats ending a clean RR interval count."""
-    lead = np.asarray(signal, dtype=float)
-    lead = lead[:, 0] if lead.ndim == 2 else lead
+    lead = signal[:, 0] if np.ndim(signal) == 2 else signal  # a view: no copy of the record
     far, near = params.af_p_window_s
     stride = max(1, int(fs // 180))  # 180 Hz is plenty for P waves
     offsets = np.arange(-int(far * fs), -int(near * fs), stride)
-    segments = lead[np.clip(samples[:, None] + offsets, 0, len(lead) - 1)]
+    segments = lead[np.clip(samples[:, None] + offsets, 0, len(lead) - 1)].astype(float)
     segments = np.nan_to_num(segments)
     # Remove each segment's linear trend (baseline wander) instead of filtering the record.
     t = offsets - offsets.mean()
@@ -363,7 +362,7 @@ def atrial_activity(
 def vfl_window_features(signal: np.ndarray, fs: float, params: RhythmParams) -> dict:
     """Per-window features of each lead on a decimated signal: window start (samples at
     ``fs``), dominant frequency, spectral concentration, threshold-crossing share, std."""
-    signal = np.asarray(signal, dtype=float)
+    signal = np.asarray(signal)  # any float dtype; only decimated copies are made below
     if signal.ndim == 1:
         signal = signal[:, None]
     factor = max(1, int(round(fs / params.vfl_rate_hz)))
@@ -383,7 +382,7 @@ def vfl_window_features(signal: np.ndarray, fs: float, params: RhythmParams) -> 
     taper = np.hanning(win)
     for lead in range(signal.shape[1]):
         # Block means are a cheap anti-alias filter; reshaping a column is a view, not a copy.
-        low = signal[: n_low * factor, lead].reshape(n_low, factor).mean(axis=1)
+        low = signal[: n_low * factor, lead].reshape(n_low, factor).mean(axis=1, dtype=float)
         # A stray NaN would spread over the whole lead through the filter.
         low = sps.sosfiltfilt(sos, np.nan_to_num(low))
         windows = sliding_window_view(low, win)[::step][:n_win]

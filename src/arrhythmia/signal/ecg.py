@@ -25,6 +25,8 @@ def primary_lead_first(
     for name in preferred:
         if name in record.leads:
             first = record.leads.index(name)
+            if first == 0:
+                return record  # already first: no copy of a long record
             order = [first] + [i for i in range(len(record.leads)) if i != first]
             return replace(
                 record, signal=record.signal[:, order], leads=tuple(record.leads[i] for i in order)

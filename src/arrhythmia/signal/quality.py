@@ -1,6 +1,7 @@
 """Which stretches of a record cannot be read: every lead flat, disconnected, clipped at
-the ADC's limits or pure noise. Beats are not looked for there, and the report says how
-long they last instead of guessing a rhythm."""
+the ADC's limits or pure noise (from the signal alone), or so noisy that the beat detector
+is in doubt about many of its candidates. The report says how long they last instead of
+guessing a rhythm there."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ MIN_SPREAD = 0.02  # below this spread (robust, in the signal's units: mV) a lea
 CLIP_FRACTION = 0.2  # more of a window than this at the lead's extreme values: clipped
 NOISE_HF_FRACTION = 0.5  # more of a window's power than this above 40 Hz: noise, not ECG
 BLOCK_WINDOWS = 900  # windows judged at once (30 min)
+DOUBT_WINDOW_S = 10.0  # noisy: at least MAX_DOUBTFUL doubtful beat candidates in this window
+MAX_DOUBTFUL = 8  # DS1: such windows are 2.2 % of the time and hold 63 % of extra detections
 
 
 @dataclass(frozen=True)
@@ -20,15 +23,19 @@ class SignalQuality:
     unreadable: list[tuple[int, int]]  # sample intervals, end exclusive, sorted, disjoint
     window: int  # samples per judged window
 
-    def seconds(self, fs: float) -> float:
-        return float(sum(end - start for start, end in self.unreadable) / fs)
-
     def mask(self, samples: np.ndarray) -> np.ndarray:
         """True for the sample positions that fall in an unreadable stretch."""
-        inside = np.zeros(len(samples), dtype=bool)
-        for start, end in self.unreadable:
-            inside |= (samples >= start) & (samples < end)
-        return inside
+        return inside(samples, self.unreadable)
+
+
+def inside(samples: np.ndarray, stretches: list[tuple[int, int]]) -> np.ndarray:
+    """True for the samples that fall in one of the sorted, disjoint (start, end) stretches."""
+    samples = np.asarray(samples, dtype=np.int64)
+    if not stretches:
+        return np.zeros(len(samples), dtype=bool)
+    bounds = np.asarray(stretches, dtype=np.int64)
+    k = np.searchsorted(bounds[:, 0], samples, side="right") - 1
+    return (k >= 0) & (samples < bounds[np.maximum(k, 0), 1])
 
 
 def _windows(x: np.ndarray, window: int) -> np.ndarray:
@@ -81,12 +88,36 @@ def assess_quality(signal: np.ndarray, fs: float, adc_limits=None) -> SignalQual
             bad = _lead_unusable(x, fs, window, limits[lead])
             ok |= ~(bad | (_windows(~finite, window).mean(axis=1) > 0.5))
         usable.append(ok)
-    unreadable: list[tuple[int, int]] = []
-    if usable:
-        for k in np.flatnonzero(~np.concatenate(usable)):
-            start, end = int(k * window), int(min(len(signal), (k + 1) * window))
-            if unreadable and unreadable[-1][1] == start:
-                unreadable[-1] = (unreadable[-1][0], end)
-            else:
-                unreadable.append((start, end))
-    return SignalQuality(unreadable=unreadable, window=window)
+    bad = np.flatnonzero(~np.concatenate(usable)) if usable else np.zeros(0, dtype=np.int64)
+    return SignalQuality(unreadable=join_windows(bad, window, len(signal)), window=window)
+
+
+def doubtful_stretches(doubtful: np.ndarray, n_samples: int, fs: float) -> list[tuple[int, int]]:
+    """Windows of DOUBT_WINDOW_S with at least MAX_DOUBTFUL doubtful candidates (joined)."""
+    window = max(1, int(round(DOUBT_WINDOW_S * fs)))
+    counts = np.bincount(np.asarray(doubtful, dtype=np.int64) // window,
+                         minlength=-(-n_samples // window))  # fmt: skip
+    return join_windows(np.flatnonzero(counts >= MAX_DOUBTFUL), window, n_samples)
+
+
+def join_windows(indices: np.ndarray, window: int, n_samples: int) -> list[tuple[int, int]]:
+    """Sample intervals of the given window indices, touching ones joined."""
+    stretches: list[tuple[int, int]] = []
+    for k in indices:
+        start, end = int(k * window), int(min(n_samples, (k + 1) * window))
+        if stretches and stretches[-1][1] == start:
+            stretches[-1] = (stretches[-1][0], end)
+        else:
+            stretches.append((start, end))
+    return stretches
+
+
+def union(*stretches: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint union of interval lists."""
+    joined: list[tuple[int, int]] = []
+    for start, end in sorted(s for group in stretches for s in group):
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+        else:
+            joined.append((start, end))
+    return joined
