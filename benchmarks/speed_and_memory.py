@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -36,18 +35,29 @@ for path in sys.argv[1:]:
 """
 
 
+# A child's peak resident memory (ru_maxrss) counts what it inherited from its parent at
+# fork, so the measured command is started by a small intermediate Python, not by this
+# process, which by then holds a model and a day of signal.
+MEASURE = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(child.pid, 0)
+print(f"MEASURED {time.perf_counter() - started} {usage.ru_maxrss / 1024} "
+      f"{os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def run_measured(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds and peak resident MiB of a child process, and its output."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as log:
-        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        log.seek(0)
-        output = log.read()
-    if os.waitstatus_to_exitcode(status) != 0:
+    """Wall seconds and peak resident MiB of a command, and its output."""
+    done = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True,
+                          text=True)  # fmt: skip
+    output = done.stdout + done.stderr
+    line = next((x for x in done.stdout.splitlines() if x.startswith("MEASURED ")), None)
+    if line is None or line.split()[3] != "0":
         raise SystemExit(f"{command[:3]} failed:\n{output[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, output
+    _, seconds, mib, _ = line.split()
+    return float(seconds), float(mib), output
 
 
 def one_record(mitdb: Path, params) -> None:

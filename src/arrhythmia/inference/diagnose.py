@@ -125,9 +125,12 @@ def diagnose(
         noisy = doubtful_stretches(found.doubtful, len(ecg.signal), ecg.fs)
     proba = classify_beats(ecg, samples, model)
     labels = np.array(AAMI_CLASSES)[proba.argmax(axis=1)] if len(samples) else np.array([], "<U1")
+    # The network's labels drive the rhythm rules (noisy stretches override what they find
+    # there, flutter excepted); the report then calls the beats in noisy stretches Q.
+    episodes = find_episodes(samples, labels, ecg.fs, ecg.signal, len(ecg.signal), unreadable,
+                             noisy=noisy)  # fmt: skip
     labels[inside(samples, noisy)] = "Q"
-    unreadable = union(unreadable, noisy)
-    episodes = find_episodes(samples, labels, ecg.fs, ecg.signal, len(ecg.signal), unreadable)
+    unreadable = [(e.start, e.end) for e in episodes if e.rhythm == "NOISE"]
     if reference is None:
         keep = np.ones(len(samples), dtype=bool)
         for episode in episodes:

@@ -83,11 +83,13 @@ def find_episodes(
     n_samples: int,
     unreadable: list[tuple[int, int]] = (),
     params: RhythmParams = RhythmParams(),
+    noisy: list[tuple[int, int]] = (),
 ) -> list[Episode]:
     """Rhythm episodes covering [0, n_samples): sorted, contiguous, adjacent ones differing.
 
     ``samples`` are sorted beat positions, ``labels`` their AAMI letters, ``signal`` the
-    (n_samples, n_leads) ECG in physical units; ``unreadable`` spans become "NOISE"."""
+    (n_samples, n_leads) ECG in physical units; ``unreadable`` spans become "NOISE", and so
+    do ``noisy`` spans except where ventricular flutter is found."""
     if n_samples <= 0:
         return []
     samples = np.asarray(samples, dtype=np.int64)
@@ -106,7 +108,13 @@ def find_episodes(
         "VFL": ventricular_flutter_spans(signal, fs, samples, labels, params),
         "NOISE": np.asarray(list(unreadable), dtype=np.int64).reshape(-1, 2),
     }
-    return paint(n_samples, [(name, proposals[name]) for name in PRIORITY])
+    layers = [(name, proposals[name]) for name in PRIORITY]
+    # Noisy (beats found, classes doubtful) overrides every rhythm told from beat labels, but
+    # not flutter, which is told from the signal and whose waves make the detector doubt.
+    layers.insert(
+        PRIORITY.index("VFL"), ("NOISE", np.asarray(list(noisy), np.int64).reshape(-1, 2))
+    )
+    return merge_touching(paint(n_samples, layers))
 
 
 def find_pauses(samples: np.ndarray, fs: float, min_pause_s: float = 2.0) -> list[tuple[int, int]]:
