@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from arrhythmia.data.aami import SYMBOL_TO_AAMI
+from arrhythmia.data.aami import aami_labels
 from arrhythmia.data.records import DS1, DS2
 from arrhythmia.data.wfdb_io import read_beats, read_ecg
 from arrhythmia.evaluation.rhythm_scoring import episode_scores, pool, reference_episodes
@@ -38,7 +38,7 @@ def labelled_beats(record_path: Path, model) -> tuple[np.ndarray, np.ndarray]:
     """Reference beat positions with reference AAMI labels, or with the model's labels."""
     beats = read_beats(record_path)
     if model is None:
-        return beats.sample, np.array([SYMBOL_TO_AAMI[s] for s in beats.symbol])
+        return beats.sample, aami_labels(beats.symbol)
     predicted = predict_record(record_path, model, None, beats_from="atr")
     return predicted.samples, predicted.labels
 

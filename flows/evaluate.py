@@ -23,10 +23,9 @@ from flows.stage_cli import run_stage, stage_parser
 def end_to_end(paths) -> tuple[dict, list[dict]]:
     """Diagnose every DS2 record from its raw signal and score it; pooled figures and one
     row per record."""
-    import numpy as np
     from tqdm import tqdm
 
-    from arrhythmia.data.aami import SYMBOL_TO_AAMI
+    from arrhythmia.data.aami import aami_labels
     from arrhythmia.data.records import DS2
     from arrhythmia.data.wfdb_io import read_beats
     from arrhythmia.detection.model import QrsDetector
@@ -46,7 +45,7 @@ def end_to_end(paths) -> tuple[dict, list[dict]]:
         path = Path(paths.raw_dir) / record
         d = predict_record(path, model, detector)
         beats = read_beats(path)
-        labels = np.array([SYMBOL_TO_AAMI[s] for s in beats.symbol])
+        labels = aami_labels(beats.symbol)
         confusion = beat_confusion(beats.sample, labels, d.samples, d.labels, d.fs)
         rhythm = rhythm_counts(reference_episodes(str(path), d.n_samples), d.episodes, d.fs)
         confusions.append(confusion)

@@ -23,6 +23,11 @@ def aami_class(symbol: str) -> str | None:
     return SYMBOL_TO_AAMI.get(symbol)
 
 
+def aami_labels(symbols) -> np.ndarray:
+    """AAMI class letters of beat annotation symbols (every symbol must be a beat)."""
+    return np.array([SYMBOL_TO_AAMI[s] for s in symbols], dtype="<U1")
+
+
 def class_index(labels: list[str] | np.ndarray) -> np.ndarray:
     """Integer codes (0..4, order of AAMI_CLASSES) for AAMI class letters."""
     lookup = {name: i for i, name in enumerate(AAMI_CLASSES)}

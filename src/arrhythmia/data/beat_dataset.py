@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from arrhythmia.config import PreprocessParams
-from arrhythmia.data.aami import AAMI_CLASSES, SYMBOL_TO_AAMI, class_index
+from arrhythmia.data.aami import AAMI_CLASSES, aami_labels, class_index
 from arrhythmia.data.records import split_of
 from arrhythmia.data.wfdb_io import read_beats, read_ecg
 from arrhythmia.npz import save_npz
@@ -30,7 +30,7 @@ def record_dataset(raw_dir: Path, record: str, p: PreprocessParams) -> dict[str,
     return {
         "windows": features.windows,
         "rr": features.rr,
-        "label": class_index([SYMBOL_TO_AAMI[s] for s in beats.symbol]).astype(np.int8),
+        "label": class_index(aami_labels(beats.symbol)).astype(np.int8),
         "symbol": beats.symbol.astype("<U1"),
         "record": np.full(n, record, dtype="<U8"),
         "sample": beats.sample.astype(np.int64),

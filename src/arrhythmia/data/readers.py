@@ -33,22 +33,20 @@ def read_record(path: str | Path, *, fs: float | None = None) -> EcgRecord:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        record = _read_csv(path, fs)
-    elif suffix == ".edf":
-        record = _read_edf(path)
-    else:
-        record = _read_wfdb(path.with_suffix("") if suffix in (".hea", ".dat") else path)
-    _check(record, path)
-    return record
+        return _read_csv(path, fs)
+    if suffix == ".edf":
+        return _read_edf(path)
+    return _read_wfdb(path.with_suffix("") if suffix in (".hea", ".dat") else path)
 
 
-def _check(record: EcgRecord, path: Path) -> None:
-    if not MIN_FS <= record.fs <= MAX_FS:
+def _check(path: Path, fs: float, n_samples: int) -> None:
+    """A plausible sampling rate and enough signal, before anything is decoded."""
+    if not MIN_FS <= fs <= MAX_FS:
         raise RecordError(
-            f"{path}: sampling rate {record.fs:g} Hz is implausible for an ECG "
+            f"{path}: sampling rate {fs:g} Hz is implausible for an ECG "
             f"(expected {MIN_FS:g} to {MAX_FS:g} Hz); check the header"
         )
-    seconds = len(record.signal) / record.fs
+    seconds = n_samples / fs
     if seconds < MIN_SECONDS:
         raise RecordError(
             f"{path}: {seconds:.1f} s of signal; at least {MIN_SECONDS:g} s are needed"
@@ -65,12 +63,11 @@ def _read_wfdb(path: Path) -> EcgRecord:
         n = int(header.sig_len or 0)
         if header.fs is None or not np.isfinite(float(header.fs)) or header.n_sig == 0:
             raise RecordError(f"{path}.hea: no sampling rate or no signals in the header")
+        _check(path, float(header.fs), n)
         signal = np.empty((n, header.n_sig), dtype=np.float32)
-        if 0 < float(header.fs) and n / float(header.fs) >= MIN_SECONDS:
-            for start in range(0, n, CHUNK_SAMPLES):
-                stop = min(n, start + CHUNK_SAMPLES)
-                piece = wfdb.rdrecord(str(path), sampfrom=start, sampto=stop).p_signal
-                signal[start:stop] = piece
+        for start in range(0, n, CHUNK_SAMPLES):
+            stop = min(n, start + CHUNK_SAMPLES)
+            signal[start:stop] = wfdb.rdrecord(str(path), sampfrom=start, sampto=stop).p_signal
     except RecordError:
         raise
     except Exception as error:  # wfdb raises bare ValueErrors, struct and OS errors
@@ -92,6 +89,7 @@ def _read_edf(path: Path) -> EcgRecord:
         raise RecordError(f"{path}: cannot read it as EDF: {error}") from None
     if not keep:
         raise RecordError(f"{path}: no signal channels, only annotations")
+    _check(path, fs, len(signal))
     names = tuple(record.sig_name[i] for i in keep)
     return EcgRecord(record_name(path), fs, fill_nan(signal), names)
 
@@ -115,6 +113,7 @@ def _read_csv(path: Path, fs: float | None) -> EcgRecord:
     names = (
         [c.strip() for c in first] if has_header else [f"lead{i}" for i in range(signal.shape[1])]
     )
+    _check(path, float(fs), len(signal))
     return EcgRecord(record_name(path), float(fs), fill_nan(signal), tuple(names))
 
 

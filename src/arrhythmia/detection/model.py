@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import signal as sps
 
 from arrhythmia.detection.candidates import Candidates, find_candidates
 from arrhythmia.detection.features import FEATURE_NAMES, candidate_features
 from arrhythmia.detection.fiducial import refine_to_peak
 from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.npz import save_npz
+from arrhythmia.signal.ecg import EcgRecord
+from arrhythmia.signal.resample import resample_positions, resample_record
 
 DETECTOR_FORMAT = "arrhythmia-qrs-detector"
 DETECTOR_VERSION = 1
@@ -110,14 +111,12 @@ class QrsDetector:
         """The beats in `signal` (n_samples, n_leads) and the candidates left in doubt."""
         signal = np.atleast_2d(np.asarray(signal, dtype=np.float64).T).T
         if fs < MIN_DETECTION_FS:  # sleepecg's 5-30 Hz band needs a higher rate
-            up = sps.resample_poly(signal, MIN_DETECTION_FS, int(round(fs)), axis=0)
-            found = self.find(up, float(MIN_DETECTION_FS))
-            back = fs / MIN_DETECTION_FS
-            return Detection(
-                samples=np.unique(np.clip(np.round(found.samples * back), 0, len(signal) - 1)
-                                  .astype(np.int64)),
-                doubtful=np.round(found.doubtful * back).astype(np.int64),
-            )  # fmt: skip
+            up = resample_record(EcgRecord("", fs, signal, ()), MIN_DETECTION_FS)
+            found = self.find(up.signal, up.fs)
+            return Detection(*(
+                np.unique(resample_positions(at, up.fs, fs, len(signal)))
+                for at in (found.samples, found.doubtful)
+            ))  # fmt: skip
         candidates = find_candidates(signal, fs)
         p = self.keep_probability(signal, fs, candidates)
         doubtful = (p > DOUBT[0]) & (p < DOUBT[1])

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from arrhythmia.data.aami import AAMI_CLASSES
+from arrhythmia.data.aami import AAMI_CLASSES, class_index
 from arrhythmia.evaluation.beat_matching import match_beats
 from arrhythmia.evaluation.rhythm_scoring import episode_scores, pool
 from arrhythmia.rhythm.episodes import Episode
@@ -28,9 +28,7 @@ def beat_confusion(
 ) -> np.ndarray:
     """6x6 counts: rows reference class (N S V F Q, then "no reference beat"), columns
     detected class (N S V F Q, then "not detected")."""
-    classes = {c: i for i, c in enumerate(AAMI_CLASSES)}
-    ref = np.array([classes[c] for c in reference_labels], dtype=np.int64)
-    det = np.array([classes[c] for c in labels], dtype=np.int64)
+    ref, det = class_index(reference_labels), class_index(labels)
     m = match_beats(reference_samples, samples, fs)
     counts = np.zeros((NONE + 1, NONE + 1), dtype=np.int64)
     np.add.at(counts, (ref[m.reference], det[m.detected]), 1)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from arrhythmia.rhythm.episodes import Episode, merge_touching
+from arrhythmia.rhythm.episodes import Episode, merge_touching, paint
+from arrhythmia.signal.quality import union
 
 COUNT_KEYS = (
     "reference_s",
@@ -54,7 +55,7 @@ def reference_episodes(record_path: str, n_samples: int) -> list[Episode]:
         for (_, name), start, end in zip(rhythm_at, starts, ends, strict=True)
         if min(end, n_samples) > max(0, start)
     ]
-    return _overlay(episodes, _flutter_spans(samples, symbols, n_samples), "VFL")
+    return _overlay(episodes, _flutter_spans(samples, symbols, n_samples), "VFL", n_samples)
 
 
 def _flutter_spans(samples: np.ndarray, symbols: list[str], n_samples: int) -> list[tuple]:
@@ -71,34 +72,20 @@ def _flutter_spans(samples: np.ndarray, symbols: list[str], n_samples: int) -> l
     return spans
 
 
-def _overlay(episodes: list[Episode], spans: list[tuple], rhythm: str) -> list[Episode]:
-    """Episodes with ``rhythm`` painted over ``spans``, still a sorted partition."""
-    for start, end in spans:
-        cut = []
-        for ep in episodes:
-            if ep.end <= start or ep.start >= end:
-                cut.append(ep)
-                continue
-            if ep.start < start:
-                cut.append(Episode(ep.rhythm, ep.start, start))
-            if ep.end > end:
-                cut.append(Episode(ep.rhythm, end, ep.end))
-        cut.append(Episode(rhythm, start, end))
-        episodes = sorted(cut, key=lambda ep: ep.start)
-    return merge_touching(episodes)
+def _overlay(
+    episodes: list[Episode], spans: list[tuple], rhythm: str, n_samples: int
+) -> list[Episode]:
+    """Episodes (a partition of the record) with ``rhythm`` painted over ``spans``."""
+    layers = [(ep.rhythm, np.array([[ep.start, ep.end]])) for ep in episodes]
+    layers.append((rhythm, np.asarray(spans, dtype=np.int64).reshape(-1, 2)))
+    return merge_touching(paint(n_samples, layers))
 
 
 def _group_spans(episodes: list[Episode], rhythms: set[str], skip: int) -> np.ndarray:
     """(k, 2) sorted spans of the group's episodes after the learning period, touching ones
     joined."""
     spans = [(max(ep.start, skip), ep.end) for ep in episodes if ep.rhythm in rhythms]
-    spans = sorted((s, e) for s, e in spans if e > s)
-    joined: list[list[int]] = []
-    for start, end in spans:
-        if joined and start <= joined[-1][1]:
-            joined[-1][1] = max(joined[-1][1], end)
-        else:
-            joined.append([start, end])
+    joined = union([(s, e) for s, e in spans if e > s])
     return np.array(joined, dtype=np.int64).reshape(-1, 2)
 
 

@@ -22,7 +22,7 @@ from arrhythmia.signal.beat_features import clean_signal
 from arrhythmia.signal.beats import beat_windows, window_bounds
 from arrhythmia.signal.ecg import EcgRecord
 from arrhythmia.signal.quality import assess_quality, doubtful_stretches, inside, union
-from arrhythmia.signal.resample import resample_record
+from arrhythmia.signal.resample import resample_positions, resample_record
 from arrhythmia.signal.rr import rr_features
 
 CHUNK_S = 1800.0  # 30 min, a MITDB record: its beats make the patient template, as in training
@@ -43,9 +43,8 @@ class Diagnosis:
     unreadable: list[tuple[int, int]]
     pauses: list[tuple[int, int]]
     beats_from: str  # "detector" or the annotation extension
-    reference: np.ndarray | None = (
-        None  # AAMI letters of reference beats, when they were the source
-    )
+    # AAMI letters of the reference beats, when they were the source
+    reference: np.ndarray | None = None
 
 
 def _chunks(n_samples: int, fs: float):
@@ -76,13 +75,11 @@ def classify_beats(ecg: EcgRecord, samples: np.ndarray, model: ModelHandle) -> n
     """(n_beats, 5) class probabilities, chunk by chunk at the model's sampling rate."""
     p = model.preprocess
     proba = np.zeros((len(samples), len(AAMI_CLASSES)), dtype=np.float32)
-    if len(samples) < 2:  # no RR interval: a lone beat's class cannot be told, so it is Q
-        proba[:, AAMI_CLASSES.index("Q")] = 1.0
-        return proba
-    at_model = np.round(samples * model.fs / ecg.fs).astype(np.int64)
+    n_at_model = int(round(len(ecg.signal) * model.fs / ecg.fs))
+    at_model = resample_positions(samples, ecg.fs, model.fs, n_at_model)
     # RR features need strictly increasing beats: reference annotations may repeat a sample
     distinct, position = np.unique(at_model, return_inverse=True)
-    if len(distinct) < 2:
+    if len(distinct) < 2:  # no RR interval: a lone beat's class cannot be told, so it is Q
         proba[:, AAMI_CLASSES.index("Q")] = 1.0
         return proba
     rr = rr_features(distinct, model.fs, local_beats=p.local_rr_beats,
@@ -90,15 +87,16 @@ def classify_beats(ecg: EcgRecord, samples: np.ndarray, model: ModelHandle) -> n
     pre, post = window_bounds(model.fs, p.window_pre_s, p.window_post_s)
     margin = int(MARGIN_S * ecg.fs)
     for start, stop in _chunks(len(ecg.signal), ecg.fs):
-        inside = np.flatnonzero((samples >= start) & (samples < stop))
-        if len(inside) == 0:
+        in_chunk = np.flatnonzero((samples >= start) & (samples < stop))
+        if len(in_chunk) == 0:
             continue
         lo, hi = max(0, start - margin), min(len(ecg.signal), stop + margin)
         piece = EcgRecord(ecg.name, ecg.fs, ecg.signal[lo:hi].astype(np.float64), ecg.leads)
         piece = resample_record(piece, model.fs)
-        local = np.clip(at_model[inside] - round(lo * model.fs / ecg.fs), 0, len(piece.signal) - 1)
+        offset = round(lo * model.fs / ecg.fs)
+        local = np.clip(at_model[in_chunk] - offset, 0, len(piece.signal) - 1)
         windows = beat_windows(clean_signal(piece, local, p), local, pre, post)
-        proba[inside] = model.predict(windows, rr[inside])
+        proba[in_chunk] = model.predict(windows, rr[in_chunk])
     return proba
 
 
@@ -131,18 +129,15 @@ def diagnose(
                              noisy=noisy)  # fmt: skip
     labels[inside(samples, noisy)] = "Q"
     unreadable = [(e.start, e.end) for e in episodes if e.rhythm == "NOISE"]
+    flutter = [(e.start, e.end) for e in episodes if e.rhythm in NO_BEATS_IN]
     if reference is None:
-        keep = np.ones(len(samples), dtype=bool)
-        for episode in episodes:
-            if episode.rhythm in NO_BEATS_IN:
-                keep &= (samples < episode.start) | (samples >= episode.end)
+        keep = ~inside(samples, flutter)
         samples, labels, proba = samples[keep], labels[keep], proba[keep]
-    no_beats = unreadable + [(e.start, e.end) for e in episodes if e.rhythm in NO_BEATS_IN]
-    pauses = [
-        (a, b)
-        for a, b in find_pauses(samples, ecg.fs)
-        if not inside(np.arange(a, b, max(1, int(ecg.fs))), union(no_beats)).any()
-    ]  # a gap over an unreadable or flutter stretch is not a pause
+    no_beats = union(unreadable, flutter)
+    pauses = [  # a gap over an unreadable or flutter stretch is not a pause
+        (a, b) for a, b in find_pauses(samples, ecg.fs)
+        if not any(start < b and end > a for start, end in no_beats)
+    ]  # fmt: skip
     return Diagnosis(
         record=ecg.name, fs=ecg.fs, leads=ecg.leads, n_samples=len(ecg.signal),
         samples=samples, labels=labels, proba=proba, episodes=episodes,

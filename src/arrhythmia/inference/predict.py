@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from arrhythmia.data.aami import SYMBOL_TO_AAMI
+from arrhythmia.data.aami import aami_labels
 from arrhythmia.data.readers import RecordError, read_record
 from arrhythmia.data.wfdb_io import Beats, read_beats
 from arrhythmia.detection.model import QrsDetector
@@ -62,7 +62,7 @@ def predict_record(
             raise RecordError(f"{record_path}: no QRS detector to find beats with")
         return diagnose(ecg, model, detector)
     beats = beat_positions(record_path, beats_from, len(ecg.signal))
-    reference = np.array([SYMBOL_TO_AAMI[s] for s in beats.symbol], dtype="<U1")
+    reference = aami_labels(beats.symbol)
     result = diagnose(ecg, model, None, reference=beats, beats_from=beats_from)
     return _with_reference(result, reference)
 

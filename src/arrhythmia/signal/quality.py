@@ -21,7 +21,6 @@ MAX_DOUBTFUL = 8  # DS1: such windows are 2.2 % of the time and hold 63 % of ext
 @dataclass(frozen=True)
 class SignalQuality:
     unreadable: list[tuple[int, int]]  # sample intervals, end exclusive, sorted, disjoint
-    window: int  # samples per judged window
 
     def mask(self, samples: np.ndarray) -> np.ndarray:
         """True for the sample positions that fall in an unreadable stretch."""
@@ -62,20 +61,16 @@ def _lead_unusable(x: np.ndarray, fs: float, window: int, clip_levels: tuple[flo
     return (spread < MIN_SPREAD) | clipped | noisy
 
 
-def assess_quality(signal: np.ndarray, fs: float, adc_limits=None) -> SignalQuality:
+def assess_quality(signal: np.ndarray, fs: float) -> SignalQuality:
     """Unreadable stretches of `signal` (n_samples, n_leads): windows where no lead is
-    usable. `adc_limits` gives each lead's (min, max) physical value when the format knows
-    it; otherwise a lead's own extremes are taken, which only matter where it sits on them
-    for a large part of a window. Judged BLOCK_WINDOWS windows at a time: bounded memory."""
+    usable. A lead's clipping levels are its own extremes, which only matter where it sits
+    on them for a large part of a window. Judged BLOCK_WINDOWS windows at a time: bounded
+    memory."""
     signal = np.atleast_2d(np.asarray(signal).T).T
     window = max(1, int(round(WINDOW_S * fs)))
-    limits = []
-    for lead in range(signal.shape[1]):
-        if adc_limits is not None:
-            limits.append(adc_limits[lead])
-        else:
-            limits.append((float(np.nanmin(signal[:, lead], initial=0.0)),
-                           float(np.nanmax(signal[:, lead], initial=0.0))))  # fmt: skip
+    limits = [(float(np.nanmin(signal[:, lead], initial=0.0)),
+               float(np.nanmax(signal[:, lead], initial=0.0)))
+              for lead in range(signal.shape[1])]  # fmt: skip
     usable = []
     step = window * BLOCK_WINDOWS
     for start in range(0, len(signal), step):
@@ -89,7 +84,7 @@ def assess_quality(signal: np.ndarray, fs: float, adc_limits=None) -> SignalQual
             ok |= ~(bad | (_windows(~finite, window).mean(axis=1) > 0.5))
         usable.append(ok)
     bad = np.flatnonzero(~np.concatenate(usable)) if usable else np.zeros(0, dtype=np.int64)
-    return SignalQuality(unreadable=join_windows(bad, window, len(signal)), window=window)
+    return SignalQuality(unreadable=join_windows(bad, window, len(signal)))
 
 
 def doubtful_stretches(doubtful: np.ndarray, n_samples: int, fs: float) -> list[tuple[int, int]]:
