@@ -65,6 +65,7 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
         evaluate_predictions,
         flatten_metrics,
         per_record_table,
+        single_out_statistics,
         write_metrics_json,
     )
     from arrhythmia.evaluation.plots import (
@@ -73,11 +74,16 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
         plot_precision_recall,
         write_csv,
     )
-    from arrhythmia.evaluation.report import format_end_to_end_table, format_results_table
+    from arrhythmia.evaluation.report import (
+        format_end_to_end_table,
+        format_results_table,
+        format_single_out_table,
+    )
     from arrhythmia.models.bundle import BeatClassifier
     from arrhythmia.tracking.mlflow_setup import configure_tracking, require_run
 
-    paths = load_params(params_path).paths
+    params = load_params(params_path)
+    paths, single_out = params.paths, params.evaluate.single_out
     reports = Path(paths.evaluate_reports)
     # Before any work: the figures must land on the run that made the model.
     run_id = read_run(paths.mlflow_run)["run_id"]
@@ -95,6 +101,7 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     y_pred = proba.argmax(axis=1)
 
     metrics = evaluate_predictions(y_true, y_pred)
+    metrics.update(single_out_statistics(records, y_true, y_pred, single_out))
     write_metrics_json(paths.ds2_metrics, metrics)
     per_record = per_record_table(records, y_true, y_pred)
     write_csv(reports / "per_record.csv", per_record)
@@ -104,7 +111,7 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     )
     pr_png = reports / "precision_recall.png"
     average_precision = plot_precision_recall(y_true, proba, AAMI_CLASSES, pr_png)
-    table = format_results_table(metrics)
+    table = format_results_table(metrics) + "\n" + format_single_out_table(metrics, single_out)
     write_text(reports / "results.md", table + "\n")
 
     whole, whole_rows = end_to_end(paths)
@@ -130,12 +137,19 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     def action(args) -> str:
-        from arrhythmia.evaluation.report import format_end_to_end_table, format_results_table
+        from arrhythmia.evaluation.report import (
+            format_end_to_end_table,
+            format_results_table,
+            format_single_out_table,
+        )
 
         results = evaluate_flow(params_path=args.params)
+        single_out = load_params(args.params).evaluate.single_out
         return (
             "DS2, every beat at the reference positions (inter-patient):\n"
             + format_results_table(results["at_reference"])
+            + "\n"
+            + format_single_out_table(results["at_reference"], single_out)
             + "\n\nDS2 end to end (own beat detection, 150 ms matching):\n"
             + format_end_to_end_table(results["end_to_end"])
         )

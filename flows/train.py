@@ -82,6 +82,7 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
     )
     with mlflow.start_run(run_name=f"cnn-{time.strftime('%Y%m%d-%H%M%S')}") as run:
         mlflow.log_params(flatten_params(load_raw_params(params_path)))
+        mlflow.log_params(decision_offsets(classifier))
         mlflow.log_input(training_set, context="training")
         mlflow.set_tags(
             {
@@ -118,6 +119,16 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
         report.val_metrics["veb_se"], report.val_metrics["veb_pp"],
     )  # fmt: skip
     return metrics
+
+
+def decision_offsets(classifier) -> dict[str, float]:
+    """The offsets tuned on DS1 out-of-fold output, as run params: per-class CNN offsets and
+    the second stage's, when there is one."""
+    offsets = {f"cnn_offset_{c}": b for c, b in zip(classifier.classes, classifier.logit_bias,
+                                                    strict=True)}  # fmt: skip
+    if classifier.second_stage is not None:
+        offsets["second_stage_offset"] = classifier.second_stage["offset"]
+    return offsets
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,6 +84,9 @@ class TrainDetectorParams:
     max_leaf_nodes: int
 
 
+SECOND_STAGES = ("none", "supraventricular")
+
+
 @dataclass(frozen=True)
 class TrainParams:
     seed: int
@@ -110,8 +113,14 @@ class TrainParams:
     template_beats: str
     template_min_ratio: float
     tune_bias: bool
+    second_stage: str = "none"  # none | supraventricular: arrhythmia.models.stacking
+    second_stage_c: float = 0.1  # its inverse L2 strength
 
     def __post_init__(self):
+        if self.second_stage not in SECOND_STAGES:
+            raise ConfigError(
+                f"params.train.second_stage: {self.second_stage!r} is not one of {SECOND_STAGES}"
+            )
         if self.template_beats not in ("all", "non_premature"):
             raise ConfigError(
                 f"params.train.template_beats: {self.template_beats!r} is not one of "
@@ -139,6 +148,12 @@ class RegisterParams:
 
 
 @dataclass(frozen=True)
+class EvaluateParams:
+    # records whose SVEB/VEB figures are also reported alone and left out of a second gross
+    single_out: list[str]
+
+
+@dataclass(frozen=True)
 class ScheduleParams:
     deployment_name: str
     cron: str
@@ -152,6 +167,7 @@ class Params:
     train_detector: TrainDetectorParams
     validate_dataset: ValidateDatasetParams
     train: TrainParams
+    evaluate: EvaluateParams
     schedule: ScheduleParams
     register: RegisterParams
 

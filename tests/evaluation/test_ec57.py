@@ -238,3 +238,20 @@ def test_format_results_table_handles_missing_values():
     table = format_results_table(to_jsonable({"veb_pp": float("nan"), "recall_N": 0.5}))
     assert "| VEB +P (EC57) | n/a |" in table
     assert "| N | 50.0 | n/a |" in table
+
+
+def test_a_dominant_record_is_reported_alone_and_left_out():
+    from arrhythmia.evaluation.ec57 import single_out_statistics
+    from arrhythmia.evaluation.report import format_single_out_table
+
+    # record "232": 4 S beats, 1 found; record "100": 2 S beats, both found, 1 false S
+    records = np.array(["232"] * 6 + ["100"] * 6)
+    y_true = np.array([1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 2])
+    y_pred = np.array([1, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 2])
+    stats = single_out_statistics(records, y_true, y_pred, ["232"])
+    assert stats["record_232_sveb_se"] == pytest.approx(0.25)
+    assert stats["without_232_sveb_se"] == pytest.approx(1.0)
+    assert stats["without_232_sveb_pp"] == pytest.approx(2 / 3)
+    assert stats["without_232_veb_tp"] == 1
+    table = format_single_out_table(stats, ["232"])
+    assert "| record 232 alone | 25.0 |" in table and "| all but 232 | 100.0 | 66.7 | 2 |" in table

@@ -98,3 +98,28 @@ def test_rr_features_need_increasing_samples():
         _features([0, 100, 100, 300])
     with pytest.raises(ValueError, match="at least 2"):
         _features([5])
+
+
+def test_long_window_means_keep_ectopic_runs_premature():
+    # MITDB 232's pattern: runs of ectopic atrial beats at 0.73 s outnumber sinus beats,
+    # which end long pauses. Every recent-beat median is ectopic; the long means are not.
+    cycle = [2.0] + [0.73] * 6  # one sinus beat after a pause, then an ectopic run
+    samples = np.round(np.cumsum([0.0] + cycle * 60) * 360).astype(int)
+    f = _features(samples)
+    middle = slice(200, 260)
+    ectopic = np.isclose(f["pre_rr"][middle], 0.73, atol=0.01)
+    sinus = np.isclose(f["pre_rr"][middle], 2.0, atol=0.01)
+    assert np.all(f["pre_over_local"][middle][ectopic] > 0.95)  # looks on time
+    assert np.all(f["pre_over_mean_5min"][middle][ectopic] < 0.85)
+    assert np.all(f["pre_over_mean_5min"][middle][sinus] > 1.9)
+    assert np.all(f["pre_over_mean_60s"][middle][ectopic] < 0.85)
+
+
+def test_variability_separates_irregular_rhythm_from_one_premature_beat():
+    rng = np.random.default_rng(0)
+    irregular = rng.uniform(0.4, 1.0, 200)  # atrial fibrillation-like
+    regular = [0.8] * 100 + [0.5, 1.1] + [0.8] * 98
+    f_irregular = _features(np.round(np.cumsum([0.0, *irregular]) * 360).astype(int))
+    f_regular = _features(np.round(np.cumsum([0.0, *regular]) * 360).astype(int))
+    assert f_irregular["rr_variability_20s"][100:].min() > 1.2
+    assert f_regular["rr_variability_20s"].max() < 1.1

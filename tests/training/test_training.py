@@ -162,3 +162,26 @@ def test_training_never_sees_ds2(tmp_path, small_train, params, monkeypatch):
     )
     assert seen == [len(arrays["label"])]
     assert "100" not in report.folds
+
+
+def test_a_second_stage_is_fitted_tuned_and_shipped(tmp_path, small_train, params):
+    arrays = synthetic_dataset()
+    column = list(RR_FEATURES).index("pre_over_mean_5min")
+    arrays["rr"][:, column] = np.where(arrays["label"] == 1, 0.7, 1.0)
+    cfg = dataclasses.replace(small_train, second_stage="supraventricular", second_stage_c=1.0)
+    classifier, report = train_ensemble(
+        arrays, cfg, params.preprocess, tmp_path / "ckpt", progress=False
+    )
+    assert classifier.second_stage is not None
+    assert set(classifier.second_stage) == {"mean", "scale", "coef", "intercept", "offset"}
+    assert report.val_metrics["sveb_se"] > 0.75  # S beats are premature in every record
+    path = tmp_path / "cnn.pt"
+    classifier.save(path)
+    args = (arrays["windows"], arrays["rr"], arrays["rr_names"], arrays["record"])
+    proba = BeatClassifier.load(path).predict_proba(*args)
+    np.testing.assert_allclose(proba, classifier.predict_proba(*args), rtol=1e-5)
+    assert np.isfinite(proba).all()
+    cnn_alone = dataclasses.replace(classifier, second_stage=None).predict_proba(*args)
+    called_other = ~np.isin(cnn_alone.argmax(axis=1), [0, 1])
+    np.testing.assert_allclose(proba[called_other], cnn_alone[called_other], rtol=1e-6)
+    assert not np.allclose(proba[~called_other], cnn_alone[~called_other])  # the stage acts

@@ -9,6 +9,7 @@ from arrhythmia.data.beat_dataset import (
 )
 from arrhythmia.data.wfdb_io import read_beats
 from arrhythmia.signal.ecg import EcgRecord, primary_lead_first
+from arrhythmia.signal.rr import RR_FEATURES
 
 
 def test_record_dataset_from_real_excerpt(excerpt_dir, params):
@@ -27,7 +28,7 @@ def test_record_dataset_from_real_excerpt(excerpt_dir, params):
 def test_v_beats_of_bigeminy_are_premature(excerpt_dir, params):
     arrays = record_dataset(excerpt_dir, "119", params.preprocess)
     is_v = arrays["label"] == AAMI_CLASSES.index("V")
-    pre_over_sinus = arrays["rr"][:, 7]
+    pre_over_sinus = arrays["rr"][:, RR_FEATURES.index("pre_over_sinus")]
     assert np.median(pre_over_sinus[is_v]) < 0.85 < np.median(pre_over_sinus[~is_v])
 
 

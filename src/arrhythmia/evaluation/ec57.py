@@ -235,6 +235,29 @@ def per_record_table(
     return rows
 
 
+SUBSET_FIGURES = ("sveb_se", "sveb_pp", "veb_se", "veb_pp", "sveb_tp", "sveb_fn", "sveb_fp",
+                  "veb_tp", "veb_fn", "veb_fp")  # fmt: skip
+
+
+def single_out_statistics(
+    records: Sequence[Any] | np.ndarray,
+    y_true: Sequence[int] | np.ndarray,
+    y_pred: Sequence[int] | np.ndarray,
+    single_out: Sequence[str],
+) -> dict[str, float | int]:
+    """EC57 gross SVEB/VEB of each record in `single_out` alone (`record_<r>_*`) and of all
+    the others pooled (`without_<r>_*`): a set dominated by one record shows both."""
+    t, p = _check_pair(y_true, y_pred)
+    names = np.asarray([str(r) for r in np.asarray(records).tolist()])
+    out: dict[str, float | int] = {}
+    for record in single_out:
+        alone = names == str(record)
+        for prefix, mask in ((f"record_{record}", alone), (f"without_{record}", ~alone)):
+            stats = ec57_statistics(confusion(t[mask], p[mask]))
+            out.update({f"{prefix}_{k}": stats[k] for k in SUBSET_FIGURES})
+    return out
+
+
 def flatten_metrics(d: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
     """Flat ``{f"{prefix}_{key}": float}`` of the scalar numeric entries of `d` (for MLflow).
 

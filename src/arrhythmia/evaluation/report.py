@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,31 @@ def _pct(value: Any) -> str:
 
 def _count(value: Any) -> str:
     return "n/a" if value is None else str(int(value))
+
+
+def format_single_out_table(metrics: Mapping[str, Any], single_out: Sequence[str]) -> str:
+    """SVEB/VEB of the whole set, of each singled-out record alone and of the set without it
+    (keys of :func:`arrhythmia.evaluation.ec57.single_out_statistics`)."""
+    lines = [
+        "| beats | SVEB Se | SVEB +P | S beats | VEB Se | VEB +P | V beats |",
+        "|:--|--:|--:|--:|--:|--:|--:|",
+    ]
+
+    def row(name: str, prefix: str) -> str:
+        s_beats = sum(metrics.get(f"{prefix}sveb_{k}") or 0 for k in ("tp", "fn"))
+        v_beats = sum(metrics.get(f"{prefix}veb_{k}") or 0 for k in ("tp", "fn"))
+        return (
+            f"| {name} | {_pct(metrics.get(f'{prefix}sveb_se'))} "
+            f"| {_pct(metrics.get(f'{prefix}sveb_pp'))} | {s_beats} "
+            f"| {_pct(metrics.get(f'{prefix}veb_se'))} "
+            f"| {_pct(metrics.get(f'{prefix}veb_pp'))} | {v_beats} |"
+        )
+
+    lines.append(row("all", ""))
+    for record in single_out:
+        lines.append(row(f"record {record} alone", f"record_{record}_"))
+        lines.append(row(f"all but {record}", f"without_{record}_"))
+    return "\n".join(lines) + "\n"
 
 
 def format_results_table(metrics: Mapping[str, Any]) -> str:
@@ -130,6 +155,16 @@ def results_section(ds2_metrics: Path, train_metrics: Path, end_to_end: Path) ->
         f"SVEB Se {_pct(train.get('ds1_val_sveb_se'))} / +P {_pct(train.get('ds1_val_sveb_pp'))}, "
         f"VEB Se {_pct(train.get('ds1_val_veb_se'))} / +P {_pct(train.get('ds1_val_veb_pp'))}."
     )
+    # keys are record_<name>_<class>_<figure>; a record name may itself hold "_"
+    singled = sorted(
+        {k.removeprefix("record_").rsplit("_", 2)[0] for k in ds2 if k.startswith("record_")}
+    )
+    single_out = (
+        "\nSVEB and VEB of the records that dominate a class, alone and left out (one "
+        "record's result is not the method's):\n\n" + format_single_out_table(ds2, singled)
+        if singled
+        else ""
+    )
     model = (
         f"Model: {_count(train.get('n_models'))} fold CNNs of "
         f"{_count(train.get('n_parameters_per_model'))} parameters each "
@@ -141,6 +176,7 @@ def results_section(ds2_metrics: Path, train_metrics: Path, end_to_end: Path) ->
         f"DS2 test set: {_count(ds2.get('n_beats'))} beats of 22 records, every reference beat, "
         "model trained and selected on DS1 only.\n\n"
         + format_results_table(ds2)
+        + single_out
         + "\nConfusion matrix (DS2):\n\n"
         + format_confusion_matrix(ds2)
         + "\nEnd to end: each raw DS2 record diagnosed as `arrhythmia predict` does (own beat "

@@ -20,10 +20,17 @@ from arrhythmia.atomic import atomic_path
 from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.errors import ArrhythmiaError, first_line
 from arrhythmia.models.cnn import BeatCNN, CnnConfig
-from arrhythmia.models.inputs import beat_channels, rr_inputs, template_beats
+from arrhythmia.models.inputs import (
+    beat_channels,
+    rr_inputs,
+    shape_against_template,
+    template_beats,
+)
+from arrhythmia.models.stacking import SupraventricularStage, stage_inputs
 
 BUNDLE_FORMAT = "arrhythmia-beat-classifier"
-BUNDLE_VERSION = 1  # bump when the bundle's keys or their meaning change
+BUNDLE_VERSION = 2  # bump when the bundle's keys or their meaning change
+READABLE_VERSIONS = (1, 2)  # 2 added the optional second stage
 
 
 class ModelFileError(ArrhythmiaError):
@@ -44,6 +51,8 @@ class BeatClassifier:
     logit_bias: list[float] = field(default_factory=lambda: [0.0] * len(AAMI_CLASSES))
     template_rule: str = "all"
     template_min_ratio: float = 0.9
+    # SupraventricularStage fields: the S-against-N stage over the CNN's output
+    second_stage: dict | None = None
     classes: tuple[str, ...] = AAMI_CLASSES
     _models: list[BeatCNN] = field(default_factory=list, repr=False)
     _frozen: list[torch.jit.ScriptModule] = field(default_factory=list, repr=False)
@@ -93,9 +102,16 @@ class BeatClassifier:
         record_ids: np.ndarray,
         batch_size: int = 512,
     ) -> np.ndarray:
-        """(n, 5) class probabilities: the mean of the fold models' softmax, then the bias."""
+        """(n, 5) class probabilities: the mean of the fold models' softmax, then the bias;
+        then, in a bundle with a second stage, that stage over them and the beat's context."""
         beats, rr_in = self.inputs(windows, rr, rr_names, record_ids)
-        return ensemble_proba(self.frozen_models(), beats, rr_in, self.logit_bias, batch_size)
+        proba = ensemble_proba(self.frozen_models(), beats, rr_in, self.logit_bias, batch_size)
+        if self.second_stage is None:
+            return proba
+        include = template_beats(rr, rr_names, self.template_rule, self.template_min_ratio)
+        shape = shape_against_template(windows, record_ids, include, self.fs, self.window_pre)
+        stage = SupraventricularStage(**self.second_stage)
+        return stage.apply(proba, stage_inputs(proba, rr, rr_names, shape))
 
     def predict(self, *args, **kwargs) -> np.ndarray:
         return self.predict_proba(*args, **kwargs).argmax(axis=1)
@@ -117,7 +133,7 @@ class BeatClassifier:
         if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT:
             raise ModelFileError(f"{path}: not an arrhythmia model bundle")
         version = payload.get("format_version")
-        if version != BUNDLE_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ModelFileError(
                 f"{path}: model bundle format version {version!r} is not one this arrhythmia "
                 f"reads (version {BUNDLE_VERSION}); re-train it or use a matching release"

@@ -59,3 +59,51 @@ def rr_inputs(rr: np.ndarray, rr_names: Sequence[str], selected: Sequence[str]) 
         raise ValueError(f"RR features {missing} are not in the dataset ({names})")
     columns = [names.index(name) for name in selected]
     return np.log(np.clip(rr[:, columns], 1e-3, None)).astype(np.float32)
+
+
+QRS_SPAN_S = (-0.05, 0.10)  # around the R peak
+P_SPAN_S = (-0.25, -0.07)  # where the P wave of a sinus beat lies
+SHAPE_FEATURES = ("qrs_similarity", "p_similarity", "qrs_amplitude", "p_amplitude")
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean(axis=-1, keepdims=True)
+    return (a * b).sum(axis=-1) / np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1) + 1e-12)
+
+
+def shape_features(
+    windows: np.ndarray, templates: np.ndarray, fs: float, window_pre: int
+) -> np.ndarray:
+    """(n, 4 * n_leads) float32: per lead, the QRS and the P-wave stretch against the
+    patient's own template (correlation, and log amplitude ratio). An ectopic atrial beat
+    keeps a normal QRS but changes or hides its P wave; a ventricular one changes the QRS."""
+
+    def span(bounds: tuple[float, float]) -> slice:
+        lo, hi = (window_pre + round(s * fs) for s in bounds)
+        return slice(max(lo, 0), min(hi, windows.shape[-1]))
+
+    qrs, p = span(QRS_SPAN_S), span(P_SPAN_S)
+    columns = []
+    for lead in range(windows.shape[1]):
+        beat, template = windows[:, lead].astype(np.float64), templates[:, lead]
+        q_beat, q_template = np.abs(beat[:, qrs]).max(axis=1), np.abs(template[:, qrs]).max(axis=1)
+        p_beat, p_template = beat[:, p].std(axis=1), template[:, p].std(axis=1)
+        columns += [
+            _correlation(beat[:, qrs], template[:, qrs]),
+            _correlation(beat[:, p], template[:, p]),
+            np.log((q_beat + 1e-3) / (q_template + 1e-3)),
+            np.log((p_beat + 1e-3) / (p_template + 1e-3)),
+        ]
+    return np.column_stack(columns).astype(np.float32)
+
+
+def shape_against_template(
+    windows: np.ndarray,
+    record_ids: np.ndarray,
+    include: np.ndarray | None,
+    fs: float,
+    window_pre: int,
+) -> np.ndarray:
+    """shape_features against each record's template (made of the `include` beats)."""
+    return shape_features(windows, record_templates(windows, record_ids, include), fs, window_pre)

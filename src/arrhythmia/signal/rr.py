@@ -12,6 +12,8 @@ RR_INTERVALS: tuple[str, ...] = (
     "sinus_rr",
     "record_rr",
     "upper_rr",
+    "mean_rr_5min",
+    "mean_rr_60s",
 )
 RR_RATIOS: tuple[str, ...] = (
     "pre_over_post",
@@ -22,8 +24,15 @@ RR_RATIOS: tuple[str, ...] = (
     "local_over_record",
     "pre_over_upper",
     "rr_irregularity",
+    "pre_over_mean_5min",
+    "post_over_mean_5min",
+    "pre_over_mean_60s",
+    "rr_variability_20s",
 )
 UPPER_QUANTILE = 90
+MEAN_HALF_WINDOW_S = 300.0  # de Chazal 2004: the mean RR over +/-5 min around the beat
+PAST_WINDOW_S = 60.0
+VARIABILITY_HALF_WINDOW_S = 10.0
 RR_FEATURES: tuple[str, ...] = RR_INTERVALS + RR_RATIOS
 
 
@@ -64,6 +73,14 @@ def _trailing_irregularity(values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _windowed_mean(times: np.ndarray, values: np.ndarray, before_s: float, after_s: float):
+    """Mean of `values` over the beats within [t - before_s, t + after_s] of each beat."""
+    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    lo = np.searchsorted(times, times - before_s, "left")
+    hi = np.searchsorted(times, times + after_s, "right")
+    return (cumulative[hi] - cumulative[lo]) / np.maximum(hi - lo, 1)
+
+
 def rr_features(
     beat_samples: np.ndarray,
     fs: float,
@@ -89,6 +106,12 @@ def rr_features(
       beat's prematurity against it.
     - rr_irregularity: 1 + median absolute successive RR difference / median RR, before
       the beat: high in atrial fibrillation, where a short interval is not premature.
+    - mean_rr_5min / mean_rr_60s: the mean RR over +/-5 minutes around the beat (de Chazal
+      2004) and over the past 60 s. Means over a long time, not medians over recent beats:
+      where ectopic runs outnumber sinus beats (MITDB 232), every recent-beat median is
+      ectopic, but pauses keep the long mean above the ectopic cycle.
+    - rr_variability_20s: 1 + mean |successive RR difference| over +/-10 s, over the 5-minute
+      mean: tells irregular rhythm (AF) from one premature beat.
 
     An interval longer than `max_rr_s` spans a stretch with no beat annotations (in MITDB,
     ventricular flutter, annotated as flutter waves rather than beats), not a pause; it is
@@ -115,6 +138,15 @@ def rr_features(
     record = np.full(n, typical)
     upper = _trailing_quantile(pre, sinus_beats, UPPER_QUANTILE)
     irregularity = _trailing_irregularity(pre, sinus_beats)
+    times = samples / fs
+    mean_5min = _windowed_mean(times, pre, MEAN_HALF_WINDOW_S, MEAN_HALF_WINDOW_S)
+    mean_60s = _windowed_mean(times, pre, PAST_WINDOW_S, 0.0)
+    steps = np.abs(np.diff(pre, prepend=pre[0]))
+    variability = (
+        1.0
+        + _windowed_mean(times, steps, VARIABILITY_HALF_WINDOW_S, VARIABILITY_HALF_WINDOW_S)
+        / mean_5min
+    )
     features = np.column_stack(
         [
             pre,
@@ -123,6 +155,8 @@ def rr_features(
             sinus,
             record,
             upper,
+            mean_5min,
+            mean_60s,
             pre / post,
             pre / local,
             pre / sinus,
@@ -131,6 +165,10 @@ def rr_features(
             local / record,
             pre / upper,
             irregularity,
+            pre / mean_5min,
+            post / mean_5min,
+            pre / mean_60s,
+            variability,
         ]
     )
     return features.astype(np.float32)

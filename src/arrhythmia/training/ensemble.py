@@ -20,8 +20,15 @@ from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.evaluation.ec57 import evaluate_predictions
 from arrhythmia.models.bundle import BeatClassifier, ensemble_proba, prepare_beats
 from arrhythmia.models.cnn import BeatCNN
-from arrhythmia.models.inputs import rr_inputs, template_beats
-from arrhythmia.training.calibration import cross_fitted_bias, tune_bias
+from arrhythmia.models.inputs import rr_inputs, shape_against_template, template_beats
+from arrhythmia.models.stacking import (
+    SupraventricularStage,
+    fit_stage,
+    out_of_fold_logit,
+    redivide,
+    stage_inputs,
+)
+from arrhythmia.training.calibration import apply_bias, cross_fitted_bias, tune_bias
 from arrhythmia.training.folds import patient_folds
 from arrhythmia.training.loop import (
     TrainData,
@@ -44,6 +51,74 @@ class TrainingReport:
     val_metrics: dict
     val_score: float
     val_score_untuned: float  # before any decision offsets
+    oof_proba: np.ndarray  # (n DS1 beats, n classes): each from the CNN that did not see it
+    fold_of_beat: np.ndarray
+
+
+def fold_of(records: np.ndarray, folds: Mapping[str, int]) -> np.ndarray:
+    return np.array([folds[r] for r in records])
+
+
+@dataclass
+class Decision:
+    """How the ensemble's output becomes a label: the CNN's offsets, then optionally the
+    second stage (with its own offset); and the DS1 out-of-fold figures."""
+
+    cnn_bias: list[float]
+    stage: SupraventricularStage | None
+    validated: np.ndarray  # DS1 out-of-fold probabilities, offsets cross-fitted
+    untuned_score: float
+
+
+OFFSET_GRID = np.round(np.arange(-2.0, 3.01, 0.25), 2)
+STAGE_OFFSET_GRID = np.round(np.arange(-3.0, 3.01, 0.25), 2)
+
+
+def decide(
+    arrays: Mapping[str, np.ndarray], oof: np.ndarray, cfg: TrainParams, fold_of_beat: np.ndarray
+) -> Decision:
+    """The decision layer on top of the CNN's DS1 out-of-fold probabilities `oof`."""
+    ds1 = arrays["split"] == "DS1"
+    records, labels = arrays["record"][ds1], arrays["label"][ds1].astype(np.int64)
+    bias, validated = np.zeros(oof.shape[1]), oof
+    untuned_score = validation_score(labels, oof.argmax(axis=1))
+    if cfg.tune_bias:
+        # Shipped offsets: tuned on all of DS1's out-of-fold predictions. Reported figures:
+        # each fold scored with offsets tuned on the other folds only.
+        bias, _ = tune_bias(oof, labels, validation_score, OFFSET_GRID)
+        validated = cross_fitted_bias(oof, labels, fold_of_beat, validation_score, OFFSET_GRID)
+        log.info("decision offsets tuned on DS1 out-of-fold predictions: %s",
+                 dict(zip(AAMI_CLASSES, bias.round(2), strict=True)))  # fmt: skip
+    if cfg.second_stage == "none":
+        return Decision([float(b) for b in bias], None, validated, untuned_score)
+
+    # The stage reads what the shipped CNN outputs (its offsets applied), for patients the
+    # CNN had not seen; its own out-of-fold logits come from leaving each record out. The
+    # CNN offsets in its inputs are the shipped ones, tuned on all of DS1: the reported
+    # figures are cross-fitted for both offsets' values, not for the stage's inputs.
+    cnn = apply_bias(oof, bias)
+    rr = arrays["rr"][ds1]
+    include = template_beats(rr, arrays["rr_names"], cfg.template_beats, cfg.template_min_ratio)
+    shape = shape_against_template(
+        arrays["windows"][ds1], records, include, float(arrays["fs"]), int(arrays["window_pre"])
+    )
+    x = stage_inputs(cnn, rr, arrays["rr_names"], shape)
+    logit = out_of_fold_logit(x, labels, cnn, records, cfg.second_stage_c)
+
+    def best_offset(rows: np.ndarray) -> float:
+        scores = [validation_score(labels[rows], redivide(cnn[rows], logit[rows] + o).argmax(1))
+                  for o in STAGE_OFFSET_GRID]  # fmt: skip
+        return float(STAGE_OFFSET_GRID[int(np.argmax(scores))])
+
+    staged = np.empty_like(validated)
+    for fold in np.unique(fold_of_beat):
+        held_out = fold_of_beat == fold
+        offset = best_offset(~held_out)
+        staged[held_out] = redivide(validated[held_out], logit[held_out] + offset)
+    stage = fit_stage(x, labels, cnn, cfg.second_stage_c)
+    stage.offset = best_offset(np.ones(len(labels), dtype=bool))
+    log.info("second stage offset tuned on its DS1 out-of-fold output: %.2f", stage.offset)
+    return Decision([float(b) for b in bias], stage, staged, untuned_score)
 
 
 def train_ensemble(
@@ -78,7 +153,7 @@ def train_ensemble(
     n_classes = len(AAMI_CLASSES)
     oof = np.zeros((len(labels), n_classes), dtype=np.float32)
     state_dicts, history, best_epochs = [], [], []
-    fold_of_beat = np.array([folds[r] for r in records])
+    fold_of_beat = fold_of(records, folds)
     for fold in range(cfg.folds):
         val_idx = np.flatnonzero(fold_of_beat == fold)
         train_idx = np.flatnonzero(fold_of_beat != fold)
@@ -102,17 +177,8 @@ def train_ensemble(
         history.extend(result.history)
         best_epochs.append(result.best_epoch)
 
-    bias, validated = np.zeros(n_classes), oof
-    untuned_score = validation_score(labels, oof.argmax(axis=1))
-    if cfg.tune_bias:
-        grid = np.round(np.arange(-2.0, 3.01, 0.25), 2)
-        # Shipped offsets: tuned on all of DS1's out-of-fold predictions. Reported figures:
-        # each fold scored with offsets tuned on the other folds only.
-        bias, _ = tune_bias(oof, labels, validation_score, grid)
-        validated = cross_fitted_bias(oof, labels, fold_of_beat, validation_score, grid)
-        log.info("decision offsets tuned on DS1 out-of-fold predictions: %s",
-                 dict(zip(AAMI_CLASSES, bias.round(2), strict=True)))  # fmt: skip
-    predicted = validated.argmax(axis=1)
+    decision = decide(arrays, oof, cfg, fold_of_beat)
+    predicted = decision.validated.argmax(axis=1)
     classifier = BeatClassifier(
         config=model_config(cfg, data, n_classes),
         state_dicts=state_dicts,
@@ -123,9 +189,10 @@ def train_ensemble(
         window_pre=int(arrays["window_pre"]),
         window_length=int(arrays["window_length"]),
         preprocess=asdict(preprocess),
-        logit_bias=[float(b) for b in bias],
+        logit_bias=decision.cnn_bias,
         template_rule=cfg.template_beats,
         template_min_ratio=cfg.template_min_ratio,
+        second_stage=None if decision.stage is None else asdict(decision.stage),
     )
     report = TrainingReport(
         folds=folds,
@@ -133,6 +200,8 @@ def train_ensemble(
         best_epochs=best_epochs,
         val_metrics=evaluate_predictions(labels, predicted),
         val_score=validation_score(labels, predicted),
-        val_score_untuned=untuned_score,
+        val_score_untuned=decision.untuned_score,
+        oof_proba=oof,
+        fold_of_beat=fold_of_beat,
     )
     return classifier, report
