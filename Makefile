@@ -8,7 +8,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run test test-fast lint bench clean screenshot
+.PHONY: setup run test test-fast lint bench clean screenshot report-screenshot
 
 setup: $(STAMP)
 
@@ -46,7 +46,12 @@ bench: setup
 	python benchmarks/model_selection.py
 	python benchmarks/reproducibility.py
 	python benchmarks/qrs_detection.py
+	python benchmarks/serve_latency.py
 
 # The README's picture of the MLflow runs table (after `make run`; needs chromium).
 screenshot: setup
 	python .ci/mlflow_screenshot.py
+
+# The README's picture of the Holter report of one record (after `make run`; needs chromium).
+report-screenshot: setup
+	python benchmarks/holter_screenshot.py

@@ -10,26 +10,12 @@ Needs the pipeline's tracking store (run `make run` first) and `chromium` on PAT
 from __future__ import annotations
 
 import argparse
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--hide-scrollbars", "--virtual-time-budget=20000",
-]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from arrhythmia.tracking.serving import free_port
 
 
 def wait_until_up(url: str, timeout_s: float = 90) -> None:
@@ -51,6 +37,7 @@ def main() -> int:
 
     import mlflow
 
+    from arrhythmia.reporting.screenshot import find_chromium, screenshot
     from arrhythmia.tracking.mlflow_setup import (
         DEFAULT_EXPERIMENT,
         configure_tracking,
@@ -59,8 +46,7 @@ def main() -> int:
         tracking_uri,
     )
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
+    if find_chromium() is None:
         raise SystemExit("no chromium on PATH (apt-get install chromium)")
     absent = missing_sqlite_store()
     if absent is not None:
@@ -78,14 +64,10 @@ def main() -> int:
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health")
         url = f"http://127.0.0.1:{port}/#" + headline_view_path(experiment.experiment_id)
-        out = Path(args.out).resolve()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as profile:
-            subprocess.run(
-                [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                 f"--window-size={args.size}", f"--screenshot={out}", url],
-                check=True, capture_output=True, timeout=180,
-            )  # fmt: skip
+        width, height = (int(n) for n in args.size.split(","))
+        # the UI draws its table after the page loads: give its scripts time to run
+        out = screenshot(url, args.out, width=width, height=height,
+                         extra_flags=("--virtual-time-budget=20000",))  # fmt: skip
         print(f"wrote {out} from {url}")
     finally:
         server.terminate()

@@ -4,8 +4,9 @@ At the reference beat positions (what the literature reports): EC57 statistics (
 Se and +P), per-class precision/recall/F1, accuracy, macro F1, a per-record table, plots.
 End to end (what a user gets): every raw DS2 record diagnosed as `arrhythmia predict` does
 (own beat detection, classes, rhythm episodes), scored against the reference beats (150 ms
-matching; missed and extra beats count) and rhythm annotations (AF and VT episodes).
-Both are logged to the training run in MLflow.
+matching; missed and extra beats count) and rhythm annotations (AF and VT episodes), and
+the Holter-style report of one of them (params.yaml: evaluate.holter_record) written as
+an example of what a cardiologist gets. All are logged to the training run in MLflow.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from arrhythmia.data.beat_dataset import load_dataset
 from flows.stage_cli import run_stage, stage_parser
 
 
-def end_to_end(paths) -> tuple[dict, list[dict]]:
-    """Diagnose every DS2 record from its raw signal and score it; pooled figures and one
-    row per record."""
+def end_to_end(paths, holter_record: str) -> tuple[dict, list[dict], Path]:
+    """Diagnose every DS2 record from its raw signal and score it; pooled figures, one
+    row per record, and the Holter-style report of `holter_record`."""
     from tqdm import tqdm
 
     from arrhythmia.data.aami import aami_labels
@@ -37,13 +38,18 @@ def end_to_end(paths) -> tuple[dict, list[dict]]:
     )
     from arrhythmia.evaluation.rhythm_scoring import reference_episodes
     from arrhythmia.inference.model_handle import load_model
-    from arrhythmia.inference.predict import predict_record
+    from arrhythmia.inference.outputs import report
+    from arrhythmia.inference.predict import read_and_diagnose
+    from arrhythmia.reporting import render_holter
 
     model, detector = load_model(paths.model), QrsDetector.load(paths.qrs_detector)
+    holter = Path(paths.evaluate_reports) / "holter.html"
     confusions, rhythms, rows = [], [], []
     for record in tqdm(DS2, desc="end to end", unit="record"):
         path = Path(paths.raw_dir) / record
-        d = predict_record(path, model, detector)
+        ecg, d = read_and_diagnose(path, model, detector)
+        if record == holter_record:
+            render_holter(d, ecg.signal, report(d, paths.model, paths.qrs_detector), holter)
         beats = read_beats(path)
         labels = aami_labels(beats.symbol)
         confusion = beat_confusion(beats.sample, labels, d.samples, d.labels, d.fs)
@@ -51,7 +57,7 @@ def end_to_end(paths) -> tuple[dict, list[dict]]:
         confusions.append(confusion)
         rhythms.append(rhythm)
         rows.append(record_row(record, confusion, rhythm))
-    return pooled_statistics(confusions, rhythms), rows
+    return pooled_statistics(confusions, rhythms), rows, holter
 
 
 @flow(name="evaluate")
@@ -61,6 +67,7 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
 
     from arrhythmia.atomic import write_text
     from arrhythmia.data.aami import AAMI_CLASSES
+    from arrhythmia.data.records import DS2
     from arrhythmia.evaluation.ec57 import (
         evaluate_predictions,
         flatten_metrics,
@@ -88,6 +95,9 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     # Before any work: the figures must land on the run that made the model.
     run_id = read_run(paths.mlflow_run)["run_id"]
     require_run(run_id, paths.mlflow_run)
+    if params.evaluate.holter_record not in DS2:
+        raise ValueError(f"evaluate.holter_record {params.evaluate.holter_record!r} in "
+                         f"{params_path} is not a DS2 record")  # fmt: skip
     configure_tracking()
 
     arrays = load_dataset(paths.dataset)
@@ -114,7 +124,7 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     table = format_results_table(metrics) + "\n" + format_single_out_table(metrics, single_out)
     write_text(reports / "results.md", table + "\n")
 
-    whole, whole_rows = end_to_end(paths)
+    whole, whole_rows, holter = end_to_end(paths, params.evaluate.holter_record)
     write_metrics_json(paths.ds2_end_to_end, whole)
     write_csv(reports / "end_to_end_per_record.csv", whole_rows)
     whole_table = format_end_to_end_table(whole)
@@ -130,6 +140,7 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
                          reports / "results.md", paths.ds2_end_to_end, paths.qrs_detector,
                          reports / "end_to_end_per_record.csv"):  # fmt: skip
             mlflow.log_artifact(str(artifact), artifact_path="evaluate")
+        mlflow.log_artifact(str(holter), artifact_path="evaluate")  # opens in the run's page
     get_run_logger().info("DS2 (all %d beats):\n%s", len(y_true), table)
     get_run_logger().info("DS2 end to end:\n%s", whole_table)
     return {"at_reference": metrics, "end_to_end": whole}

@@ -1,10 +1,11 @@
 """Flow `register`: a new version of the registered model; `champion` moves only on a
 better DS1-validation gate score.
 
-Registers the trained run's model as a new version of the MLflow model (with a description
-of what changed and its headline figures); moves the 'champion' alias to it only if it beats
-the champion on the DS1-validation gate metric named in params.yaml. A run that is already
-registered is left as it is.
+Registers the trained run's model (raw ECG in: the whole diagnosis) as a new version of
+the MLflow model, with a description of what changed and its headline figures, and its
+beat-level model as a version of `<name>-beats`; moves the 'champion' alias of both only
+if the run beats the champion on the DS1-validation gate metric named in params.yaml. A
+run that is already registered is left as it is.
 """
 
 from __future__ import annotations
@@ -32,10 +33,19 @@ def register_flow(params_path: str = "params.yaml") -> dict:
         greater_is_better=p.register.greater_is_better,
         model_name=p.register.model_name,
         model_uri=run.get("model_uri"),
+        companions=beat_level_companion(run, p.register.model_name),
     )
     write_metrics_json(p.paths.register_metrics, decision.to_dict())
     get_run_logger().info("register: %s", decision.reason)
     return decision.to_dict()
+
+
+def beat_level_companion(run: dict, model_name: str) -> dict[str, str]:
+    """The run's beat-level model, registered as `<model_name>-beats` beside the main one."""
+    from arrhythmia.tracking.registry import BEATS_SUFFIX
+
+    uri = run.get("beat_model_uri")
+    return {f"{model_name}{BEATS_SUFFIX}": uri} if uri else {}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,10 @@
 One model per fold is trained on the other folds, early-stopped and selected on its
 held-out records; the shipped model averages them. Checkpoints after every epoch (--resume
 continues an interrupted run exactly). DS2 is never read.
+
+The run logs two MLflow models: `model`, the whole diagnosis (raw ECG in: this classifier
+with the pipeline's QRS detector), and `beat_model`, the classifier alone on dataset-format
+beats (research).
 """
 
 from __future__ import annotations
@@ -18,16 +22,20 @@ from arrhythmia.data.beat_dataset import load_dataset
 from flows.stage_cli import run_stage, stage_parser
 
 DATASET_NAME = "mitdb-ds1-beats"
+EXAMPLE_RECORD = "101"  # a DS1 record: its first seconds are the served model's input example
 
 
 @flow(name="train")
 def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
     import mlflow
 
+    from arrhythmia.data.readers import read_record
     from arrhythmia.evaluation.ec57 import flatten_metrics, write_metrics_json
     from arrhythmia.evaluation.plots import plot_training_curves, write_csv
+    from arrhythmia.inference.diagnosis_pyfunc import log_diagnosis_model
     from arrhythmia.inference.pyfunc import log_beat_classifier
     from arrhythmia.models.cnn import model_size_bytes, parameter_count
+    from arrhythmia.signal.ecg import primary_lead_first
     from arrhythmia.tracking.mlflow_setup import (
         configure_tracking,
         file_md5,
@@ -101,14 +109,19 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
         mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, int | float)})
         for artifact in (paths.train_metrics, history_csv, curves_png, reports / "folds.json"):
             mlflow.log_artifact(str(artifact), artifact_path="train")
-        example = {"windows": arrays["windows"][:8], "rr": arrays["rr"][:8]}
-        model_info = log_beat_classifier(paths.model, example)
+        example = primary_lead_first(read_record(Path(paths.raw_dir) / EXAMPLE_RECORD))
+        model_info = log_diagnosis_model(
+            paths.model, paths.qrs_detector, example.signal, example.fs, example.leads
+        )
+        beats_example = {"windows": arrays["windows"][:8], "rr": arrays["rr"][:8]}
+        beat_model_info = log_beat_classifier(paths.model, beats_example, name="beat_model")
         write_json(
             paths.mlflow_run,
             {
                 "run_id": run.info.run_id,
                 "experiment_id": run.info.experiment_id,
                 "model_uri": model_info.model_uri,
+                "beat_model_uri": beat_model_info.model_uri,
             },  # fmt: skip
         )
     logger.info(

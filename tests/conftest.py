@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -62,15 +63,30 @@ def mirror_dir() -> Path | None:
     return path if (path / "100.dat").is_file() else None
 
 
+def _missing(message: str) -> NoReturn:
+    """In CI what a test needs must be there: its absence fails; elsewhere it skips."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def full_mirror() -> Path:
-    """Slow tests need the whole database; in CI its absence is a failure, not a skip."""
+    """Slow tests need the whole database."""
     path = mirror_dir()
     if path is None:
-        message = "the MITDB mirror is missing (set ARRHYTHMIA_MITDB_MIRROR)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        _missing("the MITDB mirror is missing (set ARRHYTHMIA_MITDB_MIRROR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Tests that look at a page as a person would need headless Chromium."""
+    from arrhythmia.reporting.screenshot import find_chromium
+
+    path = find_chromium()
+    if path is None:
+        _missing("chromium is not installed (apt-get install chromium)")
     return path
 
 

@@ -36,3 +36,30 @@ def tiny_detector(excerpt_dir, seed: int = 0):
     settings = TreeSettings(seed=seed, max_iter=60, learning_rate=0.1, max_leaf_nodes=15)
     detector, _ = fit_detector(data, settings)
     return detector
+
+
+def bad_requests(signal, fs: float) -> dict[str, tuple[dict, str]]:
+    """Bodies the served diagnosis must refuse, built from a good samples x leads excerpt:
+    name -> (body, what the 400's message must say)."""
+    import numpy as np
+
+    good = signal.tolist()
+    flat = np.zeros_like(signal)
+    return {
+        "no fs": ({"inputs": {"ecg": good}}, "fs is required"),
+        "fs too low": ({"inputs": {"ecg": good}, "params": {"fs": 5}}, "out of range"),
+        "fs too high": ({"inputs": {"ecg": good}, "params": {"fs": 1e6}}, "out of range"),
+        "fs not a number": ({"inputs": {"ecg": good}, "params": {"fs": "fast"}}, "fs"),
+        "under 10 s": ({"inputs": {"ecg": signal[: int(5 * fs)].tolist()}, "params": {"fs": fs}},
+                       "at least 10 s"),
+        "1-D": ({"inputs": {"ecg": signal[:, 0].tolist()}, "params": {"fs": fs}}, "shape"),
+        "transposed": ({"inputs": {"ecg": signal.T.tolist()}, "params": {"fs": fs}},
+                       "leads x samples"),
+        "leads mismatch": ({"inputs": {"ecg": good}, "params": {"fs": fs, "leads": ["II"]}},
+                           "one name per column"),
+        "all flat": ({"inputs": {"ecg": flat.tolist()}, "params": {"fs": fs}}, "flat or missing"),
+        "all missing": ({"inputs": {"ecg": [[None, None]] * len(signal)}, "params": {"fs": fs}},
+                        "flat or missing"),
+        "no ecg": ({"inputs": {"signal": good}, "params": {"fs": fs}}, "ecg"),
+        "not numbers": ({"inputs": {"ecg": [["a", "b"]] * 4000}, "params": {"fs": fs}}, "convert"),
+    }  # fmt: skip

@@ -151,6 +151,8 @@ class RegisterParams:
 class EvaluateParams:
     # records whose SVEB/VEB figures are also reported alone and left out of a second gross
     single_out: list[str]
+    # the DS2 record whose Holter-style HTML report the stage writes, as an example
+    holter_record: str
 
 
 @dataclass(frozen=True)

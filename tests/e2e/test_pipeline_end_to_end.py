@@ -13,6 +13,8 @@ from arrhythmia.data.aami import SYMBOL_TO_AAMI
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, full_mirror, prefect_harness):
@@ -109,6 +111,27 @@ def test_training_evaluation_and_registry(pipeline):
     again = results["register_again"]
     assert again["already_registered"] and again["version"] == "1"
     assert len(client.search_model_versions("name='arrhythmia-cnn'")) == 1
+    # the beat-level model of the same run, registered beside it, with the alias
+    beats = client.get_model_version_by_alias("arrhythmia-cnn-beats", "champion")
+    assert beats.run_id == run_id and decision["companions"] == {"arrhythmia-cnn-beats": "1"}
+    assert again["companions"] == decision["companions"]
+    assert len(client.search_model_versions("name='arrhythmia-cnn-beats'")) == 1
+    served = client.get_model_version_by_alias("arrhythmia-cnn", "champion")
+    signature = mlflow.models.get_model_info(f"models:/arrhythmia-cnn/{served.version}").signature
+    assert signature.inputs.input_names() == ["ecg"]
+
+
+def test_evaluate_writes_and_logs_the_holter_report_of_one_ds2_record(pipeline):
+    import mlflow
+
+    root, params, _ = pipeline
+    page = (root / "reports" / "evaluate" / "holter.html").read_text()
+    assert f"record {params['evaluate']['holter_record']}" in page and "nan" not in page.lower()
+    run_id = json.loads((root / "models" / "mlflow_run.json").read_text())["run_id"]
+    logged = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}").list_artifacts(
+        run_id, "evaluate"
+    )
+    assert "evaluate/holter.html" in {a.path for a in logged}
 
 
 def test_predict_with_the_champion_writes_wfdb_annotations(pipeline):
@@ -221,3 +244,73 @@ def test_predict_resamples_a_record_at_another_rate(pipeline, tmp_path):
     np.testing.assert_array_equal(at_250.samples, samples[np.isin(ann.symbol, list("NV"))])
     n = len(at_250.labels)
     assert np.mean(at_250.labels == baseline.labels[:n]) > 0.95
+
+
+def test_the_champion_served_by_mlflow_diagnoses_raw_ecg_and_refuses_bad_requests(pipeline):
+    """The README's serve command and curl body: `mlflow models serve` on the registered
+    model as a subprocess, the committed 60-s request of record 208, then every bad request
+    (a 400 that says why), then the server still answers."""
+    import wfdb
+
+    from arrhythmia.detection.model import QrsDetector
+    from arrhythmia.inference.diagnose import diagnose
+    from arrhythmia.inference.model_handle import load_model
+    from arrhythmia.inference.outputs import report
+    from arrhythmia.inference.request import ecg_from_request
+    from arrhythmia.tracking.serving import model_server, post
+    from tests.helpers import bad_requests
+
+    root, _, _ = pipeline
+    body = json.loads((ROOT / "examples" / "request_208_60s.json").read_text())
+    signal = np.asarray(body["inputs"]["ecg"], dtype=np.float32)
+    fs = body["params"]["fs"]
+    with model_server("models:/arrhythmia-cnn@champion", f"sqlite:///{root / 'mlflow.db'}") as url:
+        answer = post(f"{url}/invocations", body)
+        assert answer.status == 200, answer.body
+        served = answer.body["predictions"]
+        refused = {name: post(f"{url}/invocations", bad)
+                   for name, (bad, _) in bad_requests(signal, fs).items()}  # fmt: skip
+        again = post(f"{url}/invocations", body)
+
+    # the served diagnosis is the library's, beat for beat and episode for episode
+    ecg = ecg_from_request(signal, fs, body["params"]["leads"])
+    model = load_model(str(root / "models" / "cnn.pt"))
+    detector = QrsDetector.load(root / "models" / "qrs_detector.npz")
+    expected = report(diagnose(ecg, model, detector), "x", "y")
+    assert [(b["sample"], b["label"]) for b in served["beats"]] == [
+        (b["sample"], b["label"]) for b in expected["beats"]
+    ]
+    assert served["episodes"] == expected["episodes"] and served["episodes"]
+    assert served["summary"] == expected["summary"]
+    # and its beats are record 208's: nearly every reference beat found within 150 ms
+    reference = wfdb.rdann(str(root / "data" / "raw" / "mitdb" / "208"), "atr",
+                           sampto=len(signal))  # fmt: skip
+    truth = [s for s, sym in zip(reference.sample, reference.symbol, strict=True)
+             if sym in SYMBOL_TO_AAMI]  # fmt: skip
+    found = np.array([b["sample"] for b in served["beats"]])
+    hits = sum(np.min(np.abs(found - s)) <= 0.15 * fs for s in truth)
+    assert hits / len(truth) > 0.97 and len(found) <= len(truth) * 1.03
+    labels = {b["label"] for b in served["beats"]}
+    assert labels <= set("NSVFQ") and "N" in labels
+
+    for name, (_, says) in bad_requests(signal, fs).items():
+        assert refused[name].status == 400, (name, refused[name].body)
+        assert says in refused[name].body["message"], (name, refused[name].body["message"])
+    assert again.status == 200 and again.body["predictions"] == served
+
+
+def test_predict_with_the_registered_model_uses_the_detector_it_carries(pipeline, tmp_path):
+    from arrhythmia.cli import main
+
+    root, _, _ = pipeline
+    record = str(root / "data" / "raw" / "mitdb" / "119")
+    local = ["--model", str(root / "models" / "cnn.pt"),
+             "--detector", str(root / "models" / "qrs_detector.npz")]  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+        registered = ["--model", "models:/arrhythmia-cnn@champion"]
+        assert main(["predict", record, "--out", str(tmp_path / "a"), *registered]) == 0
+    assert main(["predict", record, "--out", str(tmp_path / "b"), *local]) == 0
+    a, b = (json.loads((tmp_path / d / "119.json").read_text()) for d in ("a", "b"))
+    assert a["detector"].endswith("(its own)")
+    assert a["beats"] == b["beats"] and a["episodes"] == b["episodes"]

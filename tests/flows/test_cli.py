@@ -8,7 +8,7 @@ from arrhythmia.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
-COMMANDS = ["predict", "report"]
+COMMANDS = ["predict", "report", "results"]
 STAGES = ["ingest", "validate_raw", "preprocess", "validate_dataset", "train_detector", "train",
           "evaluate", "register", "pipeline"]  # fmt: skip
 
@@ -47,10 +47,10 @@ def test_unknown_command_is_a_usage_error():
     assert exit_info.value.code == 2
 
 
-def test_report_without_metrics_is_a_clear_error(project_dir, capsys):
-    assert main(["report"]) == 1
+def test_results_without_metrics_is_a_clear_error(project_dir, capsys):
+    assert main(["results"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("arrhythmia report: error: metrics/ds2.json: no metrics here")
+    assert err.startswith("arrhythmia results: error: metrics/ds2.json: no metrics here")
     assert len(err.strip().splitlines()) == 1
 
 

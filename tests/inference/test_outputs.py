@@ -87,3 +87,14 @@ def test_several_records_in_one_call(tmp_path, excerpt_dir, model_args):
     assert sorted(p.name for p in out.iterdir()) == sorted(
         f"{r}.{ext}" for r in ("100", "208", "232") for ext in ("cnn", "json")
     )
+
+
+def test_non_finite_probabilities_become_q():
+    from arrhythmia.inference.diagnose import unclassifiable_as_q
+
+    proba = np.array([[0.9, 0.1, 0, 0, 0], [np.nan, 0.2, 0.2, 0.2, 0.2], [0.1, np.inf, 0, 0, 0]],
+                     dtype=np.float32)  # fmt: skip
+    out = unclassifiable_as_q(proba)
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out.argmax(axis=1), [0, 4, 4])
+    np.testing.assert_allclose(out[0], [0.9, 0.1, 0, 0, 0])

@@ -112,11 +112,32 @@ def test_predict_rejects_malformed_input(tracking, classifier_path, beats):
         log_beat_classifier(classifier_path, beats.as_input())
     model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
     python_model = model.unwrap_python_model()
-    with pytest.raises(ValueError, match="lacks"):
+    with pytest.raises(MlflowException, match="lacks"):
         python_model.predict(None, {"windows": beats.windows})
-    with pytest.raises(ValueError, match="rr"):
+    with pytest.raises(MlflowException, match="rr"):
         python_model.predict(None, {"windows": beats.windows, "rr": beats.rr[:, :3]})
-    with pytest.raises(TypeError, match="dict of arrays"):
+    with pytest.raises(MlflowException, match="dict of arrays"):
         python_model.predict(None, pd.DataFrame({"a": [1]}))
     empty = python_model.predict(None, {"windows": beats.windows[:0], "rr": beats.rr[:0]})
     assert list(empty.columns) == list(OUTPUT_COLUMNS) and len(empty) == 0
+
+
+def test_one_nan_sample_is_a_400_not_a_label(tracking, classifier_path, beats):
+    """The bug this replaced: one NaN in one window gave every beat "N" with NaN
+    probabilities and HTTP 200."""
+    from fastapi.testclient import TestClient
+    from mlflow.pyfunc import scoring_server
+
+    with mlflow.start_run() as run:
+        log_beat_classifier(classifier_path, beats.as_input())
+    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    client = TestClient(scoring_server.init(model))
+    windows = beats.windows.copy()
+    windows[3, 0, 100] = np.nan
+    text = json.dumps({"inputs": {"windows": windows.tolist(), "rr": beats.rr.tolist()}})
+    response = client.post("/invocations", content=text,
+                           headers={"Content-Type": "application/json"})  # fmt: skip
+    assert response.status_code == 400
+    assert "windows holds NaN or infinite values at beats [3]" in response.json()["message"]
+    good = {"inputs": {"windows": beats.windows.tolist(), "rr": beats.rr.tolist()}}
+    assert client.post("/invocations", json=good).status_code == 200

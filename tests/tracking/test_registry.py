@@ -13,6 +13,7 @@ from arrhythmia.inference.pyfunc import log_beat_classifier
 from arrhythmia.tracking import mlflow_setup
 from arrhythmia.tracking.mlflow_setup import file_md5, flatten_params, git_commit
 from arrhythmia.tracking.registry import (
+    BEATS_SUFFIX,
     CHAMPION_ALIAS,
     MODEL_NAME,
     GateDecision,
@@ -266,3 +267,57 @@ def test_a_register_that_stopped_half_way_is_completed_by_the_next(
     assert _alias_version(client) == "1"
     assert client.get_model_version(MODEL_NAME, "1").description
     assert register_and_gate(run_id, "f1").already_registered
+
+
+def test_the_beat_level_companion_follows_the_champion_alias(tracking, classifier_path, beats):
+    client = MlflowClient()
+    companion = MODEL_NAME + BEATS_SUFFIX
+
+    def run_with(score: float) -> tuple[str, dict[str, str]]:
+        with mlflow.start_run() as run:
+            mlflow.log_metric("f1", score)
+            main = log_beat_classifier(classifier_path, beats.as_input())
+            beat = log_beat_classifier(classifier_path, beats.as_input(), name="beat_model")
+        return run.info.run_id, {"main": main.model_uri, companion: beat.model_uri}
+
+    def champion_of(name: str) -> str:
+        return str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version)
+
+    run_id, uris = run_with(0.7)
+    first = register_and_gate(run_id, "f1", model_uri=uris.pop("main"), companions=uris)
+    assert first.promoted and champion_of(companion) == first.companions[companion]
+    version = client.get_model_version(companion, first.companions[companion])
+    assert version.run_id == run_id and version.source == uris[companion]
+
+    run_id, uris = run_with(0.5)  # worse: neither alias moves, both versions exist
+    worse = register_and_gate(run_id, "f1", model_uri=uris.pop("main"), companions=uris)
+    assert not worse.promoted
+    assert champion_of(companion) == first.companions[companion] != worse.companions[companion]
+    assert champion_of(MODEL_NAME) == first.version
+    version = client.get_model_version(companion, worse.companions[companion])
+    assert version.tags["follows"] == f"{MODEL_NAME} version {worse.version}"
+
+    again = register_and_gate(run_id, "f1", model_uri="unused", companions=uris)
+    assert again.already_registered and again.companions == worse.companions
+    assert len(client.search_model_versions(f"name='{companion}'")) == 2
+
+
+def test_a_champion_that_takes_other_inputs_is_replaced_on_a_tie(
+    tracking, classifier_path, beats, bundle, detector_file, excerpt_dir
+):
+    """Moving the registry from beat-level to raw-ECG models: the same score, but clients
+    of `@champion` now send raw ECG, so the old champion must not stay."""
+    import wfdb
+
+    from arrhythmia.inference.diagnosis_pyfunc import log_diagnosis_model
+
+    first = register_and_gate(_candidate_run(classifier_path, beats, {"f1": 0.7}), "f1")
+    signal = wfdb.rdrecord(str(excerpt_dir / "100")).p_signal
+    with mlflow.start_run() as run:
+        mlflow.log_metric("f1", 0.7)
+        info = log_diagnosis_model(bundle, detector_file, signal, 360.0, ("MLII", "V5"))
+    second = register_and_gate(run.info.run_id, "f1", model_uri=info.model_uri)
+    assert second.promoted and "takes other inputs" in second.reason
+    assert _alias_version(MlflowClient()) == second.version != first.version
+    third = register_and_gate(_candidate_run(classifier_path, beats, {"f1": float("nan")}), "f1")
+    assert not third.promoted  # a NaN score never wins, whatever its inputs

@@ -221,3 +221,13 @@ def test_nothing_unpickles_arbitrary_objects():
         if needle in path.read_text()
     ]
     assert offenders == []
+
+
+def test_train_depends_on_the_example_record_it_reads_and_it_is_ds1():
+    from arrhythmia.data.records import DS1
+    from flows.train import EXAMPLE_RECORD
+
+    deps = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]["deps"]
+    assert EXAMPLE_RECORD in DS1
+    for ext in ("hea", "dat"):
+        assert f"${{paths.raw_dir}}/{EXAMPLE_RECORD}.{ext}" in deps

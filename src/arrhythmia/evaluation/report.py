@@ -192,7 +192,7 @@ def results_section(ds2_metrics: Path, train_metrics: Path, end_to_end: Path) ->
     )
 
 
-RESULTS_START = "<!-- results:start (written by `arrhythmia report --readme README.md`) -->"
+RESULTS_START = "<!-- results:start (written by `arrhythmia results --readme README.md`) -->"
 RESULTS_END = "<!-- results:end -->"
 
 

@@ -97,6 +97,15 @@ def classify_beats(ecg: EcgRecord, samples: np.ndarray, model: ModelHandle) -> n
         local = np.clip(at_model[in_chunk] - offset, 0, len(piece.signal) - 1)
         windows = beat_windows(clean_signal(piece, local, p), local, pre, post)
         proba[in_chunk] = model.predict(windows, rr[in_chunk])
+    return unclassifiable_as_q(proba)
+
+
+def unclassifiable_as_q(proba: np.ndarray) -> np.ndarray:
+    """A beat whose probabilities are not finite numbers is Q (unclassifiable): a label is
+    never made from a NaN."""
+    broken = ~np.isfinite(proba).all(axis=1)
+    proba[broken] = 0.0
+    proba[broken, AAMI_CLASSES.index("Q")] = 1.0
     return proba
 
 

@@ -4,14 +4,17 @@ bundle file or from an MLflow model URI."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from arrhythmia.config import PreprocessParams
-from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.errors import ArrhythmiaError, first_line
 from arrhythmia.signal.rr import RR_FEATURES
+
+if TYPE_CHECKING:
+    from arrhythmia.detection.model import QrsDetector
 
 # windows (n, 2, L), rr (n, len(RR_FEATURES)) of one record -> (n, 5) probabilities
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -27,33 +30,32 @@ class ModelHandle:
     fs: float
     preprocess: PreprocessParams
     description: str
+    detector: QrsDetector | None = None  # the QRS detector a registered raw-ECG model carries
+
+
+def classifier_handle(classifier, description: str) -> ModelHandle:
+    """The handle of a loaded BeatClassifier: each call is one record, one template."""
+    rr_names = list(RR_FEATURES)
+
+    def predict(windows: np.ndarray, rr: np.ndarray) -> np.ndarray:
+        records = np.zeros(len(windows), dtype=np.int64)
+        return classifier.predict_proba(windows, rr, rr_names, records)
+
+    return ModelHandle(predict, classifier.fs, PreprocessParams(**classifier.preprocess),
+                       description)  # fmt: skip
 
 
 def load_model(model: str) -> ModelHandle:
     """A trained bundle file (the pipeline's models/cnn.pt) or an MLflow model URI
-    (models:/arrhythmia-cnn@champion, runs:/...)."""
+    (models:/arrhythmia-cnn@champion, runs:/...): either registered model, raw-ECG or
+    beat-level, carries the same BeatClassifier; the raw-ECG one also its QRS detector."""
     from arrhythmia.models.bundle import BeatClassifier
 
     if "://" not in model and ":/" not in model:
-        classifier = BeatClassifier.load(model)
-        rr_names = list(RR_FEATURES)
-
-        def predict(windows: np.ndarray, rr: np.ndarray) -> np.ndarray:
-            records = np.zeros(len(windows), dtype=np.int64)  # one record: one template
-            return classifier.predict_proba(windows, rr, rr_names, records)
-
-        return ModelHandle(predict, classifier.fs, PreprocessParams(**classifier.preprocess), model)
-
-    pyfunc = _load_mlflow_model(model)
-    classifier = pyfunc.unwrap_python_model().classifier
-
-    def predict_served(windows: np.ndarray, rr: np.ndarray) -> np.ndarray:
-        out = pyfunc.predict({"windows": windows.astype(np.float32), "rr": rr.astype(np.float32)})
-        return out[[f"p_{c}" for c in AAMI_CLASSES]].to_numpy()
-
-    return ModelHandle(
-        predict_served, classifier.fs, PreprocessParams(**classifier.preprocess), model
-    )
+        return classifier_handle(BeatClassifier.load(model), model)
+    served = _load_mlflow_model(model).unwrap_python_model()
+    handle = classifier_handle(served.classifier, model)
+    return replace(handle, detector=getattr(served, "detector", None))
 
 
 def _load_mlflow_model(uri: str):

@@ -29,12 +29,18 @@ def _rate_bpm(samples: np.ndarray, fs: float) -> float | None:
     return round(60.0 * (len(samples) - 1) * fs / float(samples[-1] - samples[0]), 1)
 
 
-def heart_rate(d: Diagnosis) -> dict:
-    """Min / mean / max heart rate (bpm) over the readable beat-to-beat intervals."""
+def readable_intervals(d: Diagnosis) -> tuple[np.ndarray, np.ndarray]:
+    """The beat-to-beat intervals a heart rate may be read from: (sample of the beat that
+    ends each, its length in seconds); none across a pause or an unreadable stretch."""
     unreadable = inside(d.samples, d.unreadable)
     rr = np.diff(d.samples) / d.fs
     usable = (rr > 0) & (rr <= MAX_RR_S) & ~unreadable[1:] & ~unreadable[:-1]
-    rr = rr[usable]
+    return d.samples[1:][usable], rr[usable]
+
+
+def heart_rate(d: Diagnosis) -> dict:
+    """Min / mean / max heart rate (bpm) over the readable beat-to-beat intervals."""
+    _, rr = readable_intervals(d)
     if len(rr) == 0:
         return {"min": None, "mean": None, "max": None}
     k = min(HR_SMOOTHING_BEATS, len(rr))

@@ -42,7 +42,7 @@ def choose_lead(record: EcgRecord, lead: str | None) -> EcgRecord:
     return primary_lead_first(record, (lead,))
 
 
-def predict_record(
+def read_and_diagnose(
     record_path: str | Path,
     model: ModelHandle,
     detector: QrsDetector | None,
@@ -50,9 +50,10 @@ def predict_record(
     beats_from: str | None = None,
     lead: str | None = None,
     fs: float | None = None,
-) -> Diagnosis:
-    """The diagnosis of one record; beats from the detector unless `beats_from` names an
-    annotation file extension (evaluation against reference beat positions)."""
+) -> tuple[EcgRecord, Diagnosis]:
+    """The record as read (chosen lead first) and its diagnosis: the signal is kept for
+    whatever draws it, so the record is read once. Beats come from the detector unless
+    `beats_from` names an annotation file extension (evaluation against reference beats)."""
     record_path = Path(record_path)
     ecg = choose_lead(read_record(record_path, fs=fs), lead)
     if record_path.suffix.lower() in (".hea", ".dat"):
@@ -60,11 +61,19 @@ def predict_record(
     if beats_from is None:
         if detector is None:
             raise RecordError(f"{record_path}: no QRS detector to find beats with")
-        return diagnose(ecg, model, detector)
+        return ecg, diagnose(ecg, model, detector)
     beats = beat_positions(record_path, beats_from, len(ecg.signal))
     reference = aami_labels(beats.symbol)
     result = diagnose(ecg, model, None, reference=beats, beats_from=beats_from)
-    return _with_reference(result, reference)
+    return ecg, _with_reference(result, reference)
+
+
+def predict_record(
+    record_path: str | Path, model: ModelHandle, detector: QrsDetector | None, **options
+) -> Diagnosis:
+    """The diagnosis of one record: :func:`read_and_diagnose` without the signal (same
+    keyword options: beats_from, lead, fs)."""
+    return read_and_diagnose(record_path, model, detector, **options)[1]
 
 
 def _with_reference(result: Diagnosis, reference: np.ndarray) -> Diagnosis:

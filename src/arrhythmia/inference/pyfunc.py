@@ -1,4 +1,6 @@
-"""The trained BeatClassifier as an MLflow pyfunc model, for the registry and for serving.
+"""The trained BeatClassifier alone as an MLflow pyfunc model: beat-level input, for research
+(registered as `arrhythmia-cnn-beats`; the default model, `arrhythmia-cnn`, takes raw ECG:
+see diagnosis_pyfunc.py).
 
 Input (named tensors, the signature from `model_signature`):
     windows: float32 (n, 2, 252) dataset-format beat windows (2 leads, 360 Hz, R peak at 90)
@@ -28,6 +30,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel
 from mlflow.types.schema import ColSpec, Schema, TensorSpec
@@ -58,8 +61,12 @@ class BeatClassifierModel(PythonModel):
         self.classifier.frozen_models()  # build the fold networks once, not on the first request
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
-        """One request = one record (see the module docstring)."""
-        windows, rr = _split_input(model_input)
+        """One request = one record (see the module docstring). Malformed or non-finite
+        input is refused (a 400 when served): a NaN in must never become a label out."""
+        try:
+            windows, rr = _split_input(model_input)
+        except (TypeError, ValueError) as error:
+            raise MlflowException.invalid_parameter_value(str(error)) from None
         classes = list(self.classifier.classes)
         if len(windows) == 0:
             return _frame(np.zeros((0, len(classes))), classes)
@@ -85,6 +92,13 @@ def _split_input(model_input) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"rr must be (n, {len(RR_FEATURES)}), got {rr.shape}")
     if len(rr) != len(windows):
         raise ValueError(f"{len(windows)} windows but {len(rr)} rows of rr features")
+    for name, values in (("windows", windows), ("rr", rr)):
+        bad = np.flatnonzero(~np.isfinite(values).all(axis=tuple(range(1, values.ndim))))
+        if len(bad):
+            raise ValueError(
+                f"{name} holds NaN or infinite values at beats {bad[:10].tolist()}"
+                f"{' ...' if len(bad) > 10 else ''}: every value must be a finite number"
+            )
     return windows, rr
 
 
@@ -126,6 +140,8 @@ def pip_requirements() -> list[str]:
         "pandas",
         "wfdb",
         "scikit-learn",
+        _pin("sleepecg"),  # the QRS detector's candidates (the raw-ECG model)
+        "pyyaml",
     ]
 
 

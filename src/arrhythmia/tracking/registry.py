@@ -13,6 +13,7 @@ from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.tracking.mlflow_setup import HEADLINE_METRICS
 
 MODEL_NAME = "arrhythmia-cnn"
+BEATS_SUFFIX = "-beats"  # the beat-level companion: MODEL_NAME + BEATS_SUFFIX
 CHAMPION_ALIAS = "champion"
 MAX_CHANGES_LISTED = 12
 GATE_DONE_TAG = "gate_completed"
@@ -47,6 +48,8 @@ class GateDecision:
     champion_score: float | None
     reason: str
     already_registered: bool = False
+    # registered-model name -> version of each companion registered beside it
+    companions: dict[str, str] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -107,6 +110,14 @@ def version_description(
     return "\n".join(lines)
 
 
+def _input_names(model_uri: str) -> list[str] | None:
+    """The input names of a registered model's signature (None without a signature)."""
+    from mlflow.models import get_model_info
+
+    signature = get_model_info(model_uri).signature
+    return signature.inputs.input_names() if signature is not None else None
+
+
 def _run_metric(client, run_id: str | None, metric: str) -> float | None:
     if not run_id:
         return None
@@ -120,6 +131,7 @@ def register_and_gate(
     model_name: str = MODEL_NAME,
     artifact_name: str = "model",
     model_uri: str | None = None,
+    companions: dict[str, str] | None = None,
 ) -> GateDecision:
     """Register the run's model (`model_uri`, as returned when it was logged; else
     `runs:/{run_id}/{artifact_name}`) as a new version of `model_name` and give it
@@ -129,6 +141,9 @@ def register_and_gate(
     champion_score, promoted) and on the candidate run (metrics gate_candidate_score,
     gate_champion_score, tag promoted). Raises ValueError before registering anything when the
     run has not logged `gate_metric`.
+
+    `companions` ({registered name: model URI}, e.g. the beat-level model of the same run)
+    are registered beside it and follow its champion alias: one decision for both.
     """
     import mlflow
     from mlflow import MlflowClient
@@ -157,7 +172,9 @@ def register_and_gate(
             reason=f"run {run_id} is already version {existing.version} of {model_name}; "
             "nothing registered or moved",
             already_registered=True,
-        )
+            companions={name: str(v.version) for name in companions or {}
+                        if (v := _existing_version(client, name, run_id)) is not None} or None,
+        )  # fmt: skip
     champion_version = str(champion.version) if champion is not None else None
     champion_score = (
         _run_metric(client, champion.run_id, gate_metric) if champion is not None else None
@@ -170,7 +187,16 @@ def register_and_gate(
         version = str(mlflow.register_model(source, model_name).version)
     promoted = should_promote(candidate, champion_score, greater_is_better)
     direction = "higher" if greater_is_better else "lower"
-    if champion is None:
+    new_inputs = _input_names(f"models:/{model_name}/{version}")
+    old_inputs = _input_names(f"models:/{model_name}/{champion_version}") if champion else None
+    if champion is not None and old_inputs != new_inputs and not math.isnan(candidate):
+        # clients of the alias send the new input: a champion that takes another cannot serve
+        promoted = True
+        reason = (
+            f"{CHAMPION_ALIAS} version {champion_version} takes other inputs ({old_inputs}) "
+            f"than version {version} ({new_inputs}): replaced, whatever the scores"
+        )
+    elif champion is None:
         reason = (
             f"no {CHAMPION_ALIAS} yet: version {version} becomes it"
             if promoted
@@ -207,6 +233,12 @@ def register_and_gate(
         client.log_metric(run_id, "gate_champion_score", float(champion_score))
     client.set_tag(run_id, "promoted", str(promoted).lower())
     client.set_tag(run_id, "registered_version", version)
+    companion_versions = {
+        name: _register_companion(
+            client, name, uri, run_id, f"{model_name} version {version}", promoted
+        )  # fmt: skip
+        for name, uri in (companions or {}).items()
+    }
     if promoted:
         client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version)
     # Last: a version without this tag was left half-done, and a re-run completes it.
@@ -220,4 +252,21 @@ def register_and_gate(
         champion_version=champion_version,
         champion_score=float(champion_score) if champion_score is not None else None,
         reason=reason,
+        companions=companion_versions or None,
     )
+
+
+def _register_companion(
+    client, name: str, uri: str, run_id: str, follows: str, promoted: bool
+) -> str:
+    """Register `uri` as a version of `name` (once per run) and give it the champion alias
+    when the main model got it."""
+    import mlflow
+
+    existing = _existing_version(client, name, run_id)
+    version = str(existing.version if existing is not None
+                  else mlflow.register_model(uri, name).version)  # fmt: skip
+    client.set_model_version_tag(name, version, "follows", follows)
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION_ALIAS, version)
+    return version

@@ -1,0 +1,141 @@
+"""The whole diagnosis as an MLflow pyfunc model: raw ECG in, beats, classes, rhythm episodes
+and the summary out. This is the registered model `arrhythmia-cnn`.
+
+Served with `mlflow models serve -m models:/arrhythmia-cnn@champion --env-manager local`,
+`POST /invocations` takes
+    {"inputs": {"ecg": [[lead1, lead2, ...], ...]},     samples x leads, mV (float32)
+     "params": {"fs": 360, "leads": ["MLII", "V1"]}}     fs required, leads optional
+and answers {"predictions": {...}}, the same JSON `arrhythmia predict` writes: summary,
+episodes, pauses, unreadable stretches and every beat (sample, time_s, label, p).
+
+The signature declares the tensor and the params, so MLflow itself refuses a body of the
+wrong shape or type (400). What MLflow cannot check (no fs, fs out of range, under 10 s or
+over 24 h, every lead flat or missing) is refused here with a 400 whose message says what
+is wrong; the server stays up. No NaN is ever sent back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import mlflow
+import numpy as np
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
+from mlflow.pyfunc import PythonModel
+from mlflow.types.schema import ParamSchema, ParamSpec, Schema, TensorSpec
+
+from arrhythmia.inference.pyfunc import PACKAGE_DIR, pip_requirements
+from arrhythmia.inference.request import RequestError, ecg_from_request
+
+_logger = logging.getLogger(__name__)
+EXAMPLE_SECONDS = 12.0  # the logged input example: just over the 10 s minimum, small
+ECG_INPUT = "ecg"
+
+
+class DiagnosisModel(PythonModel):
+    """pyfunc wrapper: raw ECG + sampling rate -> the diagnosis JSON (see the module doc).
+
+    `predict` has no type hint on purpose: MLflow would infer a signature from it that
+    overrides the tensor one (see BeatClassifierModel).
+    """
+
+    def load_context(self, context) -> None:
+        from arrhythmia.detection.model import QrsDetector
+        from arrhythmia.inference.model_handle import classifier_handle
+        from arrhythmia.models.bundle import BeatClassifier
+
+        self.classifier = BeatClassifier.load(context.artifacts["classifier"])
+        self.classifier.frozen_models()  # build the fold networks once, not on the first request
+        self.detector = QrsDetector.load(context.artifacts["detector"])
+        source = (context.model_config or {}).get("source", "registered model")
+        self.description = f"mlflow pyfunc ({source})"
+        self.handle = classifier_handle(self.classifier, self.description)
+
+    def predict(self, context, model_input, params=None) -> dict:
+        from arrhythmia.inference.diagnose import diagnose
+        from arrhythmia.inference.outputs import report
+
+        params = params or {}
+        try:
+            ecg = ecg_from_request(_ecg_input(model_input), params.get("fs"), params.get("leads"))
+        except RequestError as error:  # the client's to fix: 400
+            raise MlflowException.invalid_parameter_value(str(error)) from None
+        try:
+            diagnosis = diagnose(ecg, self.handle, self.detector)
+        except Exception:  # ours to fix: 500, with the traceback in the server's log
+            _logger.exception("the diagnosis of a valid request failed")
+            raise MlflowException(
+                "the diagnosis failed on a valid request (a bug: the server's log has the details)",
+                error_code=INTERNAL_ERROR,
+            ) from None
+        info = report(diagnosis, self.description, "qrs_detector (in the model)")
+        return _finite(info)
+
+
+def _ecg_input(model_input):
+    if isinstance(model_input, dict) or hasattr(model_input, "keys"):
+        if ECG_INPUT not in model_input:
+            raise RequestError(
+                f'inputs must hold "{ECG_INPUT}" (samples x leads, mV); got {sorted(model_input)}'
+            )
+        return model_input[ECG_INPUT]
+    return model_input  # a bare array: MLflow passes a single unnamed tensor like this
+
+
+def _finite(info: dict) -> dict:
+    """The report, or a 500 if a NaN or infinity slipped into it: never a NaN to a client."""
+    try:
+        json.dumps(info, allow_nan=False)
+    except ValueError:
+        raise MlflowException(
+            "the diagnosis held a non-finite number; nothing was sent (a bug: please report "
+            "the request)",
+            error_code=INTERNAL_ERROR,
+        ) from None
+    return info
+
+
+def diagnosis_signature() -> ModelSignature:
+    """A float32 samples x leads tensor `ecg`; params fs (Hz, required) and leads (names)."""
+    inputs = Schema([TensorSpec(np.dtype(np.float32), (-1, -1), ECG_INPUT)])
+    params = ParamSchema([ParamSpec("fs", "double", None), ParamSpec("leads", "string", [], (-1,))])
+    return ModelSignature(inputs=inputs, params=params)
+
+
+def log_diagnosis_model(
+    classifier_path: Path,
+    detector_path: Path,
+    example_ecg: np.ndarray,
+    example_fs: float,
+    example_leads: tuple[str, ...],
+    name: str = "model",
+):
+    """Log the raw-ECG diagnosis (classifier + QRS detector) as a pyfunc in the active run.
+
+    `example_ecg` (samples x leads, mV) becomes the logged input example: its first
+    EXAMPLE_SECONDS. The package source travels with the model (`code_paths`).
+    Returns the ModelInfo.
+    """
+    os.environ.setdefault("MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK", "true")
+    for path in (classifier_path, detector_path):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: no such model file")
+    n = int(round(EXAMPLE_SECONDS * example_fs))
+    example = {ECG_INPUT: np.ascontiguousarray(example_ecg[:n], dtype=np.float32)}
+    run = mlflow.active_run()
+    source = f"run {run.info.run_id}" if run is not None else "registered model"
+    return mlflow.pyfunc.log_model(
+        name=name,
+        python_model=DiagnosisModel(),
+        artifacts={"classifier": str(classifier_path), "detector": str(detector_path)},
+        code_paths=[str(PACKAGE_DIR)],
+        signature=diagnosis_signature(),
+        input_example=(example, {"fs": float(example_fs), "leads": list(example_leads)}),
+        pip_requirements=pip_requirements(),
+        model_config={"source": source},
+    )

@@ -1,0 +1,136 @@
+"""The raw-ECG diagnosis as an MLflow pyfunc: logged with its signature, it answers a real
+excerpt with the same JSON as `arrhythmia predict`, and refuses each bad request with a 400
+that says what is wrong (MLflow's own scoring app, in process), never with a NaN."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+import wfdb
+from mlflow.exceptions import MlflowException
+from mlflow.types.schema import TensorSpec
+
+from arrhythmia.data.aami import AAMI_CLASSES
+from arrhythmia.detection.model import QrsDetector
+from arrhythmia.inference.diagnose import diagnose
+from arrhythmia.inference.diagnosis_pyfunc import diagnosis_signature, log_diagnosis_model
+from arrhythmia.inference.model_handle import load_model
+from arrhythmia.inference.outputs import report
+from arrhythmia.inference.request import ecg_from_request
+from tests.helpers import bad_requests
+
+FS = 360.0
+LEADS = ["MLII", "V5"]
+
+
+@pytest.fixture
+def excerpt_signal(excerpt_dir) -> np.ndarray:
+    return wfdb.rdrecord(str(excerpt_dir / "100")).p_signal.astype(np.float32)
+
+
+@pytest.fixture
+def served(tracking, bundle, detector_file, excerpt_signal):
+    """The model as `mlflow models serve` loads it, logged into a private store."""
+    with mlflow.start_run():
+        info = log_diagnosis_model(bundle, detector_file, excerpt_signal, FS, LEADS)
+    return info, mlflow.pyfunc.load_model(info.model_uri)
+
+
+@pytest.fixture
+def client(served):
+    from fastapi.testclient import TestClient
+    from mlflow.pyfunc import scoring_server
+
+    return TestClient(scoring_server.init(served[1]))
+
+
+def _no_nan(text: str):
+    def refuse(constant):
+        raise AssertionError(f"{constant} in the response")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_signature_declares_the_tensor_and_params():
+    signature = diagnosis_signature()
+    (spec,) = signature.inputs.inputs
+    assert isinstance(spec, TensorSpec) and spec.name == "ecg" and spec.shape == (-1, -1)
+    params = {p.name: p for p in signature.params.params}
+    assert params["fs"].default is None and params["leads"].shape == (-1,)
+
+
+def test_logged_model_answers_like_predict(served, bundle, detector_file, excerpt_signal, tmp_path):
+    info, model = served
+    assert info.signature == diagnosis_signature()
+    out = model.predict({"ecg": excerpt_signal}, params={"fs": FS, "leads": LEADS})
+    handle = load_model(str(bundle))
+    ecg = ecg_from_request(excerpt_signal, FS, LEADS)
+    expected = report(diagnose(ecg, handle, QrsDetector.load(detector_file)), "x", "y")
+    assert [b["sample"] for b in out["beats"]] == [b["sample"] for b in expected["beats"]]
+    assert [b["label"] for b in out["beats"]] == [b["label"] for b in expected["beats"]]
+    assert out["summary"] == expected["summary"]
+    assert out["leads"] == LEADS and out["fs"] == FS
+    assert {b["label"] for b in out["beats"]} <= set(AAMI_CLASSES)
+    # the logged example is a request in the served format, with its params
+    local = mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(tmp_path))
+    example = json.loads((Path(local) / "serving_input_example.json").read_text())
+    assert example["params"] == {"fs": FS, "leads": LEADS}
+    assert np.asarray(example["inputs"]["ecg"]).shape == (int(12 * FS), 2)
+
+
+def test_served_request_and_response(client, excerpt_signal):
+    body = {"inputs": {"ecg": excerpt_signal.tolist()}, "params": {"fs": FS, "leads": LEADS}}
+    response = client.post("/invocations", json=body)
+    assert response.status_code == 200, response.text
+    out = _no_nan(response.text)["predictions"]
+    assert out["summary"]["n_beats"] == len(out["beats"]) >= 25  # 30 s of sinus rhythm
+    assert set(out["beats"][0]) == {"sample", "time_s", "label", "p"}
+    assert "episodes" in out and out["duration_s"] == pytest.approx(30.0)
+
+
+def test_bad_requests_get_400_with_the_reason(client, excerpt_signal):
+    for name, (body, says) in bad_requests(excerpt_signal, FS).items():
+        text = json.dumps(body).replace("NaN", "null")
+        response = client.post("/invocations", content=text,
+                               headers={"Content-Type": "application/json"})  # fmt: skip
+        assert response.status_code == 400, (name, response.status_code, response.text[:300])
+        assert says in response.json()["message"], (name, response.json()["message"][-300:])
+    # and the app still answers a good request
+    body = {"inputs": {"ecg": excerpt_signal.tolist()}, "params": {"fs": FS}}
+    assert client.post("/invocations", json=body).status_code == 200
+
+
+def test_too_long_is_refused_before_any_work(served):
+    _, model = served
+    day_and_more = np.zeros((int(24 * 3600 * 50) + 50, 1), dtype=np.float32)
+    with pytest.raises(MlflowException, match="at most 24 h"):
+        model.predict({"ecg": day_and_more}, params={"fs": 50.0})
+
+
+def test_a_gap_inside_a_good_signal_is_noise_not_an_error(client, excerpt_signal):
+    signal = excerpt_signal.copy()
+    signal[int(10 * FS) : int(20 * FS)] = np.nan
+    text = json.dumps({"inputs": {"ecg": signal.tolist()}, "params": {"fs": FS}})
+    response = client.post("/invocations", content=text.replace("NaN", "null"),
+                           headers={"Content-Type": "application/json"})  # fmt: skip
+    assert response.status_code == 200, response.text[:300]
+    out = _no_nan(response.text)["predictions"]
+    noise = [(e["start_s"], e["end_s"]) for e in out["episodes"] if e["type"] == "NOISE"]
+    assert any(a <= 12 and b >= 18 for a, b in noise), noise
+    assert not any(12 < b["time_s"] < 18 for b in out["beats"])
+    assert out["summary"]["unreadable_s"] >= 8
+
+
+def test_a_failure_inside_the_diagnosis_is_a_500_not_the_clients_fault(
+    served, client, excerpt_signal, monkeypatch
+):
+    broken = object()
+    monkeypatch.setattr(served[1].unwrap_python_model(), "detector", broken)  # not a detector
+    body = {"inputs": {"ecg": excerpt_signal.tolist()}, "params": {"fs": FS}}
+    response = client.post("/invocations", json=body)
+    assert response.status_code == 500
+    assert "failed on a valid request" in response.json()["message"]
