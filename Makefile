@@ -47,6 +47,7 @@ bench: setup
 	python benchmarks/reproducibility.py
 	python benchmarks/qrs_detection.py
 	python benchmarks/serve_latency.py
+	python benchmarks/scale.py
 
 # The README's picture of the MLflow runs table (after `make run`; needs chromium).
 screenshot: setup

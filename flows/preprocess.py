@@ -2,19 +2,36 @@
 
 Filters (baseline wander, power line, high-frequency noise), normalises amplitude, cuts beat
 windows, computes RR features and AAMI labels for DS1 and DS2; prints the class counts.
+Each record is one task: one at a time here by default, or fanned out over Dask workers
+(--workers N, --dask-address); the dataset is the same bytes either way.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 from prefect import flow, get_run_logger
 
 from arrhythmia.atomic import write_json
-from arrhythmia.config import load_params
+from arrhythmia.config import PreprocessParams, load_params
 from arrhythmia.data.beat_dataset import build_beat_dataset, class_counts, save_dataset
 from arrhythmia.data.records import DS1, DS2
+from arrhythmia.errors import ArrhythmiaError
 from flows.stage_cli import run_stage, stage_parser
+from flows.task_runner import (
+    add_task_runner_options,
+    per_record_task,
+    results_in_order,
+    run_fanned_out,
+    task_runner,
+)
+
+RECORDS: tuple[str, ...] = DS1 + DS2  # what the dataset is built from, in this order
+
+
+class PreprocessFailed(ArrhythmiaError):
+    """A record could not be made into beats."""
 
 
 def format_class_counts(counts: dict[str, dict[str, int]]) -> str:
@@ -26,10 +43,44 @@ def format_class_counts(counts: dict[str, dict[str, int]]) -> str:
     return "\n".join(lines)
 
 
-@flow(name="preprocess")
-def preprocess_flow(params_path: str = "params.yaml") -> dict[str, dict[str, int]]:
+@per_record_task("preprocess")
+def record_beats(raw_dir: str, record: str, p: PreprocessParams) -> dict[str, np.ndarray]:
+    """One record's beats as a dataset of its own."""
+    return build_beat_dataset(raw_dir, [record], p, progress=False)
+
+
+def join_record_datasets(parts: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """What `build_beat_dataset` makes of several records, from what it made of each one
+    alone: the per-beat columns (as long as the part's labels) end to end in record order,
+    the metadata (sampling rate, window, names) once, which every part must share."""
+    n_beats = [len(part["label"]) for part in parts]
+    joined: dict[str, np.ndarray] = {}
+    for key, first in parts[0].items():
+        values = [part[key] for part in parts]
+        if all(v.ndim and len(v) == n for v, n in zip(values, n_beats, strict=True)):
+            joined[key] = np.concatenate(values)
+        elif all(np.array_equal(v, first) for v in values):
+            joined[key] = first
+        else:
+            raise ValueError(f"records differ in {key} ({sorted({str(v) for v in values})}); "
+                             "resample them to one rate first")  # fmt: skip
+    return joined
+
+
+@flow(name="preprocess", task_runner=task_runner())
+def preprocess_flow(
+    params_path: str = "params.yaml", records: list[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """The beat dataset of `records` (default: DS1 and DS2, as the pipeline wants it)."""
     p = load_params(params_path)
-    arrays = build_beat_dataset(Path(p.paths.raw_dir), DS1 + DS2, p.preprocess)
+    records = RECORDS if records is None else records
+    futures = [record_beats.submit(p.paths.raw_dir, r, p.preprocess) for r in records]
+    parts = results_in_order(futures, "preprocess")
+    # The first record that failed fails the stage: a dataset without it is not the dataset.
+    for record, part in zip(records, parts, strict=True):
+        if isinstance(part, BaseException):
+            raise PreprocessFailed(f"record {record}: {type(part).__name__}: {part}") from part
+    arrays = join_record_datasets(parts)
     save_dataset(p.paths.dataset, arrays)
     counts = class_counts(arrays)
     write_json(p.paths.class_counts, counts)
@@ -37,13 +88,31 @@ def preprocess_flow(params_path: str = "params.yaml") -> dict[str, dict[str, int
     return counts
 
 
+def run_preprocess(
+    params_path: str = "params.yaml",
+    workers: int | None = None,
+    dask_address: str | None = None,
+    records: list[str] | None = None,
+) -> dict[str, dict[str, int]]:
+    """The flow with its records on `workers` local Dask workers or the cluster at
+    `dask_address` (neither: one at a time in this process)."""
+    return run_fanned_out(preprocess_flow, workers, dask_address, params_path, records)
+
+
 def main(argv: list[str] | None = None) -> int:
+    parser = stage_parser("preprocess", __doc__)
+    add_task_runner_options(parser)
+
     def action(args) -> str:
-        counts = preprocess_flow(params_path=args.params)
+        counts = run_preprocess(args.params, args.workers, args.dask_address)
         return "AAMI class counts per split:\n" + format_class_counts(counts)
 
-    return run_stage(stage_parser("preprocess", __doc__), argv, action)
+    return run_stage(parser, argv, action)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # The tasks must come from `flows.preprocess`, not from `__main__`: Dask's scheduler and
+    # workers unpickle them by module name, and their `__main__` is not this file.
+    from flows.preprocess import main as importable_main
+
+    raise SystemExit(importable_main())

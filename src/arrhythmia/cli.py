@@ -20,7 +20,7 @@ class PredictFailed(ArrhythmiaError):
     """Some records of a predict call could not be diagnosed (each was reported)."""
 
 
-def _diagnoser(args: argparse.Namespace):
+def diagnoser(args: argparse.Namespace):
     """Load the model and detector once (defaults from params.yaml); return the function
     that reads and diagnoses one record: record -> (ecg, diagnosis, JSON report)."""
     from arrhythmia.config import load_params
@@ -61,7 +61,7 @@ def _predict(args: argparse.Namespace) -> None:
     if repeated:
         raise PredictFailed(f"records {repeated} would write the same output files: "
                             "diagnose them in separate calls or folders")  # fmt: skip
-    diagnose = _diagnoser(args)
+    diagnose = diagnoser(args)
 
     def diagnose_one(record: str) -> list[str]:
         ecg, d, info = diagnose(record)
@@ -70,7 +70,7 @@ def _predict(args: argparse.Namespace) -> None:
             from arrhythmia.reporting import render_holter
 
             written.append(render_holter(d, ecg.signal, info, Path(args.out) / f"{d.record}.html"))
-        return _summary_lines(d.record, info, written)
+        return summary_lines(d.record, info, written)
 
     if len(args.records) == 1:
         print("\n".join(diagnose_one(args.records[0])))
@@ -91,7 +91,7 @@ def _predict(args: argparse.Namespace) -> None:
                             + ", ".join(record_name(r) for r in failed))  # fmt: skip
 
 
-def _summary_lines(record: str, info: dict, written: list) -> list[str]:
+def summary_lines(record: str, info: dict, written: list) -> list[str]:
     summary = info["summary"]
     counts = ", ".join(f"{c} {n}" for c, n in summary["beats_per_class"].items())
     rhythms = ", ".join(f"{r} {s:.0f} s" for r, s in summary["time_in_rhythm_s"].items())
@@ -113,7 +113,7 @@ def _report(args: argparse.Namespace) -> None:
     from arrhythmia.data.readers import record_name
     from arrhythmia.reporting import render_holter
 
-    ecg, d, info = _diagnoser(args)(args.record)
+    ecg, d, info = diagnoser(args)(args.record)
     out = args.out or f"{record_name(args.record)}.html"
     print(f"report: wrote {render_holter(d, ecg.signal, info, out)}")
 
@@ -135,7 +135,7 @@ def _results(args: argparse.Namespace) -> None:
         print(section)
 
 
-def _add_diagnosis_options(p: argparse.ArgumentParser) -> None:
+def add_diagnosis_options(p: argparse.ArgumentParser) -> None:
     """Where beats and classes come from: the options predict and report share."""
     p.add_argument(
         "--beats-from",
@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write OUT/<record>.html, the Holter-style report (see `arrhythmia report`)",
     )
-    _add_diagnosis_options(predict)
+    add_diagnosis_options(predict)
     report = command(
         "report",
         _report,
@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--out", default=None, help="HTML file to write (default: <record>.html here)"
     )
-    _add_diagnosis_options(report)
+    add_diagnosis_options(report)
     results = command(
         "results",
         _results,

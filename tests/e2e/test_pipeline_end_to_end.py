@@ -7,50 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from arrhythmia.data.aami import SYMBOL_TO_AAMI
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, full_mirror, prefect_harness):
-    from arrhythmia.config import load_raw_params
-    from flows.evaluate import evaluate_flow
-    from flows.ingest import ingest_flow
-    from flows.preprocess import preprocess_flow
-    from flows.register import register_flow
-    from flows.train import train_flow
-    from flows.train_detector import train_detector_flow
-    from flows.validate_dataset import validate_dataset_flow
-    from flows.validate_raw import validate_raw_flow
-
-    root = tmp_path_factory.mktemp("project")
-    reduced = load_raw_params(Path(__file__).resolve().parents[2] / "params.yaml")
-    reduced["train"].update(folds=2, max_epochs=1)
-    (root / "params.yaml").write_text(yaml.safe_dump(reduced, sort_keys=False))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("ARRHYTHMIA_MITDB_MIRROR", str(full_mirror))
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-        results = {
-            "ingest": ingest_flow(),
-            "ingest_again": ingest_flow(),
-            "validate_raw": validate_raw_flow(),
-            "raw_receipt": (root / "data" / "validated" / "raw.json").read_bytes(),
-            "validate_raw_again": validate_raw_flow(),
-            "preprocess": preprocess_flow(),
-            "validate_dataset": validate_dataset_flow(),
-            "train_detector": train_detector_flow(),
-            "train": train_flow(),
-            "evaluate": evaluate_flow(),
-            "register": register_flow(),
-            "register_again": register_flow(),
-        }
-        yield root, reduced, results
 
 
 def test_data_stages(pipeline):

@@ -105,3 +105,53 @@ def test_a_gate_on_ds2_stops_register_before_anything_happens(prefect_harness, p
     assert main([]) == 1
     assert "is a DS2 (test set) figure" in capsys.readouterr().err
     assert not (project_dir / "mlflow.db").exists()
+
+
+def test_the_scheduled_pipeline_runs_dvc_repro_on_the_stages_asked_for():
+    from flows.pipeline import PipelineFailed, repro_command
+
+    assert repro_command(None) == repro_command([]) == ["dvc", "repro"]  # the whole pipeline
+    assert repro_command(["validate_dataset"]) == ["dvc", "repro", "validate_dataset"]
+    for bad in (["--force"], ["-f", "train"], [""], ["train", " "]):  # a parameter, not argv
+        with pytest.raises(PipelineFailed, match="not a stage name"):
+            repro_command(bad)
+
+
+def test_the_pipeline_log_keeps_what_dvc_ran_and_the_last_state_of_each_progress_bar():
+    from flows.pipeline import stages_run, terminal_text
+
+    output = (
+        "Stage 'ingest' didn't change, skipping\n"
+        "Running stage 'preprocess':\n> python -m flows.preprocess\n"
+        "\rpreprocess:   0%| 0/44\rpreprocess:  50%| 22/44\rpreprocess: 100%| 44/44\r\n"
+        "Running stage 'validate_dataset':\r\n> python -m flows.validate_dataset\n"
+    )
+    text = terminal_text(output)
+    assert text.splitlines() == [
+        "Stage 'ingest' didn't change, skipping",
+        "Running stage 'preprocess':",
+        "> python -m flows.preprocess",
+        "preprocess: 100%| 44/44",
+        "Running stage 'validate_dataset':",
+        "> python -m flows.validate_dataset",
+    ]
+    assert stages_run(text) == ["preprocess", "validate_dataset"]
+    assert stages_run("Stage 'train' didn't change, skipping\n") == []
+
+
+def test_serving_the_schedule_without_a_prefect_server_is_one_clear_line(
+    project_dir, monkeypatch, capsys
+):
+    """A temporary server runs no scheduler and goes with the process: the cron would
+    never fire, so the command refuses instead of serving."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.pipeline import main, schedule_server
+
+    assert schedule_server("http://127.0.0.1:4200/api") == "http://127.0.0.1:4200/api"
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        assert main([]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("python -m flows.pipeline: error: a schedule needs a running Prefect")
+    assert "PREFECT_API_URL" in err and "Traceback" not in err

@@ -321,3 +321,24 @@ def test_a_champion_that_takes_other_inputs_is_replaced_on_a_tie(
     assert _alias_version(MlflowClient()) == second.version != first.version
     third = register_and_gate(_candidate_run(classifier_path, beats, {"f1": float("nan")}), "f1")
     assert not third.promoted  # a NaN score never wins, whatever its inputs
+
+
+def test_a_version_description_fits_postgresqls_5000_characters():
+    """PostgreSQL refuses longer descriptions (sqlite does not): long param changes are cut
+    to what fits, never the head or the gate decision."""
+    from types import SimpleNamespace
+
+    from arrhythmia.tracking.registry import MAX_DESCRIPTION_CHARS, version_description
+
+    long = {f"p{i}": "x" * 900 for i in range(12)}
+    run = SimpleNamespace(
+        info=SimpleNamespace(run_id="r1"),
+        data=SimpleNamespace(params=long, metrics={}, tags={"git_commit": "abc"}),
+    )
+    text = version_description(run, "3", {}, "the reason")
+    assert len(text) <= MAX_DESCRIPTION_CHARS
+    assert text.startswith("Run r1 (git abc") and text.endswith("Gate: the reason.")
+    assert "more)" in text
+    huge = {"p": "y" * 6000}
+    run.data.params = huge
+    assert "1 params (too long to list here)" in version_description(run, "3", {}, "r")

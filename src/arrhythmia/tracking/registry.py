@@ -16,6 +16,9 @@ MODEL_NAME = "arrhythmia-cnn"
 BEATS_SUFFIX = "-beats"  # the beat-level companion: MODEL_NAME + BEATS_SUFFIX
 CHAMPION_ALIAS = "champion"
 MAX_CHANGES_LISTED = 12
+# MLflow's column for a version's description is VARCHAR(5000): PostgreSQL refuses a longer
+# one (sqlite does not check), which would leave `register` half-done.
+MAX_DESCRIPTION_CHARS = 5000
 GATE_DONE_TAG = "gate_completed"
 
 
@@ -88,26 +91,35 @@ def version_description(
 ) -> str:
     """What a registered version is, what changed since the champion, and the gate decision."""
     metrics = run.data.metrics
-    lines = [
+    head = (
         f"Run {run.info.run_id} (git {run.data.tags.get('git_commit', 'unknown')}, dataset md5 "
         f"{run.data.tags.get('dataset_dvc_md5', 'unknown')})."
-    ]
-    if champion_version is None:
-        lines.append("No champion to compare against yet.")
-    else:
-        changes = params_change(run.data.params, champion_params or {})
-        shown = "; ".join(changes[:MAX_CHANGES_LISTED]) or "no params changed (code or data did)"
-        more = (
-            f" (+{len(changes) - MAX_CHANGES_LISTED} more)"
-            if len(changes) > MAX_CHANGES_LISTED
-            else ""
-        )
-        lines.append(f"Changed from {CHAMPION_ALIAS} version {champion_version}: {shown}{more}.")
-    lines.append(f"Gate: {reason}.")
+    )
+    tail = [f"Gate: {reason}."]
     figures = ", ".join(f"{k} {metrics[k]:.3f}" for k in HEADLINE_METRICS if k in metrics)
     if figures:
-        lines.append(f"Headline figures (DS2 is reported only, never gated on): {figures}.")
-    return "\n".join(lines)
+        tail.append(f"Headline figures (DS2 is reported only, never gated on): {figures}.")
+    if champion_version is None:
+        changed = "No champion to compare against yet."
+    else:
+        changes = params_change(run.data.params, champion_params or {})
+        budget = MAX_DESCRIPTION_CHARS - len("\n".join([head, *tail])) - 1
+        changed = _changes_line(changes, champion_version, budget)
+    return "\n".join([head, changed, *tail])[:MAX_DESCRIPTION_CHARS]
+
+
+def _changes_line(changes: list[str], champion_version: str, budget: int) -> str:
+    """ "Changed from champion version N: a; b (+k more)." with as many changes as fit in
+    MAX_CHANGES_LISTED and `budget` characters."""
+    start = f"Changed from {CHAMPION_ALIAS} version {champion_version}: "
+    if not changes:
+        return start + "no params changed (code or data did)."
+    for n in range(min(len(changes), MAX_CHANGES_LISTED), 0, -1):
+        more = f" (+{len(changes) - n} more)" if n < len(changes) else ""
+        line = f"{start}{'; '.join(changes[:n])}{more}."
+        if len(line) <= budget:
+            return line
+    return f"{start}{len(changes)} params (too long to list here)."
 
 
 def _input_names(model_uri: str) -> list[str] | None:

@@ -1,0 +1,243 @@
+"""The scheduled pipeline on a real Prefect server, driven by the README's commands:
+`prefect server start` on loopback, `python -m flows.pipeline` serving the deployment in a
+fresh clone (params composed from the real params.yaml), `prefect deployment run` for one run.
+
+The run is limited to the data half of the pipeline (`dvc repro validate_dataset`: ingest,
+raw validation, preprocessing, dataset validation on the full MITDB mirror): the same
+deployment, flow and `dvc repro` as the weekly run, four stage flows run by DVC as
+subprocesses, in a few minutes instead of the whole retraining."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = "validate_dataset"
+# the stage flows `dvc repro validate_dataset` runs on a fresh clone, by their flow names
+DATA_STAGE_FLOWS = ("ingest", "validate-raw", "preprocess", "validate-dataset")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(check: Callable[[], object], timeout_s: float, what: str, log: Path | None = None):
+    """Poll `check` until it returns something truthy; fail with the log's tail if not."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            found = check()
+        except Exception:  # the server is not up yet, the deployment not there yet
+            found = None
+        if found:
+            return found
+        time.sleep(1)
+    tail = log.read_text(errors="replace")[-4_000:] if log and log.exists() else ""
+    pytest.fail(f"no {what} after {timeout_s:.0f} s\n{tail}")
+
+
+@contextmanager
+def background(args: list[str], *, cwd: Path, env: dict, log: Path) -> Iterator[None]:
+    """A long-running command in its own process group, stopped (with its children) on exit."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            yield
+        finally:
+            group = os.getpgid(process.pid)
+            os.killpg(group, signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(group, signal.SIGKILL)
+                process.wait()
+
+
+def prefect_env(home: Path, **extra: str) -> dict:
+    """This environment without any Prefect settings of its own, plus the given ones."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        **extra,
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    """`prefect server start` on loopback, with its own database; yields its API URL."""
+    import httpx
+
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    # the scheduler looks for new schedules every few seconds instead of every minute
+    env = prefect_env(home, PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2")
+    log = home / "server.log"
+    command = ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    with background(command, cwd=home, env=env, log=log):
+        wait_for(lambda: httpx.get(f"{api}/health").status_code == 200, 180, "Prefect server", log)
+        yield api
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, full_mirror) -> Path:
+    """A fresh clone whose params.yaml is the real one shrunk (2 folds, 1 epoch)."""
+    from arrhythmia.config import load_raw_params
+
+    root = tmp_path_factory.mktemp("scheduled") / "project"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(root)], check=True)
+    # The committed pipeline, with the scheduled flow of this working tree (the stages and
+    # dvc.yaml as committed: work in progress elsewhere in the tree stays out of this test).
+    shutil.copy2(ROOT / "flows" / "pipeline.py", root / "flows" / "pipeline.py")
+    params = load_raw_params(ROOT / "params.yaml")
+    params["train"].update(folds=2, max_epochs=1)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return root
+
+
+@pytest.fixture(scope="module")
+def served(server, project, full_mirror, tmp_path_factory) -> Iterator[dict]:
+    """`python -m flows.pipeline` serving the deployment; yields the deployment as the
+    server has it."""
+    home = tmp_path_factory.mktemp("prefect-client")
+    env = prefect_env(
+        home,
+        PREFECT_API_URL=server,
+        PREFECT_RUNNER_POLL_FREQUENCY="2",  # picks a triggered run up within seconds
+        ARRHYTHMIA_MITDB_MIRROR=str(full_mirror),
+        MLFLOW_TRACKING_URI=f"sqlite:///{project / 'mlflow.db'}",
+    )
+    log = home / "serve.log"
+    name = _deployment_name(project)
+    with background([sys.executable, "-m", "flows.pipeline"], cwd=project, env=env, log=log):
+        with _client(server) as client:
+            deployment = wait_for(
+                lambda: client.read_deployment_by_name(name), 120, f"deployment {name}", log
+            )
+        yield {"deployment": deployment, "env": env, "log": log}
+
+
+def _deployment_name(project: Path) -> str:
+    schedule = yaml.safe_load((project / "params.yaml").read_text())["schedule"]
+    return f"pipeline/{schedule['deployment_name']}"
+
+
+@contextmanager
+def _client(api: str):
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api}), get_client(sync_client=True) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def triggered(server, served, project) -> dict:
+    """One run now through the server, as the README says: `prefect deployment run`."""
+    name = _deployment_name(project)
+    started, started_at = time.monotonic(), time.time()
+    done = subprocess.run(
+        ["prefect", "deployment", "run", name, "--param", f'targets=["{TARGET}"]',
+         "--watch", "--watch-timeout", "480"],
+        env=served["env"], cwd=project, capture_output=True, text=True, timeout=540,
+    )  # fmt: skip
+    seconds = time.monotonic() - started
+    serve_log = served["log"].read_text(errors="replace")[-6_000:]
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\n--- serve:\n{serve_log}"
+    run_id = re.search(r"UUID: ([0-9a-f-]{36})", done.stdout).group(1)
+    return {"run_id": run_id, "output": done.stdout, "seconds": seconds, "started_at": started_at}
+
+
+def test_the_deployment_is_on_the_server_with_the_cron_of_params_yaml(served, server, project):
+    from flows.pipeline import repro_command
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())["schedule"]
+    deployment = served["deployment"]
+    assert deployment.name == params["deployment_name"]
+    [schedule] = deployment.schedules
+    assert schedule.active and schedule.schedule.cron == params["cron"]
+    assert not deployment.paused
+    # by default a run is the whole pipeline, in the project the schedule was served from
+    assert deployment.parameters == {"project_dir": str(project)}
+    assert repro_command(None) == ["dvc", "repro"]
+
+    # and the server's scheduler has put the next run on the calendar, at the cron's time
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    def next_scheduled():
+        with _client(server) as client:
+            runs = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+            )
+        return [r for r in runs if r.state and r.state.is_scheduled() and r.auto_scheduled]
+
+    upcoming = wait_for(next_scheduled, 60, "run scheduled by the server", served["log"])
+    from zoneinfo import ZoneInfo
+
+    first = min(r.expected_start_time for r in upcoming)
+    local = first.astimezone(ZoneInfo(schedule.schedule.timezone or "UTC"))
+    minute, hour, _, _, weekday = params["cron"].split()
+    assert (local.minute, local.hour, local.isoweekday() % 7) == (
+        int(minute), int(hour), int(weekday))  # fmt: skip
+
+
+def test_a_triggered_run_of_the_deployment_completes_on_the_server(triggered, server, project):
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with _client(server) as client:
+        run = client.read_flow_run(triggered["run_id"])
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])), limit=200)
+    assert run.state.is_completed(), run.state
+    assert run.parameters["targets"] == [TARGET]
+    text = "\n".join(entry.message for entry in logs)
+    # the pipeline run's log holds what DVC and the stages printed, in the UI
+    for stage in ("ingest", "validate_raw", "preprocess", TARGET):
+        assert f"Running stage '{stage}'" in text
+    assert "Running stage 'train'" not in text
+    assert "Starting temporary server" not in text  # every stage used the server
+    # the clone's committed receipt was rewritten by this run, and says the dataset passed
+    receipt = project / "data" / "validated" / "dataset.json"
+    assert receipt.stat().st_mtime > triggered["started_at"]
+    assert json.loads(receipt.read_text())["passed"]
+
+
+def test_every_stage_that_ran_reported_to_the_same_server(triggered, server):
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    with _client(server) as client:
+        pipeline_run = client.read_flow_run(triggered["run_id"])
+        stage_runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=list(DATA_STAGE_FLOWS)))
+        )
+        flow_names = {r.flow_id: client.read_flow(r.flow_id).name for r in stage_runs}
+    ran = sorted(stage_runs, key=lambda r: r.start_time)
+    assert [flow_names[r.flow_id] for r in ran] == list(DATA_STAGE_FLOWS)
+    for stage_run in ran:
+        assert stage_run.state.is_completed(), stage_run.state
+        # inside the pipeline run: DVC started them as its subprocesses
+        assert pipeline_run.start_time <= stage_run.start_time
+        assert stage_run.end_time <= pipeline_run.end_time
