@@ -49,15 +49,18 @@ def record_beats(raw_dir: str, record: str, p: PreprocessParams) -> dict[str, np
     return build_beat_dataset(raw_dir, [record], p, progress=False)
 
 
+# What `build_beat_dataset` adds once to the per-beat columns: the same for every record.
+METADATA_KEYS = ("rr_names", "classes", "fs", "window_length", "window_pre")
+
+
 def join_record_datasets(parts: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """What `build_beat_dataset` makes of several records, from what it made of each one
-    alone: the per-beat columns (as long as the part's labels) end to end in record order,
-    the metadata (sampling rate, window, names) once, which every part must share."""
-    n_beats = [len(part["label"]) for part in parts]
+    alone: the per-beat columns end to end in record order, the metadata once (every part
+    must share it)."""
     joined: dict[str, np.ndarray] = {}
     for key, first in parts[0].items():
         values = [part[key] for part in parts]
-        if all(v.ndim and len(v) == n for v, n in zip(values, n_beats, strict=True)):
+        if key not in METADATA_KEYS:
             joined[key] = np.concatenate(values)
         elif all(np.array_equal(v, first) for v in values):
             joined[key] = first

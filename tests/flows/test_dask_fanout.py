@@ -170,3 +170,17 @@ def test_only_io_hiccups_are_retried():
     assert retried(OSError(5, "Input/output error"))
     assert not retried(FileNotFoundError()) and not retried(RecordError("bad header"))
     assert not retried(ValueError())
+
+
+def test_the_metadata_keys_are_what_the_dataset_adds_to_the_per_beat_columns(excerpt_dir, params):
+    """Named, not guessed from lengths: a record with as many beats as there are RR
+    features (or classes) must not have its metadata concatenated."""
+    from arrhythmia.data.beat_dataset import build_beat_dataset, record_dataset
+    from flows.preprocess import METADATA_KEYS, join_record_datasets
+
+    whole = build_beat_dataset(excerpt_dir, ["100"], params.preprocess, progress=False)
+    per_beat = set(record_dataset(excerpt_dir, "100", params.preprocess)) - {"fs"}
+    assert set(METADATA_KEYS) == set(whole) - per_beat
+    short = {k: (v[:20] if k not in METADATA_KEYS else v) for k, v in whole.items()}
+    joined = join_record_datasets([short, short])
+    assert len(joined["rr_names"]) == len(whole["rr_names"]) and len(joined["label"]) == 40
