@@ -89,6 +89,9 @@ def test_services_find_each_other_where_they_listen():
         assert host in services, f"{url}: no service {host}"
         if host != "serve":
             assert listens.get(host) == port, f"{url}: {host} listens on {listens.get(host)}"
+    allowed = services["mlflow"]["entrypoint"]
+    allowed = allowed[allowed.index("--allowed-hosts") + 1].split(",")
+    assert "mlflow:5000" in allowed, "MLflow 3 would refuse the other services' Host header"
     backend = services["mlflow"]["entrypoint"]
     uri = backend[backend.index("--backend-store-uri") + 1]
     pg = services["postgres"]["environment"]
