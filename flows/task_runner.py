@@ -63,6 +63,14 @@ def task_runner(workers: int | None = None, address: str | None = None) -> TaskR
     )
 
 
+def scheduler_host(address: str | None) -> str | None:
+    """The host of a Dask scheduler address, with or without its scheme (Dask takes both:
+    tcp://10.0.0.7:8786 and 10.0.0.7:8786); this machine when there is none."""
+    if not address:
+        return "localhost"
+    return urlparse(address if "://" in address else f"tcp://{address}").hostname
+
+
 @contextmanager
 def prefect_api_for_workers(address: str | None) -> Iterator[None]:
     """Within: a Prefect API URL that Dask workers get with each task. Without
@@ -74,8 +82,7 @@ def prefect_api_for_workers(address: str | None) -> Iterator[None]:
     if PREFECT_API_URL.value():
         yield
         return
-    host = urlparse(address).hostname if address else "localhost"
-    if host not in ("localhost", "127.0.0.1", "::1"):
+    if scheduler_host(address) not in ("localhost", "127.0.0.1", "::1"):
         raise NoPrefectServerForWorkers(
             f"the workers of {address} need a Prefect server they can reach: start one "
             "(`prefect server start --host 0.0.0.0`) and set PREFECT_API_URL to its address "

@@ -184,3 +184,14 @@ def test_the_metadata_keys_are_what_the_dataset_adds_to_the_per_beat_columns(exc
     short = {k: (v[:20] if k not in METADATA_KEYS else v) for k, v in whole.items()}
     joined = join_record_datasets([short, short])
     assert len(joined["rr_names"]) == len(whole["rr_names"]) and len(joined["label"]) == 40
+
+
+@pytest.mark.parametrize(
+    ("address", "host"),
+    [("tcp://10.0.0.7:8786", "10.0.0.7"), ("10.0.0.7:8786", "10.0.0.7"),
+     ("127.0.0.1:8786", "127.0.0.1"), ("tcp://localhost:8786", "localhost"), (None, "localhost")],
+)  # fmt: skip
+def test_the_scheduler_host_is_read_with_or_without_a_scheme(address, host):
+    from flows.task_runner import scheduler_host
+
+    assert scheduler_host(address) == host
