@@ -10,13 +10,16 @@
 3. The noise rule (`signal.quality.doubtful_stretches`): with trees cross-fitted over DS1
    halves, the share of 10-s windows holding MAX_DOUBTFUL or more doubtful candidates, and
    the share of extra detections (kept candidates matching no beat) inside them.
-DS1 only: every number here chose, or checks, a setting.
+4. Noisy copies (`detection.noise`, params.yaml `noise_snr_db`): the trees fitted on the clean
+   DS1 records alone or also on noisy copies; DS1 cross-fitted Se and +P on the clean
+   records and on other noisy copies, each at the threshold `train_detector` would choose.
+Items 1-3 were chosen on the clean records, before noisy copies were added; they still use
+the clean records alone. DS1 only: every number here chose, or checks, a setting.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +31,16 @@ from arrhythmia.data.wfdb_io import read_beats, read_ecg
 from arrhythmia.detection.candidates import find_candidates
 from arrhythmia.detection.fiducial import refine_to_peak
 from arrhythmia.detection.model import DOUBT
-from arrhythmia.detection.training import TreeSettings, fit_detector, fit_trees, labelled_records
+from arrhythmia.detection.training import (
+    FIT,
+    NoiseSettings,
+    TreeSettings,
+    choose_threshold,
+    cross_fitted_trees,
+    fit_detector,
+    fit_trees,
+    labelled_records,
+)
 from arrhythmia.evaluation.beat_matching import match_beats
 from arrhythmia.signal.ecg import primary_lead_first
 from arrhythmia.signal.quality import DOUBT_WINDOW_S, MAX_DOUBTFUL
@@ -89,18 +101,36 @@ def noise_rule(data, settings: TreeSettings, threshold: float) -> None:
           "detections")  # fmt: skip
 
 
+def noisy_copies(mitdb: Path, settings: TreeSettings, noise: NoiseSettings) -> None:
+    data = labelled_records(mitdb, DS1, noise=noise)
+    scored = [d for d in data if d.use != FIT]
+    for name, fitted_on in (("the clean records only", [d for d in data if d.snr_db is None]),
+                            (f"also noisy copies at {list(noise.snr_db)} dB", data)):  # fmt: skip
+        trees = cross_fitted_trees(fitted_on, settings)
+        chosen, _ = choose_threshold(scored, [trees[d.record].proba(d.features) for d in scored])
+        cells = []
+        for label, subset in (("clean", [d for d in scored if d.snr_db is None]),
+                              ("noisy", [d for d in scored if d.snr_db is not None])):  # fmt: skip
+            _, table = choose_threshold(subset, [trees[d.record].proba(d.features) for d in subset])
+            cells.append(f"{label} {100 * table[chosen][0]:.2f} / {100 * table[chosen][1]:.2f}")
+        print(f"4. trees fitted on {name}: threshold {chosen}, DS1 cross-fitted Se / +P: "
+              + ", ".join(cells))  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mitdb", default="../shared/data/mitdb")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args()
     mitdb = Path(args.mitdb)
-    settings = TreeSettings(**asdict(load_params(args.params).train_detector))
+    params = load_params(args.params).train_detector
+    settings = TreeSettings.from_params(params)
     data = labelled_records(mitdb, DS1)
     tree_settings(data, settings)
     fiducial(mitdb)
     detector, _ = fit_detector(data, settings)
     noise_rule(data, settings, detector.threshold)
+    noisy_copies(mitdb, settings, NoiseSettings.from_params(params))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +33,12 @@ from arrhythmia.config import load_params
 from arrhythmia.data.records import ALL_RECORDS, DS1
 from arrhythmia.data.wfdb_io import read_beats, read_ecg
 from arrhythmia.detection.model import QrsDetector
-from arrhythmia.detection.training import TreeSettings, fit_detector, fit_trees, labelled_records
+from arrhythmia.detection.training import (
+    NoiseSettings,
+    TreeSettings,
+    fit_detector,
+    labelled_records,
+)
 from arrhythmia.evaluation.beat_matching import match_beats
 from arrhythmia.inference.diagnose import diagnose
 from arrhythmia.inference.model_handle import load_model
@@ -87,20 +91,16 @@ def ours_as_predict(detectors: dict[str, QrsDetector], fallback: QrsDetector, mo
 
 
 def fitted_detectors(
-    mitdb: Path, settings: TreeSettings
+    mitdb: Path, params
 ) -> tuple[dict[str, QrsDetector], QrsDetector, QrsDetector]:
-    """Per-DS1-record cross-fitted detectors, the DS1 detector, the NSTDB detector."""
-    data = {d.record: d for d in labelled_records(mitdb, DS1)}
-    ds1, info = fit_detector(list(data.values()), settings)
+    """Per-DS1-record cross-fitted detectors, the DS1 detector, the NSTDB detector; fitted
+    as the train_detector stage does (`params`: params.yaml's train_detector section)."""
+    settings = TreeSettings.from_params(params)
+    data = labelled_records(mitdb, DS1, noise=NoiseSettings.from_params(params))
+    ds1, info = fit_detector(data, settings)
     print(f"ours: keep threshold {info['threshold']} chosen on DS1 (cross-fitted)")
-    halves = (list(DS1[::2]), list(DS1[1::2]))
-    per_record = {}
-    for held_out, fitted_on in ((halves[0], halves[1]), (halves[1], halves[0])):
-        trees = fit_trees([data[r] for r in fitted_on], settings)
-        per_record |= {r: QrsDetector(trees, ds1.threshold) for r in held_out}
-    without_sources, _ = fit_detector(
-        [d for r, d in data.items() if r not in NOISE_SOURCES], settings
-    )
+    per_record = {r: QrsDetector(t, ds1.threshold) for r, t in info["trees_by_record"].items()}
+    without_sources, _ = fit_detector([d for d in data if d.record not in NOISE_SOURCES], settings)
     return per_record, ds1, without_sources
 
 
@@ -133,8 +133,9 @@ def main() -> None:
     args = parser.parse_args()
     mitdb, nstdb = Path(args.mitdb), Path(args.nstdb)
 
-    settings = TreeSettings(**asdict(load_params(args.params).train_detector))
-    per_record, ds1, without_sources = fitted_detectors(mitdb, settings)
+    per_record, ds1, without_sources = fitted_detectors(
+        mitdb, load_params(args.params).train_detector
+    )
     model = load_model(args.model)
     peers = {"sleepecg": sleepecg_detect, "neurokit2": neurokit_detect}
     if not args.skip_xqrs:

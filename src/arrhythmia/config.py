@@ -82,6 +82,8 @@ class TrainDetectorParams:
     max_iter: int
     learning_rate: float
     max_leaf_nodes: int
+    noise_snr_db: list[float]
+    noise_seed: int
 
 
 SECOND_STAGES = ("none", "supraventricular")

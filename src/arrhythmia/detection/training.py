@@ -1,8 +1,12 @@
 """Fitting the QRS candidate classifier on records with reference beats (DS1 only), and
-choosing its keep threshold on predictions for records it was not fitted on."""
+choosing its keep threshold on predictions for records it was not fitted on.
+
+Each record may come with noisy copies (`detection.noise`): one set the trees are fitted on,
+and one, with other noise, the threshold is scored on beside the clean record."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,20 +17,37 @@ from arrhythmia.data.wfdb_io import read_beats, read_ecg
 from arrhythmia.detection.candidates import Candidates, find_candidates
 from arrhythmia.detection.features import candidate_features
 from arrhythmia.detection.model import QrsDetector, TreeEnsemble
+from arrhythmia.detection.noise import add_noise
 from arrhythmia.evaluation.beat_matching import MATCH_S, match_beats
 from arrhythmia.signal.ecg import primary_lead_first
 
 THRESHOLDS = np.round(np.arange(0.20, 0.81, 0.05), 2)
 
 
+FIT, SCORE, BOTH = "fit", "score", "both"  # what a copy of a record is used for
+
+
 @dataclass(frozen=True)
 class LabelledCandidates:
-    record: str
+    record: str  # the source record: cross-fitting splits by it, noisy copies included
     fs: float
     sample: np.ndarray
     features: np.ndarray
     is_beat: np.ndarray  # the match of a reference beat: what the trees learn
     reference: np.ndarray  # reference beat positions: what the threshold is scored on
+    use: str = BOTH  # clean records: BOTH; noisy copies: FIT or SCORE
+    snr_db: float | None = None  # None: the clean record
+
+
+@dataclass(frozen=True)
+class NoiseSettings:
+    snr_db: tuple[float, ...] = ()  # one noisy copy per level for fitting, one for scoring
+    seed: int = 1
+
+    @classmethod
+    def from_params(cls, p) -> NoiseSettings:
+        """From params.yaml's train_detector section (`config.TrainDetectorParams`)."""
+        return cls(snr_db=tuple(p.noise_snr_db), seed=p.noise_seed)
 
 
 def label_candidates(candidates: Candidates, reference: np.ndarray, fs: float) -> np.ndarray:
@@ -53,14 +74,29 @@ def label_candidates(candidates: Candidates, reference: np.ndarray, fs: float) -
 
 
 def labelled_candidates(
-    record: str, signal: np.ndarray, fs: float, reference: np.ndarray
+    record: str, signal: np.ndarray, fs: float, reference: np.ndarray, **copy
 ) -> LabelledCandidates:
     candidates = find_candidates(signal, fs)
     return LabelledCandidates(
         record=record, fs=fs, sample=candidates.sample,
         features=candidate_features(signal, fs, candidates),
         is_beat=label_candidates(candidates, reference, fs), reference=np.asarray(reference),
+        **copy,
     )  # fmt: skip
+
+
+def labelled_copies(
+    record: str, signal: np.ndarray, fs: float, reference: np.ndarray, noise: NoiseSettings
+) -> list[LabelledCandidates]:
+    """The clean record and its noisy copies, each noise drawn from (seed, record, level,
+    use): the same copies on every run, and other noise for scoring than for fitting."""
+    copies = [labelled_candidates(record, signal, fs, reference)]
+    for level, snr in enumerate(noise.snr_db):
+        for k, use in enumerate((FIT, SCORE)):
+            rng = np.random.default_rng([noise.seed, zlib.crc32(record.encode()), level, k])
+            noisy = add_noise(signal, fs, reference, snr, rng)
+            copies.append(labelled_candidates(record, noisy, fs, reference, use=use, snr_db=snr))
+    return copies
 
 
 @dataclass(frozen=True)
@@ -70,11 +106,18 @@ class TreeSettings:
     learning_rate: float = 0.05
     max_leaf_nodes: int = 63
 
+    @classmethod
+    def from_params(cls, p) -> TreeSettings:
+        """From params.yaml's train_detector section (`config.TrainDetectorParams`)."""
+        return cls(p.seed, p.max_iter, p.learning_rate, p.max_leaf_nodes)
+
 
 def fit_trees(data: Sequence[LabelledCandidates], settings: TreeSettings) -> TreeEnsemble:
-    """Gradient-boosted trees; early stopping on a 10 % split of the candidates (seeded)."""
+    """Gradient-boosted trees on the copies meant for fitting; early stopping on a 10 % split
+    of the candidates (seeded)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    data = [d for d in data if d.use != SCORE]
     x = np.concatenate([d.features for d in data])
     y = np.concatenate([d.is_beat for d in data])
     model = HistGradientBoostingClassifier(
@@ -102,26 +145,47 @@ def choose_threshold(data: Sequence[LabelledCandidates], probabilities: Sequence
     return best, table
 
 
+def cross_fitted_trees(
+    data: Sequence[LabelledCandidates], settings: TreeSettings
+) -> dict[str, TreeEnsemble]:
+    """For each record, trees fitted on the other half of the records (alternate records
+    in each half), never on the record or its copies."""
+    records = list(dict.fromkeys(d.record for d in data))
+    halves = (records[::2], records[1::2])
+    trees = {}
+    for held_out, fitted_on in ((halves[0], halves[1]), (halves[1], halves[0])):
+        fitted = fit_trees([d for d in data if d.record in fitted_on], settings)
+        trees |= dict.fromkeys(held_out, fitted)
+    return trees
+
+
 def fit_detector(
     data: Iterable[LabelledCandidates], settings: TreeSettings = TreeSettings()
 ) -> tuple[QrsDetector, dict]:
-    """Trees fitted on all records; the threshold chosen by two-fold cross-fitting over
-    records (alternate records in each half)."""
+    """Trees fitted on all records; the threshold chosen on two-fold cross-fitted
+    predictions, pooled over the clean records and their noisy copies for scoring. Also
+    the clean records' figures at each threshold, and the cross-fitted trees by record."""
     data = list(data)
-    halves = (data[::2], data[1::2])
-    probabilities = []
-    for held_out, fitted_on in ((halves[0], halves[1]), (halves[1], halves[0])):
-        trees = fit_trees(fitted_on, settings)
-        probabilities += [trees.proba(d.features) for d in held_out]
-    threshold, table = choose_threshold(halves[0] + halves[1], probabilities)
+    trees = cross_fitted_trees(data, settings)
+    scored = [d for d in data if d.use != FIT]
+    probabilities = [trees[d.record].proba(d.features) for d in scored]
+    threshold, table = choose_threshold(scored, probabilities)
+    clean = [i for i, d in enumerate(scored) if d.snr_db is None]
+    _, clean_table = choose_threshold([scored[i] for i in clean], [probabilities[i] for i in clean])
     detector = QrsDetector(trees=fit_trees(data, settings), threshold=threshold)
-    return detector, {"threshold": threshold, "cross_fitted": table}
+    info = {"threshold": threshold, "cross_fitted": table, "clean": clean_table}
+    return detector, info | {"trees_by_record": trees}
 
 
 def labelled_records(
-    raw_dir: str | Path, records: Sequence[str], *, progress: bool = True
+    raw_dir: str | Path,
+    records: Sequence[str],
+    *,
+    noise: NoiseSettings = NoiseSettings(),
+    progress: bool = True,
 ) -> list[LabelledCandidates]:
-    """Candidates of MITDB-style records (primary lead first) against their `.atr` beats."""
+    """Candidates of MITDB-style records (primary lead first) against their `.atr` beats,
+    each record followed by its noisy copies."""
     from tqdm import tqdm
 
     raw_dir = Path(raw_dir)
@@ -129,5 +193,5 @@ def labelled_records(
     for record in tqdm(records, desc="QRS candidates", unit="record", disable=not progress):
         ecg = primary_lead_first(read_ecg(raw_dir / record))
         reference = read_beats(raw_dir / record).sample
-        out.append(labelled_candidates(record, ecg.signal, ecg.fs, reference))
+        out += labelled_copies(record, ecg.signal, ecg.fs, reference, noise)
     return out
