@@ -127,6 +127,19 @@ def test_the_backend_store_is_postgresql(shared, mlflow_server):
     db.close()
 
 
+def test_the_database_refuses_a_connection_without_its_password(mlflow_server):
+    """The throw-away PostgreSQL wants the generated password, not trust, from local users."""
+    import psycopg2
+    from psycopg2.extensions import make_dsn, parse_dsn
+
+    without = {k: v for k, v in parse_dsn(mlflow_server.database_dsn).items() if k != "password"}
+    with pytest.raises(psycopg2.OperationalError, match="password"):
+        psycopg2.connect(make_dsn(**without))
+    wrong = make_dsn(**without, password="not-the-password")
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        psycopg2.connect(wrong)
+
+
 def test_the_champion_is_served_from_the_registry(shared, mlflow_server):
     from arrhythmia.tracking.serving import model_server, post
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -72,26 +73,38 @@ def _as_postgres() -> list[str]:
     return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
 
-def _run(command: list[str], what: str) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> None:
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=120, env=env
+    )
     if done.returncode != 0:
         raise ServiceError(f"{what} failed ({done.returncode}): {done.stdout}{done.stderr}")
 
 
 def start_postgres(directory: Path, port: int) -> str:
-    """initdb + pg_ctl start on 127.0.0.1:`port` (socket in `directory`, trust auth for the
-    `mlflow` user on loopback), then create the `mlflow` database; returns its libpq URI."""
+    """initdb + pg_ctl start on 127.0.0.1:`port` (socket in `directory`; the `mlflow` user
+    with a fresh random password, scram-sha-256), then create the `mlflow` database; returns
+    its libpq URI, password included."""
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
         raise ServiceError("no PostgreSQL server binaries (apt-get install postgresql)")
+    password = secrets.token_hex(16)  # hex: nothing to escape in a URI
+    password_file = directory / "password"
+    password_file.write_text(password + "\n")
+    password_file.chmod(0o600)
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres", "postgres")
+        shutil.chown(password_file, "postgres", "postgres")
     data = directory / "data"
-    _run(
-        [*_as_postgres(), str(bin_dir / "initdb"), "-D", str(data), "-U", DB_USER,
-         "--auth=trust", "-E", "UTF8", "--no-sync"],
-        "initdb",
-    )  # fmt: skip
+    try:
+        # Password, not trust: any local user could otherwise connect as the superuser.
+        _run(
+            [*_as_postgres(), str(bin_dir / "initdb"), "-D", str(data), "-U", DB_USER,
+             "--auth=scram-sha-256", f"--pwfile={password_file}", "-E", "UTF8", "--no-sync"],
+            "initdb",
+        )  # fmt: skip
+    finally:
+        password_file.unlink(missing_ok=True)
     # The cluster is thrown away afterwards: no fsync, so a busy disk does not slow the tests.
     options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
     _run(
@@ -102,8 +115,9 @@ def start_postgres(directory: Path, port: int) -> str:
     _run(
         [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", DB_USER, DATABASE],
         "createdb",
+        env=dict(os.environ, PGPASSWORD=password),
     )
-    return f"postgresql://{DB_USER}@127.0.0.1:{port}/{DATABASE}"
+    return f"postgresql://{DB_USER}:{password}@127.0.0.1:{port}/{DATABASE}"
 
 
 def stop_postgres(directory: Path) -> None:
@@ -133,10 +147,12 @@ def start_mlflow_server(
     returns once /health answers."""
     bin_dir = Path(sys.executable).parent
     mlflow_cli = shutil.which("mlflow", path=str(bin_dir)) or "mlflow"
-    command = [mlflow_cli, "server", "--backend-store-uri", backend_uri,
-               "--artifacts-destination", str(artifacts_dir), "--serve-artifacts",
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]  # fmt: skip
+    command = [mlflow_cli, "server", "--artifacts-destination", str(artifacts_dir),
+               "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", "1"]  # fmt: skip
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    # from the environment, not the command line, where `ps` would show its password
+    env["MLFLOW_BACKEND_STORE_URI"] = backend_uri
     env.pop("MLFLOW_TRACKING_URI", None)
     # The job runner (GenAI scorers, eight processes) serves nothing this project uses.
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
