@@ -173,7 +173,7 @@ def triggered(server, served, project) -> dict:
 
 
 def test_the_deployment_is_on_the_server_with_the_cron_of_params_yaml(served, server, project):
-    from flows.pipeline import repro_command
+    from cronsim import CronSim  # Prefect's own cron reader
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())["schedule"]
     deployment = served["deployment"]
@@ -183,9 +183,11 @@ def test_the_deployment_is_on_the_server_with_the_cron_of_params_yaml(served, se
     assert not deployment.paused
     # by default a run is the whole pipeline, in the project the schedule was served from
     assert deployment.parameters == {"project_dir": str(project)}
-    assert repro_command(None) == ["dvc", "repro"]
 
     # and the server's scheduler has put the next run on the calendar, at the cron's time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
     def next_scheduled():
@@ -195,14 +197,10 @@ def test_the_deployment_is_on_the_server_with_the_cron_of_params_yaml(served, se
             )
         return [r for r in runs if r.state and r.state.is_scheduled() and r.auto_scheduled]
 
+    zone = ZoneInfo(schedule.schedule.timezone or "UTC")
     upcoming = wait_for(next_scheduled, 60, "run scheduled by the server", served["log"])
-    from zoneinfo import ZoneInfo
-
-    first = min(r.expected_start_time for r in upcoming)
-    local = first.astimezone(ZoneInfo(schedule.schedule.timezone or "UTC"))
-    minute, hour, _, _, weekday = params["cron"].split()
-    assert (local.minute, local.hour, local.isoweekday() % 7) == (
-        int(minute), int(hour), int(weekday))  # fmt: skip
+    first = min(r.expected_start_time for r in upcoming).astimezone(zone)
+    assert first == next(CronSim(params["cron"], datetime.now(zone)))
 
 
 def test_a_triggered_run_of_the_deployment_completes_on_the_server(triggered, server, project):
@@ -241,3 +239,25 @@ def test_every_stage_that_ran_reported_to_the_same_server(triggered, server):
         # inside the pipeline run: DVC started them as its subprocesses
         assert pipeline_run.start_time <= stage_run.start_time
         assert stage_run.end_time <= pipeline_run.end_time
+
+
+def test_stopping_the_served_process_pauses_the_schedule(server, project, tmp_path):
+    """The README: Ctrl-C on `python -m flows.pipeline` pauses the schedule (Prefect's
+    default), so no run is started with nothing serving it. Last in this module: it serves
+    the deployment a second time, and pauses it."""
+    env = prefect_env(tmp_path, PREFECT_API_URL=server)
+    name = _deployment_name(project)
+    log = tmp_path / "serve.log"
+
+    def serving():  # Prefect prints this once the deployment is registered and polled for
+        return "being served" in log.read_text(errors="replace")
+
+    with background([sys.executable, "-m", "flows.pipeline"], cwd=project, env=env, log=log):
+        wait_for(serving, 120, "serving process", log)
+        with _client(server) as client:
+            live = client.read_deployment_by_name(name)
+        assert not live.paused and all(s.active for s in live.schedules)
+    # the context sent SIGINT (Ctrl-C) to the serving process and waited for it to end
+    with _client(server) as client:
+        stopped = client.read_deployment_by_name(name)
+    assert stopped.paused or not any(s.active for s in stopped.schedules), log.read_text()[-2000:]
