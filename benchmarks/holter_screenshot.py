@@ -11,11 +11,11 @@ Needs `make run` first (models/cnn.pt, models/qrs_detector.npz), the MITDB mirro
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
 import numpy as np
+from mitdb_mirror import mitdb_mirror
 from PIL import Image
 
 from arrhythmia.config import load_params
@@ -30,11 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # 201: N, S, V and F beats; atrial fibrillation, sinus bradycardia, SVTA, trigeminy, pauses
 DEFAULT_RECORD = "201"
 WINDOW = (1100, 16000)  # tall enough for the whole page; the empty rest is cropped off
-
-
-def mirror() -> Path:
-    configured = os.environ.get("ARRHYTHMIA_MITDB_MIRROR")
-    return Path(configured) if configured else ROOT.parent / "shared" / "data" / "mitdb"
 
 
 def crop_to_page(png: Path) -> tuple[int, int]:
@@ -67,7 +62,7 @@ def main() -> int:
     out_dir = ROOT / args.out_dir
 
     start = time.perf_counter()
-    ecg, d = read_and_diagnose(mirror() / args.record, model, detector)
+    ecg, d = read_and_diagnose(mitdb_mirror() / args.record, model, detector)
     info = report(d, model.description, detector_path)
     diagnosed = time.perf_counter()
     page = render_holter(d, ecg.signal, info, out_dir / f"{args.record}.html")

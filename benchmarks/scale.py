@@ -27,13 +27,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # flows/ is run from the project, not installed
 
+from mitdb_mirror import mitdb_mirror  # noqa: E402
+
 from arrhythmia.config import load_raw_params  # noqa: E402
 from arrhythmia.data.records import DS1, DS2  # noqa: E402
-
-
-def mirror(given: str | None) -> Path:
-    configured = given or os.environ.get("ARRHYTHMIA_MITDB_MIRROR")
-    return Path(configured) if configured else ROOT.parent / "shared" / "data" / "mitdb"
 
 
 def _peak_rss_mib() -> float:
@@ -101,7 +98,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=8, help="how many records (%(default)s)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
-    mitdb = mirror(args.mitdb)
+    mitdb = mitdb_mirror(args.mitdb)
     records = list(DS1 + DS2)[: args.records]
     from distributed import Client, LocalCluster
     from prefect import flow
