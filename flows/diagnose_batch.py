@@ -13,15 +13,17 @@ and the others still finish (exit status 1 if any failed), as with predict.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 
 from prefect import flow
 
 from arrhythmia.cli import add_diagnosis_options, diagnoser, summary_lines
+from arrhythmia.config import load_params
 from arrhythmia.console import EXPECTED_ERRORS
 from arrhythmia.data.readers import RecordError, record_name
 from arrhythmia.errors import ArrhythmiaError
@@ -53,6 +55,10 @@ class DiagnosisOptions:
     beats_from: str | None = None
     lead: str | None = None
     fs: float | None = None
+    # What the model and detector are now (file size and time; the version an alias names).
+    # Workers cache what they loaded by these options: a model retrained in place or an
+    # alias moved since is then loaded afresh, never diagnosed with the old one.
+    identity: tuple = ()
 
 
 def records_in(paths: Sequence[str | Path]) -> list[str]:
@@ -73,6 +79,50 @@ def records_in(paths: Sequence[str | Path]) -> list[str]:
         raise BatchFailed(f"records {repeated} would write the same output files: "
                           "diagnose them in separate calls or folders")  # fmt: skip
     return records
+
+
+def _registry_version(uri: str) -> str | None:
+    """The version `models:/name@alias` names now; None for URIs that cannot move."""
+    match = re.fullmatch(r"models:/([^/@]+)@([^/]+)", uri)
+    if match is None:
+        return None
+    from mlflow import MlflowClient
+
+    from arrhythmia.tracking.mlflow_setup import tracking_uri
+
+    try:
+        return MlflowClient(tracking_uri()).get_model_version_by_alias(*match.groups()).version
+    except Exception:  # no such model or alias: loading it says so, one record at a time
+        return None
+
+
+def _is_uri(model: str) -> bool:
+    return "://" in model or ":/" in model  # as arrhythmia.inference.model_handle reads it
+
+
+def _identity(model: str) -> tuple:
+    if _is_uri(model):
+        return (model, _registry_version(model))
+    path = Path(model)
+    if not path.is_file():
+        return (model,)
+    status = path.stat()
+    return (model, status.st_size, status.st_mtime_ns)
+
+
+def identified(options: DiagnosisOptions) -> DiagnosisOptions:
+    """`options` with the identity of the model and detector that will be used: params.yaml's
+    where they name none (a registered model brings its own detector)."""
+    needs_params = options.model is None or (
+        options.detector is None and options.beats_from is None and not _is_uri(options.model)
+    )
+    paths = load_params(options.params).paths if needs_params else None
+    model = options.model or paths.model
+    detector = options.detector
+    if detector is None and options.beats_from is None and not _is_uri(model):
+        detector = paths.qrs_detector
+    named = [m for m in (model, detector) if m is not None]
+    return replace(options, identity=tuple(_identity(m) for m in named))
 
 
 @lru_cache(maxsize=2)
@@ -99,7 +149,7 @@ def diagnose_batch_flow(
 ) -> dict[str, list[str]]:
     """Every record diagnosed into `out`: {record name: predict's summary lines}, in the
     order given."""
-    options = options or DiagnosisOptions()
+    options = identified(options or DiagnosisOptions())
     # Absolute, so a worker that runs elsewhere finds them (the names written stay the same).
     paths = [str(Path(r).absolute()) for r in records_in(records)]
     out = str(Path(out).absolute())
@@ -150,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     def action(args) -> str:
-        given = {option.name: getattr(args, option.name) for option in fields(DiagnosisOptions)}
+        names = [f.name for f in fields(DiagnosisOptions) if hasattr(args, f.name)]  # not identity
+        given = {name: getattr(args, name) for name in names}
         options = DiagnosisOptions(**given)
         done = run_diagnose_batch(
             args.records, args.out, options, args.report, args.workers, args.dask_address

@@ -63,3 +63,13 @@ def bad_requests(signal, fs: float) -> dict[str, tuple[dict, str]]:
         "no ecg": ({"inputs": {"signal": good}, "params": {"fs": fs}}, "ecg"),
         "not numbers": ({"inputs": {"ecg": [["a", "b"]] * 4000}, "params": {"fs": fs}}, "convert"),
     }  # fmt: skip
+
+
+def assert_no_nan_in_html(html: str) -> None:
+    """No "nan" as a word in a page, its embedded images (whose base64 may spell anything)
+    left out."""
+    import re
+
+    visible = re.sub(r"base64,[A-Za-z0-9+/=]+", "base64,", html)
+    found = re.findall(r".{40}\bnan\b.{40}", visible, flags=re.I | re.S)
+    assert not found, found[:3]

@@ -195,3 +195,54 @@ def test_the_scheduler_host_is_read_with_or_without_a_scheme(address, host):
     from flows.task_runner import scheduler_host
 
     assert scheduler_host(address) == host
+
+
+def test_workers_load_a_model_afresh_when_it_was_retrained_in_place(bundle, detector_file):
+    """A worker caches the loaded model by its options; a model file rewritten at the same
+    path (the weekly retrain) must not keep being used from the cache."""
+    import os
+
+    from flows.diagnose_batch import DiagnosisOptions, _loaded, identified
+
+    options = DiagnosisOptions(model=str(bundle), detector=str(detector_file))
+    before = identified(options)
+    assert identified(options) == before  # unchanged files: the cached model serves
+    assert _loaded(before) is _loaded(identified(options))
+    status = bundle.stat()
+    os.utime(bundle, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))  # rewritten
+    after = identified(options)
+    assert after != before and _loaded(after) is not _loaded(before)
+
+
+def test_the_identity_names_params_yamls_model_and_detector_when_none_is_given(params):
+    from flows.diagnose_batch import DiagnosisOptions, identified
+
+    named = [part[0] for part in identified(DiagnosisOptions()).identity]
+    assert named == [params.paths.model, params.paths.qrs_detector]
+    at_reference = identified(DiagnosisOptions(beats_from="atr")).identity
+    assert [part[0] for part in at_reference] == [params.paths.model]
+
+
+def test_the_identity_follows_a_registry_alias_to_its_version(monkeypatch):
+    import mlflow
+
+    from flows.diagnose_batch import DiagnosisOptions, identified
+
+    moved_to = {"champion": "3"}
+
+    class Registry:  # what MlflowClient answers: the version an alias names now
+        def __init__(self, tracking_uri=None):
+            pass
+
+        def get_model_version_by_alias(self, name, alias):
+            assert name == "arrhythmia-cnn"
+            return type("Version", (), {"version": moved_to[alias]})()
+
+    monkeypatch.setattr(mlflow, "MlflowClient", Registry)
+    options = DiagnosisOptions(model="models:/arrhythmia-cnn@champion")
+    before = identified(options)
+    assert before.identity == (("models:/arrhythmia-cnn@champion", "3"),)  # its own detector
+    moved_to["champion"] = "4"
+    assert identified(options) != before
+    pinned = identified(DiagnosisOptions(model="models:/arrhythmia-cnn/3"))
+    assert pinned.identity == (("models:/arrhythmia-cnn/3", None),)  # a version cannot move

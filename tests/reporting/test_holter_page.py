@@ -11,7 +11,7 @@ import pytest
 from arrhythmia.inference.outputs import report
 from arrhythmia.reporting import render_holter
 from arrhythmia.reporting.formatting import UNKNOWN, clock, duration, number, percent
-from arrhythmia.reporting.holter import holter_html
+from arrhythmia.reporting.holter import holter_html, strip_caption
 from arrhythmia.reporting.overview import heart_rate_trend
 from arrhythmia.reporting.strips import (
     LEFT_MM,
@@ -22,19 +22,10 @@ from arrhythmia.reporting.strips import (
     choose_strips,
 )
 from arrhythmia.rhythm.episodes import Episode
+from tests.helpers import assert_no_nan_in_html
 from tests.reporting.conftest import FS, made_up_diagnosis, spiky_signal
 
 PT_PER_MM = 72 / 25.4
-
-
-def _visible_text(html: str) -> str:
-    """The page less its embedded images, whose base64 may spell anything."""
-    return re.sub(r"base64,[A-Za-z0-9+/=]+", "base64,", html)
-
-
-def _assert_no_nan(html: str) -> None:
-    found = re.findall(r".{40}\bnan\b.{40}", _visible_text(html), flags=re.I | re.S)
-    assert not found, found[:3]
 
 
 def _strip_svgs(html: str) -> list[str]:
@@ -88,7 +79,7 @@ def test_strips_show_each_class_and_rhythm_on_true_size_paper(made_up):
 
 def test_no_nan_anywhere(made_up):
     d, signal, info = made_up
-    _assert_no_nan(holter_html(d, signal, info))
+    assert_no_nan_in_html(holter_html(d, signal, info))
 
 
 def test_the_same_diagnosis_gives_the_same_bytes(made_up):
@@ -104,7 +95,7 @@ def test_a_flat_record_without_beats(tmp_path):
     )  # fmt: skip
     info = report(d, "tiny.pt", "tiny.npz")
     html = render_holter(d, np.zeros((n, 2)), info, tmp_path / "flat.html").read_text()
-    _assert_no_nan(html)
+    assert_no_nan_in_html(html)
     assert all(_class_count(html, c) == "0" for c in "NSVFQ")
     assert "<td>Total beats</td><td>0</td>" in html
     assert f"<td>HR min / mean / max</td><td>{UNKNOWN} / {UNKNOWN} / {UNKNOWN} bpm</td>" in html
@@ -116,7 +107,7 @@ def test_a_record_without_episodes_or_strips_still_renders():
     d = replace(made_up_diagnosis(samples=np.zeros(0, dtype=np.int64)), episodes=[],
                 unreadable=[])  # fmt: skip
     html = holter_html(d, np.zeros((d.n_samples, 2)), report(d, "m", None))
-    _assert_no_nan(html)
+    assert_no_nan_in_html(html)
     assert "No strips" in html and "no rhythm episodes" in html
 
 
@@ -127,7 +118,7 @@ def test_a_single_lead_record(shape):
     if shape == "one dimension":
         signal = signal[:, 0]
     html = holter_html(d, signal, report(d, "m", None))
-    _assert_no_nan(html)
+    assert_no_nan_in_html(html)
     svgs = _strip_svgs(html)
     assert svgs and _svg_size_mm(svgs[0])[1] == pytest.approx(5 + 5 + 35 + 5, abs=0.1)
 
@@ -144,6 +135,25 @@ def test_the_beat_example_is_the_most_confident_of_its_class(made_up):
         mine = np.flatnonzero(d.labels == strip.label)
         assert strip.beat == mine[0]  # the made-up record's first of each class is surest
         assert strip.start <= d.samples[strip.beat] < strip.stop
+
+
+def test_a_q_given_by_the_noise_rule_is_not_called_a_confident_q(made_up):
+    d, _, _ = made_up
+    q = np.flatnonzero(d.labels == "Q")
+    proba = d.proba.copy()
+    proba[q[0]] = [0.05, 0.0, 0.5, 0.0, 0.45]  # the network said V; the noise rule said Q
+    proba[q[1:]] = [0.2, 0.1, 0.2, 0.1, 0.4]  # the network said Q, less surely
+    forced = replace(d, proba=proba)
+    [example] = [s for s in beat_examples(forced) if s.label == "Q"]
+    assert example.beat == q[1]
+    assert "the most confident Q beat (p = 0.40)" in strip_caption(forced, example)["detail"]
+
+    proba[q] = [0.3, 0.1, 0.5, 0.05, 0.05]  # every Q by rule
+    proba[q[-1]] = np.nan  # and one without any probability
+    only_forced = replace(d, proba=proba)
+    [example] = [s for s in beat_examples(only_forced) if s.label == "Q"]
+    detail = strip_caption(only_forced, example)["detail"]
+    assert "unclassified" in detail and "p =" not in detail and "confident" not in detail
 
 
 def test_many_episodes_are_capped_with_every_rhythm_before_any_repeat():

@@ -32,6 +32,7 @@ from arrhythmia.reporting.strips import (
     Strip,
     choose_strips,
     draw_strip,
+    q_by_rule,
 )
 from arrhythmia.rhythm.episodes import SINUS
 
@@ -137,10 +138,13 @@ def strip_caption(d: Diagnosis, strip: Strip) -> dict:
     span = f"{clock(strip.start / d.fs)}\u2013{clock(strip.stop / d.fs)}"
     if strip.kind == "beat":
         column = AAMI_CLASSES.index(strip.label)
-        p = float(d.proba[strip.beat, column])
+        at = clock(d.samples[strip.beat] / d.fs, decimals=1)
         title = f"{strip.label} \u00b7 {CLASS_NAMES[strip.label]} beat"
-        detail = (f"the most confident {strip.label} beat (p = {p:.2f}), boxed, at "
-                  f"{clock(d.samples[strip.beat] / d.fs, decimals=1)}")  # fmt: skip
+        if not q_by_rule(d, np.array([strip.beat]))[0]:
+            p = float(d.proba[strip.beat, column])
+            detail = f"the most confident {strip.label} beat (p = {p:.2f}), boxed, at {at}"
+        else:
+            detail = f"a beat left unclassified (noise, or no class given), boxed, at {at}"
         color = CLASS_COLORS[strip.label]
     else:
         e = strip.episode

@@ -60,14 +60,27 @@ def _window(centre_or_start: float, d: Diagnosis, *, centred: bool) -> tuple[int
     return start, start + length
 
 
+def q_by_rule(d: Diagnosis, beats: np.ndarray) -> np.ndarray:
+    """Which of `beats` are Q by rule, not by the network: inside a noisy stretch, or
+    without finite class probabilities (the network's most probable class is not Q)."""
+    proba = d.proba[beats]
+    finite = np.isfinite(proba).all(axis=1)
+    top = np.argmax(np.where(np.isfinite(proba), proba, -np.inf), axis=1)
+    return (d.labels[beats] == "Q") & (~finite | (top != AAMI_CLASSES.index("Q")))
+
+
 def beat_examples(d: Diagnosis) -> list[Strip]:
-    """For each class found, the strip centred on its most confident beat."""
+    """For each class found, the strip centred on its most confident beat; for Q, one the
+    network itself called Q when there is one (a Q given by rule is not a confident Q)."""
     strips = []
     for column, c in enumerate(AAMI_CLASSES):
         mine = np.flatnonzero(d.labels == c)
         if len(mine) == 0:
             continue
-        best = int(mine[np.argmax(d.proba[mine, column])])
+        by_network = mine[~q_by_rule(d, mine)]
+        mine = by_network if len(by_network) else mine
+        confidence = np.nan_to_num(d.proba[mine, column], nan=-1.0)
+        best = int(mine[np.argmax(confidence)])
         start, stop = _window(d.samples[best], d, centred=True)
         strips.append(Strip(start, stop, "beat", c, beat=best))
     return strips
