@@ -243,16 +243,21 @@ def test_every_stage_that_ran_reported_to_the_same_server(triggered, server):
 
 def test_stopping_the_served_process_pauses_the_schedule(server, project, tmp_path):
     """The README: Ctrl-C on `python -m flows.pipeline` pauses the schedule (Prefect's
-    default), so no run is started with nothing serving it. Last in this module: it serves
-    the deployment a second time, and pauses it."""
+    default), so no run is started with nothing serving it. A deployment of its own (another
+    name in a copy of params.yaml): the module's served one stays up, untouched."""
     env = prefect_env(tmp_path, PREFECT_API_URL=server)
-    name = _deployment_name(project)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["schedule"]["deployment_name"] = "pause-check"
+    params_path = tmp_path / "params.yaml"
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    name = "pipeline/pause-check"
     log = tmp_path / "serve.log"
 
     def serving():  # Prefect prints this once the deployment is registered and polled for
         return "being served" in log.read_text(errors="replace")
 
-    with background([sys.executable, "-m", "flows.pipeline"], cwd=project, env=env, log=log):
+    command = [sys.executable, "-m", "flows.pipeline", "--params", str(params_path)]
+    with background(command, cwd=project, env=env, log=log):
         wait_for(serving, 120, "serving process", log)
         with _client(server) as client:
             live = client.read_deployment_by_name(name)
