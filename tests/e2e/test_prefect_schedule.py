@@ -245,7 +245,7 @@ def test_stopping_the_served_process_pauses_the_schedule(server, project, tmp_pa
     """The README: Ctrl-C on `python -m flows.pipeline` pauses the schedule (Prefect's
     default), so no run is started with nothing serving it. A deployment of its own (another
     name in a copy of params.yaml): the module's served one stays up, untouched."""
-    env = prefect_env(tmp_path, PREFECT_API_URL=server)
+    env = prefect_env(tmp_path, PREFECT_API_URL=server, PREFECT_RUNNER_POLL_FREQUENCY="2")
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["schedule"]["deployment_name"] = "pause-check"
     params_path = tmp_path / "params.yaml"
@@ -253,14 +253,18 @@ def test_stopping_the_served_process_pauses_the_schedule(server, project, tmp_pa
     name = "pipeline/pause-check"
     log = tmp_path / "serve.log"
 
-    def serving():  # Prefect prints this once the deployment is registered and polled for
-        return "being served" in log.read_text(errors="replace")
+    def polled():  # the runner has started and polls for runs: READY (before: NOT_READY)
+        from prefect.client.schemas.objects import DeploymentStatus
+
+        with _client(server) as client:
+            deployment = client.read_deployment_by_name(name)
+        return deployment if deployment.status == DeploymentStatus.READY else None
 
     command = [sys.executable, "-m", "flows.pipeline", "--params", str(params_path)]
     with background(command, cwd=project, env=env, log=log):
-        wait_for(serving, 120, "serving process", log)
-        with _client(server) as client:
-            live = client.read_deployment_by_name(name)
+        # Prefect prints "being served" before its runner starts; Ctrl-C before then stops
+        # the process with nothing to pause
+        live = wait_for(polled, 120, "runner polling for the deployment", log)
         assert not live.paused and all(s.active for s in live.schedules)
     # the context sent SIGINT (Ctrl-C) to the serving process and waited for it to end
     with _client(server) as client:
