@@ -104,14 +104,16 @@ def noise_rule(data, settings: TreeSettings, threshold: float) -> None:
 def noisy_copies(mitdb: Path, settings: TreeSettings, noise: NoiseSettings) -> None:
     data = labelled_records(mitdb, DS1, noise=noise)
     scored = [d for d in data if d.use != FIT]
+    subsets = {"clean": [i for i, d in enumerate(scored) if d.snr_db is None],
+               "noisy": [i for i, d in enumerate(scored) if d.snr_db is not None]}  # fmt: skip
     for name, fitted_on in (("the clean records only", [d for d in data if d.snr_db is None]),
                             (f"also noisy copies at {list(noise.snr_db)} dB", data)):  # fmt: skip
         trees = cross_fitted_trees(fitted_on, settings)
-        chosen, _ = choose_threshold(scored, [trees[d.record].proba(d.features) for d in scored])
+        proba = [trees[d.record].proba(d.features) for d in scored]
+        chosen, _ = choose_threshold(scored, proba)
         cells = []
-        for label, subset in (("clean", [d for d in scored if d.snr_db is None]),
-                              ("noisy", [d for d in scored if d.snr_db is not None])):  # fmt: skip
-            _, table = choose_threshold(subset, [trees[d.record].proba(d.features) for d in subset])
+        for label, index in subsets.items():
+            _, table = choose_threshold([scored[i] for i in index], [proba[i] for i in index])
             cells.append(f"{label} {100 * table[chosen][0]:.2f} / {100 * table[chosen][1]:.2f}")
         print(f"4. trees fitted on {name}: threshold {chosen}, DS1 cross-fitted Se / +P: "
               + ", ".join(cells))  # fmt: skip

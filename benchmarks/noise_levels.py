@@ -31,9 +31,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'record':<9} {'nominal dB':>10} {'by our definition, per lead (dB)':>34}")
     for source in ("118", "119"):
-        clean = read_ecg(Path(args.mitdb) / source).signal.astype(np.float64)
+        record = read_ecg(Path(args.mitdb) / source)
+        clean = record.signal.astype(np.float64)
         beats = read_beats(Path(args.mitdb) / source).sample
-        power = [qrs_peak_to_peak(clean[:, i], 360.0, beats) ** 2 / 8 for i in range(2)]
+        power = [qrs_peak_to_peak(clean[:, i], record.fs, beats) ** 2 / 8 for i in range(2)]
         for snr in SNRS:
             noisy = read_ecg(Path(args.nstdb) / f"{source}e{snr}").signal.astype(np.float64)
             added = noisy - clean

@@ -113,14 +113,13 @@ def _identity(model: str) -> tuple:
 def identified(options: DiagnosisOptions) -> DiagnosisOptions:
     """`options` with the identity of the model and detector that will be used: params.yaml's
     where they name none (a registered model brings its own detector)."""
-    needs_params = options.model is None or (
-        options.detector is None and options.beats_from is None and not _is_uri(options.model)
-    )
-    paths = load_params(options.params).paths if needs_params else None
-    model = options.model or paths.model
-    detector = options.detector
-    if detector is None and options.beats_from is None and not _is_uri(model):
-        detector = paths.qrs_detector
+    model, detector = options.model, options.detector
+    wants_detector = detector is None and options.beats_from is None
+    if model is None or (wants_detector and not _is_uri(model)):
+        paths = load_params(options.params).paths
+        model = model or paths.model
+        if wants_detector and not _is_uri(model):
+            detector = paths.qrs_detector
     named = [m for m in (model, detector) if m is not None]
     return replace(options, identity=tuple(_identity(m) for m in named))
 

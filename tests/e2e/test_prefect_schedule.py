@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,18 +24,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from arrhythmia.tracking.serving import free_port
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = "validate_dataset"
 # the stage flows `dvc repro validate_dataset` runs on a fresh clone, by their flow names
 DATA_STAGE_FLOWS = ("ingest", "validate-raw", "preprocess", "validate-dataset")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(check: Callable[[], object], timeout_s: float, what: str, log: Path | None = None):
