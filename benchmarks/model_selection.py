@@ -1,7 +1,8 @@
-"""Compare training variants on DS1 only (out-of-fold over the patient-wise folds), over
-several seeds, and print each variant's mean and spread. DS2 is dropped before anything
-else happens. Every (variant, seed) is an MLflow run in the experiment
-`arrhythmia-model-selection`, so `mlflow ui` shows them side by side.
+"""Compare training variants on the development set (params.yaml train.training_sets: DS1 and
+the SVDB records; out-of-fold over the patient-wise folds), over several seeds, and print
+each variant's mean and spread. DS2 is dropped before anything else happens. Every
+(variant, seed) is an MLflow run in the experiment `arrhythmia-model-selection`, so
+`mlflow ui` shows them side by side.
 
     python benchmarks/model_selection.py "" "rr_features=[pre_over_post,pre_over_mean_5min]"
     python benchmarks/model_selection.py "" --seeds 20040701 1 2 --stage-variants \\
@@ -28,7 +29,12 @@ import yaml
 from arrhythmia.config import load_params
 from arrhythmia.data.beat_dataset import load_dataset
 from arrhythmia.evaluation.ec57 import evaluate_predictions
-from arrhythmia.training.ensemble import decide, train_ensemble
+from arrhythmia.training.ensemble import (
+    decide,
+    development_beats,
+    development_template,
+    train_ensemble,
+)
 from arrhythmia.training.loop import validation_score
 
 EXPERIMENT = "arrhythmia-model-selection"
@@ -67,8 +73,9 @@ def log_run(row: dict, cfg) -> None:
     with mlflow.start_run(run_name=f"{row['variant']} seed={row['seed']}"):
         mlflow.log_params({f"train.{k}": v for k, v in dataclasses.asdict(cfg).items()})
         mlflow.log_params({"variant": row["variant"][:500], "seed": row["seed"]})
-        mlflow.log_metrics({f"ds1_val_{k}": row[k] for k in FIGURES})
-        mlflow.set_tags({"validation": "patient-wise folds inside DS1", "ds2": "not read"})
+        mlflow.log_metrics({f"dev_val_{k}": row[k] for k in FIGURES})
+        mlflow.set_tags({"validation": "patient-wise folds inside " + "+".join(cfg.training_sets),
+                         "ds2": "not read"})  # fmt: skip
 
 
 def main() -> None:
@@ -89,9 +96,8 @@ def main() -> None:
 
     params = load_params(args.params)
     arrays = load_dataset(params.paths.dataset)
-    ds1 = arrays["split"] == "DS1"
-    arrays = {k: (v[ds1] if v.ndim and len(v) == len(ds1) else v) for k, v in arrays.items()}
-    labels = arrays["label"].astype(int)
+    test = arrays["split"] == "DS2"
+    arrays = {k: (v[~test] if v.ndim and len(v) == len(test) else v) for k, v in arrays.items()}
     if not args.no_mlflow:
         from arrhythmia.tracking.mlflow_setup import configure_tracking
 
@@ -107,12 +113,14 @@ def main() -> None:
                     arrays, cfg, params.preprocess, Path(tmp), progress=False
                 )
             seconds = time.monotonic() - started
+            labels = arrays["label"][development_beats(arrays, cfg)].astype(int)
+            include = development_template(arrays, cfg)
             configs = [cfg]
             if args.stage_variants:
                 configs.append(dataclasses.replace(cfg, second_stage=OTHER_STAGE[cfg.second_stage]))
             for i, c in enumerate(configs):
                 started = time.monotonic()
-                decision = decide(arrays, report.oof_proba, c, report.fold_of_beat)
+                decision = decide(arrays, report.oof_proba, c, report.fold_of_beat, include)
                 extra = time.monotonic() - started
                 name = variant_name(text, c.second_stage if i else None)
                 rows.append(row_of(name, seed, labels, decision.validated, seconds + extra,
@@ -124,7 +132,7 @@ def main() -> None:
                 Path(args.out).parent.mkdir(parents=True, exist_ok=True)
                 Path(args.out).write_text(json.dumps(rows, indent=2) + "\n")
 
-    print("\nDS1 validation (out-of-fold, patient-wise), percent, mean +/- sd over seeds:")
+    print("\nDevelopment set (out-of-fold, patient-wise), percent, mean +/- sd over seeds:")
     print(markdown_table(rows))
 
 

@@ -1,10 +1,11 @@
 """How far the trained model's figures move with the seed and the thread count.
 
-Trains the full DS1 ensemble (params.yaml's `train`) once per variant and prints the DS1
-out-of-fold validation figures and the DS2 test figures of each, then the spread (mean,
-standard deviation, min-max range) over the distinct runs. The first variant is trained a
-second time to show whether the same seed and thread count give bit-identical weights on
-this machine.
+Trains the full ensemble (params.yaml's `train`: DS1 and the SVDB records by default) once
+per variant and prints the development set's out-of-fold validation figures and the DS2
+test figures of each, then the spread (mean, standard deviation, min-max range) over the
+distinct runs. The first variant is trained a second time to show whether the same seed
+and thread count give bit-identical weights on this machine. `--by-design` pools the seeds
+of each design and names the one the development set's out-of-fold score picks.
 
     python benchmarks/reproducibility.py                      # params seed, 2 more seeds, 1 thread
     python benchmarks/reproducibility.py "seed=1" "seed=2;threads=1" --out rows.json
@@ -31,11 +32,11 @@ from model_selection import parse_variant  # same `key=value;...` variants
 
 DEFAULT_VARIANTS = ["", "seed=1", "seed=2", "threads=1"]
 FIGURES = [
-    ("ds1_val_score", "DS1 score"),
-    ("ds1_sveb_se", "DS1 SVEB Se"),
-    ("ds1_sveb_pp", "DS1 SVEB +P"),
-    ("ds1_veb_se", "DS1 VEB Se"),
-    ("ds1_veb_pp", "DS1 VEB +P"),
+    ("dev_score", "dev score"),
+    ("dev_sveb_se", "dev SVEB Se"),
+    ("dev_sveb_pp", "dev SVEB +P"),
+    ("dev_veb_se", "dev VEB Se"),
+    ("dev_veb_pp", "dev VEB +P"),
     ("ds2_sveb_se", "DS2 SVEB Se"),
     ("ds2_sveb_pp", "DS2 SVEB +P"),
     ("ds2_veb_se", "DS2 VEB Se"),
@@ -68,9 +69,9 @@ def train_and_score(arrays, cfg, preprocess) -> dict:
     )
     test = evaluate_predictions(arrays["label"][ds2].astype(np.int64), proba.argmax(axis=1))
     val = report.val_metrics
-    row = {"ds1_val_score": report.val_score}
+    row = {"dev_score": report.val_score}
     for key in ("sveb_se", "sveb_pp", "veb_se", "veb_pp"):
-        row[f"ds1_{key}"] = val[key]
+        row[f"dev_{key}"] = val[key]
     for key in ("sveb_se", "sveb_pp", "veb_se", "veb_pp", "accuracy", "macro_f1"):
         row[f"ds2_{key}"] = test[key]
     row.update(
@@ -98,6 +99,34 @@ def spread_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def design_of(variant: str) -> str:
+    """The variant without its seed: the design that several seeds train."""
+    kept = [part for part in variant.split(";") if not part.startswith("seed=")]
+    return ";".join(kept) or "params.yaml"
+
+
+def design_table(rows: list[dict]) -> str:
+    """Per design (its seeds pooled): mean ± sd (range) of every figure, and which design
+    wins on the development set's out-of-fold score. DS2 is shown, never used to choose."""
+    designs: dict[str, list[dict]] = {}
+    for row in rows:
+        if not row.get("repeat"):
+            designs.setdefault(design_of(row["variant"]), []).append(row)
+    lines = ["| figure (%) | " + " | ".join(f"{d} ({len(r)} seeds)" for d, r in designs.items())
+             + " |", "|:--|" + "--:|" * len(designs)]  # fmt: skip
+    for key, label in FIGURES:
+        cells = []
+        for runs in designs.values():
+            values = [100 * r[key] for r in runs]
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{statistics.mean(values):.1f} ± {sd:.1f} "
+                         f"({max(values) - min(values):.1f})")  # fmt: skip
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    best = max(designs, key=lambda d: statistics.mean(r["dev_score"] for r in designs[d]))
+    lines.append(f"\nchosen on the development set's out-of-fold score: {best}")
+    return "\n".join(lines)
+
+
 def identity_lines(rows: list[dict]) -> list[str]:
     lines = []
     for repeat in (r for r in rows if r.get("repeat")):
@@ -119,13 +148,19 @@ def main() -> None:
         "--out", default="reports/reproducibility/spread.json", help="write the rows as JSON here"
     )
     parser.add_argument("--no-repeat", action="store_true", help="skip the identity re-run")
+    parser.add_argument(
+        "--append", action="store_true", help="keep the rows already in --out and add these"
+    )
     parser.add_argument("--table-from", default=None, help="print the tables of a saved JSON")
+    parser.add_argument(
+        "--by-design", action="store_true", help="pool each design's seeds (with --table-from)"
+    )
     args = parser.parse_args()
     if args.table_from:
         saved = json.loads(Path(args.table_from).read_text())
         print(f"machine: {saved['machine']}")
         print("\n".join(identity_lines(saved["rows"])))
-        print(spread_table(saved["rows"]))
+        print(design_table(saved["rows"]) if args.by_design else spread_table(saved["rows"]))
         return
 
     from arrhythmia.config import load_params
@@ -137,18 +172,21 @@ def main() -> None:
     if not args.no_repeat:
         plan.insert(1, (args.variants[0], True))
     rows = []
+    if args.append and args.out and Path(args.out).is_file():
+        rows = json.loads(Path(args.out).read_text())["rows"]
+    machine = f"{platform.processor() or platform.machine()}, {platform.system()}"
     for text, repeat in plan:
         cfg = dataclasses.replace(params.train, **parse_variant(text, params.train))
         row = {"variant": text or "params.yaml", "repeat": repeat}
         row.update(train_and_score(arrays, cfg, params.preprocess))
         rows.append(row)
         print(json.dumps(row), flush=True)
-    machine = f"{platform.processor() or platform.machine()}, {platform.system()}"
+        if args.out:  # after every training: a cut-off run keeps what it finished
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps({"machine": machine, "rows": rows}, indent=2)
+                                      + "\n")  # fmt: skip
     print("\n".join(identity_lines(rows)))
     print(spread_table(rows))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

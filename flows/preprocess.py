@@ -1,7 +1,8 @@
 """Flow `preprocess`: validated raw records -> the beat dataset (windows, RR features, labels).
 
 Filters (baseline wander, power line, high-frequency noise), normalises amplitude, cuts beat
-windows, computes RR features and AAMI labels for DS1 and DS2; prints the class counts.
+windows, computes RR features and AAMI labels for DS1, DS2 and the SVDB records (resampled
+from 128 Hz to MITDB's 360 Hz); prints the class counts.
 Each record is one task: one at a time here by default, or fanned out over Dask workers
 (--workers N, --dask-address); the dataset is the same bytes either way.
 """
@@ -16,7 +17,7 @@ from prefect import flow, get_run_logger
 from arrhythmia.atomic import write_json
 from arrhythmia.config import PreprocessParams, load_params
 from arrhythmia.data.beat_dataset import build_beat_dataset, class_counts, save_dataset
-from arrhythmia.data.records import DS1, DS2
+from arrhythmia.data.records import DS1, DS2, SVDB
 from arrhythmia.errors import ArrhythmiaError
 from flows.stage_cli import run_stage, stage_parser
 from flows.task_runner import (
@@ -27,7 +28,7 @@ from flows.task_runner import (
     task_runner,
 )
 
-RECORDS: tuple[str, ...] = DS1 + DS2  # what the dataset is built from, in this order
+RECORDS: tuple[str, ...] = DS1 + DS2 + SVDB  # what the dataset is built from, in this order
 
 
 class PreprocessFailed(ArrhythmiaError):
@@ -74,10 +75,11 @@ def join_record_datasets(parts: Sequence[Mapping[str, np.ndarray]]) -> dict[str,
 def preprocess_flow(
     params_path: str = "params.yaml", records: list[str] | None = None
 ) -> dict[str, dict[str, int]]:
-    """The beat dataset of `records` (default: DS1 and DS2, as the pipeline wants it)."""
+    """The beat dataset of `records` (default: DS1, DS2 and SVDB, as the pipeline wants it)."""
     p = load_params(params_path)
     records = RECORDS if records is None else records
-    futures = [record_beats.submit(p.paths.raw_dir, r, p.preprocess) for r in records]
+    raw_dir = {r: p.paths.svdb_raw_dir if r in SVDB else p.paths.raw_dir for r in records}
+    futures = [record_beats.submit(raw_dir[r], r, p.preprocess) for r in records]
     parts = results_in_order(futures, "preprocess")
     # The first record that failed fails the stage: a dataset without it is not the dataset.
     for record, part in zip(records, parts, strict=True):

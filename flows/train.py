@@ -1,4 +1,5 @@
-"""Flow `train`: the CNN ensemble on DS1 only (patient-wise folds), tracked in MLflow.
+"""Flow `train`: the CNN ensemble on the development set (params.yaml train.training_sets: DS1
+and the SVDB records, or DS1 alone; patient-wise folds), tracked in MLflow.
 
 One model per fold is trained on the other folds, early-stopped and selected on its
 held-out records; the shipped model averages them. Checkpoints after every epoch (--resume
@@ -21,7 +22,7 @@ from arrhythmia.config import load_params, load_raw_params
 from arrhythmia.data.beat_dataset import load_dataset
 from flows.stage_cli import run_stage, stage_parser
 
-DATASET_NAME = "mitdb-ds1-beats"
+DATASET_NAME = "development-beats"
 EXAMPLE_RECORD = "101"  # a DS1 record: its first seconds are the served model's input example
 
 
@@ -42,7 +43,7 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
         flatten_params,
         git_commit,
     )
-    from arrhythmia.training.ensemble import train_ensemble
+    from arrhythmia.training.ensemble import development_beats, train_ensemble
 
     logger = get_run_logger()
     p = load_params(params_path)
@@ -64,11 +65,12 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
         "model_size_bytes": sum(model_size_bytes(m) for m in models),
     }
     metrics = {
-        "ds1_val_score": report.val_score,
-        "ds1_val_score_untuned": report.val_score_untuned,
-        **flatten_metrics(report.val_metrics, "ds1_val"),
+        "dev_val_score": report.val_score,
+        "dev_val_score_untuned": report.val_score_untuned,
+        **flatten_metrics(report.val_metrics, "dev_val"),
         **size,
         "best_epochs": report.best_epochs,
+        "training_sets": list(p.train.training_sets),
         "train_seconds": round(train_seconds, 1),
     }
     write_metrics_json(paths.train_metrics, metrics)
@@ -80,7 +82,7 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
 
     configure_tracking()
     dataset_md5 = file_md5(paths.dataset)
-    ds1 = arrays["split"] == "DS1"
+    ds1 = development_beats(arrays, p.train)
     training_set = mlflow.data.from_numpy(
         {"windows": arrays["windows"][ds1], "rr": arrays["rr"][ds1]},
         targets=arrays["label"][ds1],
@@ -96,7 +98,7 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
             {
                 "git_commit": git_commit() or "unknown",
                 "dataset_dvc_md5": dataset_md5,
-                "validation": "patient-wise folds inside DS1",
+                "validation": "patient-wise folds inside " + "+".join(p.train.training_sets),
             }  # fmt: skip
         )
         for i, row in enumerate(report.history):
@@ -125,7 +127,7 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
             },  # fmt: skip
         )
     logger.info(
-        "trained %d fold models (%d parameters each) in %.0f s; DS1 validation score %.3f "
+        "trained %d fold models (%d parameters each) in %.0f s; validation score %.3f "
         "(SVEB Se %.3f +P %.3f, VEB Se %.3f +P %.3f)",
         size["n_models"], size["n_parameters_per_model"], train_seconds, report.val_score,
         report.val_metrics["sveb_se"], report.val_metrics["sveb_pp"],
@@ -135,8 +137,8 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
 
 
 def decision_offsets(classifier) -> dict[str, float]:
-    """The offsets tuned on DS1 out-of-fold output, as run params: per-class CNN offsets and
-    the second stage's, when there is one."""
+    """The offsets tuned on the development set's out-of-fold output, as run params:
+    per-class CNN offsets and the second stage's, when there is one."""
     offsets = {f"cnn_offset_{c}": b for c, b in zip(classifier.classes, classifier.logit_bias,
                                                     strict=True)}  # fmt: skip
     if classifier.second_stage is not None:
@@ -153,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     def action(args) -> str:
         m = train_flow(params_path=args.params, resume=args.resume)
         return (
-            f"train: DS1 validation score {m['ds1_val_score']:.3f} "
-            f"(SVEB Se {m['ds1_val_sveb_se']:.3f} +P {m['ds1_val_sveb_pp']:.3f}, "
-            f"VEB Se {m['ds1_val_veb_se']:.3f} +P {m['ds1_val_veb_pp']:.3f})"
+            f"train: development-set validation score {m['dev_val_score']:.3f} "
+            f"(SVEB Se {m['dev_val_sveb_se']:.3f} +P {m['dev_val_sveb_pp']:.3f}, "
+            f"VEB Se {m['dev_val_veb_se']:.3f} +P {m['dev_val_veb_pp']:.3f})"
         )
 
     return run_stage(parser, argv, action)

@@ -1,4 +1,4 @@
-"""Flow `validate_raw`: the Great Expectations gate on the raw records.
+"""Flow `validate_raw`: the Great Expectations gate on the raw records (MITDB and SVDB).
 
 A failed expectation exits non-zero with a readable summary; the HTML report (GX Data Docs)
 goes under reports/validation/raw. A pass writes a small deterministic record (what was
@@ -7,12 +7,13 @@ checked, the input hashes) that the preprocess stage depends on.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from prefect import flow
 
 from arrhythmia.config import load_params
-from arrhythmia.data.records import ALL_RECORDS, record_files
+from arrhythmia.data.records import ALL_RECORDS, SVDB, record_files
 from arrhythmia.validation.gx_runner import ValidationOutcome
 from arrhythmia.validation.receipt import input_digests, write_receipt
 from flows.stage_cli import run_stage, stage_parser
@@ -21,14 +22,18 @@ from flows.validation_gate import gate
 
 @flow(name="validate-raw")
 def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
-    from arrhythmia.validation.raw import validate_raw_records
+    from arrhythmia.validation.raw import MITDB_RAW, SVDB_RAW, validate_raw_databases
 
     p = load_params(params_path).paths
-    raw_dir = Path(p.raw_dir)
+    databases = [(Path(p.raw_dir), ALL_RECORDS, MITDB_RAW),
+                 (Path(p.svdb_raw_dir), SVDB, SVDB_RAW)]  # fmt: skip
     report_dir = Path(p.validation_reports) / "raw"
     Path(p.raw_passed).unlink(missing_ok=True)  # a failed run must not leave an old pass
-    outcome = gate(validate_raw_records(raw_dir, ALL_RECORDS, report_dir))
-    inputs = input_digests([raw_dir / name for name in record_files(ALL_RECORDS)], raw_dir)
+    outcome = gate(validate_raw_databases(databases, report_dir))
+    files = [raw_dir / name for raw_dir, records, _ in databases for name in record_files(records)]
+    # digests keyed by database folder and file name (mitdb/100.hea, svdb/800.hea)
+    root = Path(os.path.commonpath([Path(p.raw_dir).absolute(), Path(p.svdb_raw_dir).absolute()]))
+    inputs = input_digests([f.absolute() for f in files], root)
     write_receipt(p.raw_passed, outcome, inputs)
     return outcome
 

@@ -16,6 +16,9 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 ROOT = Path(__file__).resolve().parents[1]
 EXCERPT_DIR = ROOT / "tests" / "data" / "mitdb_excerpt"
 EXCERPT_RECORDS = ("100", "119", "208", "232")
+SVDB_EXCERPT_DIR = ROOT / "tests" / "data" / "svdb_excerpt"
+SVDB_EXCERPT_RECORDS = ("810", "822")
+SVDB_EXCERPT_SIG_LEN = 7680  # 60 s at 128 Hz
 
 
 @pytest.fixture
@@ -56,11 +59,11 @@ def params(raw_params):
     return params_from_dict(raw_params)
 
 
-def mirror_dir() -> Path | None:
-    """The full MITDB mirror: ARRHYTHMIA_MITDB_MIRROR, else ../shared/data/mitdb."""
-    configured = os.environ.get("ARRHYTHMIA_MITDB_MIRROR")
-    path = Path(configured) if configured else ROOT.parent / "shared" / "data" / "mitdb"
-    return path if (path / "100.dat").is_file() else None
+def mirror_dir(database: str = "mitdb", probe: str = "100.dat") -> Path | None:
+    """A full database mirror: ARRHYTHMIA_<DATABASE>_MIRROR, else ../shared/data/<database>."""
+    configured = os.environ.get(f"ARRHYTHMIA_{database.upper()}_MIRROR")
+    path = Path(configured) if configured else ROOT.parent / "shared" / "data" / database
+    return path if (path / probe).is_file() else None
 
 
 def _missing(message: str) -> NoReturn:
@@ -76,6 +79,15 @@ def full_mirror() -> Path:
     path = mirror_dir()
     if path is None:
         _missing("the MITDB mirror is missing (set ARRHYTHMIA_MITDB_MIRROR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def full_svdb_mirror() -> Path:
+    """The pipeline's slow tests also ingest the 40 SVDB records."""
+    path = mirror_dir("svdb", "800.dat")
+    if path is None:
+        _missing("the SVDB mirror is missing (set ARRHYTHMIA_SVDB_MIRROR)")
     return path
 
 

@@ -25,6 +25,7 @@ class PathParams:
     """Where every stage reads and writes; dvc.yaml takes the same paths from params.yaml."""
 
     raw_dir: str
+    svdb_raw_dir: str
     raw_passed: str  # deterministic record of a passed raw validation (later stages' dep)
     dataset: str
     dataset_passed: str
@@ -45,7 +46,8 @@ class PathParams:
 
 @dataclass(frozen=True)
 class DataParams:
-    source_url: str
+    source_url: str  # MITDB
+    svdb_source_url: str
     download_retries: int
     retry_backoff_s: float
 
@@ -89,14 +91,21 @@ class TrainDetectorParams:
 SECOND_STAGES = ("none", "supraventricular")
 
 
+TRAINING_SETS = ("DS1", "SVDB")
+# how each record's template beat is made (arrhythmia.models.inputs.template_beats)
+TEMPLATE_RULES = ("all", "non_premature", "sinus_cluster")  # never DS2: the test set
+
+
 @dataclass(frozen=True)
 class TrainParams:
+    training_sets: list[str]  # the splits of the development set
     seed: int
     threads: int
     folds: int
     max_epochs: int
     patience: int
     batch_size: int
+    normal_fraction: float  # share of the N beats each epoch trains on (fresh draw each epoch)
     learning_rate: float
     weight_decay: float
     imbalance: str
@@ -119,14 +128,20 @@ class TrainParams:
     second_stage_c: float = 0.1  # its inverse L2 strength
 
     def __post_init__(self):
+        unknown = [name for name in self.training_sets if name not in TRAINING_SETS]
+        if unknown or "DS1" not in self.training_sets:
+            raise ConfigError(
+                f"params.train.training_sets: {self.training_sets!r} must hold DS1 and may add "
+                f"SVDB ({unknown or 'DS1 missing'}); DS2 is the test set"
+            )
         if self.second_stage not in SECOND_STAGES:
             raise ConfigError(
                 f"params.train.second_stage: {self.second_stage!r} is not one of {SECOND_STAGES}"
             )
-        if self.template_beats not in ("all", "non_premature"):
+        if self.template_beats not in TEMPLATE_RULES:
             raise ConfigError(
                 f"params.train.template_beats: {self.template_beats!r} is not one of "
-                "('all', 'non_premature')"
+                f"{TEMPLATE_RULES}"
             )
         if self.imbalance not in IMBALANCE_STRATEGIES:
             raise ConfigError(
@@ -145,7 +160,7 @@ class RegisterParams:
         if self.gate_metric.lower().startswith("ds2"):
             raise ConfigError(
                 f"params.register.gate_metric: {self.gate_metric!r} is a DS2 (test set) figure; "
-                "gate on a DS1-validation metric such as 'ds1_val_score'"
+                "gate on a development-set metric such as 'dev_val_score'"
             )
 
 

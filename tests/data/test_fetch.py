@@ -16,8 +16,8 @@ import pytest
 from arrhythmia.data.fetch import (
     MIRROR_ENV,
     FetchError,
+    fetch_database,
     fetch_file,
-    fetch_mitdb,
     load_checksums,
     packaged_checksums,
     resolve_source,
@@ -135,7 +135,7 @@ def test_mirror_fetch_then_second_run_does_nothing(tmp_path: Path) -> None:
     mirror = make_mirror(tmp_path)
     dest, staging, _ = layout(tmp_path)
 
-    report = fetch_mitdb(dest, str(mirror), TWO_RECORDS, excerpt_checksums(), progress=False)
+    report = fetch_database(dest, str(mirror), TWO_RECORDS, excerpt_checksums(), progress=False)
 
     assert report.fetched == tuple(TWO_RECORDS)
     assert report.already_present == ()
@@ -147,7 +147,7 @@ def test_mirror_fetch_then_second_run_does_nothing(tmp_path: Path) -> None:
     before = snapshot(dest)
     # The mirror is gone: a second run must not need the source at all.
     shutil.rmtree(mirror)
-    again = fetch_mitdb(dest, str(mirror), TWO_RECORDS, excerpt_checksums(), progress=False)
+    again = fetch_database(dest, str(mirror), TWO_RECORDS, excerpt_checksums(), progress=False)
     assert again.fetched == ()
     assert again.nothing_done
     assert again.already_present == tuple(TWO_RECORDS)
@@ -159,7 +159,7 @@ def test_invalid_file_in_dest_is_refetched(tmp_path: Path) -> None:
     dest, _, _ = layout(tmp_path)
     seed_dest(dest)  # 100.hea valid, 119.hea corrupt
 
-    report = fetch_mitdb(dest, str(mirror), TWO_RECORDS, excerpt_checksums(), progress=False)
+    report = fetch_database(dest, str(mirror), TWO_RECORDS, excerpt_checksums(), progress=False)
 
     assert "119.hea" in report.fetched
     assert report.already_present == ("100.hea",)
@@ -171,7 +171,7 @@ def assert_failed_cleanly(
 ) -> FetchError:
     dest, staging, _ = layout(tmp_path)
     with pytest.raises(FetchError, match=match) as caught:
-        fetch_mitdb(dest, source, TWO_RECORDS, excerpt_checksums(), progress=False, **kwargs)
+        fetch_database(dest, source, TWO_RECORDS, excerpt_checksums(), progress=False, **kwargs)
     assert snapshot(dest) == before, "a failed run changed the destination"
     assert not staging.exists(), "staging folder left behind"
     return caught.value
@@ -232,7 +232,7 @@ def test_file_without_checksum_is_an_error(tmp_path: Path) -> None:
     del sums["119.atr"]
     dest, _, _ = layout(tmp_path)
     with pytest.raises(FetchError, match=r"119\.atr: no SHA-256"):
-        fetch_mitdb(dest, str(mirror), TWO_RECORDS, sums, progress=False)
+        fetch_database(dest, str(mirror), TWO_RECORDS, sums, progress=False)
     assert not dest.exists()
 
 
@@ -242,7 +242,7 @@ def test_stale_staging_from_an_interrupted_run_is_cleared(tmp_path: Path) -> Non
     staging.mkdir(parents=True)
     (staging / "100.dat").write_bytes(b"half of something")
 
-    fetch_mitdb(dest, str(mirror), TWO_RECORDS, excerpt_checksums(), progress=False)
+    fetch_database(dest, str(mirror), TWO_RECORDS, excerpt_checksums(), progress=False)
 
     assert (dest / "100.dat").read_bytes() == (EXCERPT / "100.dat").read_bytes()
     assert not staging.exists()
@@ -270,7 +270,7 @@ def test_http_fetch_of_a_record(tmp_path: Path) -> None:
     dest, staging, downloads = layout(tmp_path)
     names = record_files(["100"])
     with serve(excerpt_bytes(names)) as (url, requests):
-        report = fetch_mitdb(dest, url, names, excerpt_checksums(), progress=False)
+        report = fetch_database(dest, url, names, excerpt_checksums(), progress=False)
 
     assert report.fetched == tuple(names)
     for name in names:
@@ -410,3 +410,44 @@ def test_load_checksums_formats(tmp_path: Path) -> None:
     assert load_checksums(str(sums_file)) == expected
     with pytest.raises(ValueError, match="line 1"):
         load_checksums("nothex  100.dat\n")
+
+
+def test_each_database_has_its_mirror_variable_and_one_root_serves_all(tmp_path: Path) -> None:
+    (tmp_path / "mitdb").mkdir()
+    (tmp_path / "svdb").mkdir()
+    svdb_url = "https://physionet.org/files/svdb/1.0.0/"
+    root = {"ARRHYTHMIA_MIRROR": str(tmp_path)}
+    assert resolve_source(svdb_url, root, database="svdb") == str((tmp_path / "svdb").resolve())
+    assert resolve_source(URL, root) == str((tmp_path / "mitdb").resolve())
+    # a database's own variable wins over the root
+    own = tmp_path / "elsewhere"
+    own.mkdir()
+    both = {**root, "ARRHYTHMIA_SVDB_MIRROR": str(own)}
+    assert resolve_source(svdb_url, both, database="svdb") == str(own.resolve())
+    # the MITDB variable does not serve SVDB
+    assert resolve_source(svdb_url, {MIRROR_ENV: str(tmp_path)}, database="svdb") == svdb_url
+    (tmp_path / "svdb").rmdir()
+    with pytest.raises(FetchError, match="ARRHYTHMIA_MIRROR.*svdb.*not a directory"):
+        resolve_source(svdb_url, root, database="svdb")
+
+
+def test_packaged_svdb_checksums_cover_its_40_records() -> None:
+    from arrhythmia.data.records import SVDB
+
+    sums = packaged_checksums("svdb")
+    files = record_files(SVDB)
+    assert len(files) == 120 and set(files) <= set(sums)
+    assert not set(record_files(ALL_RECORDS)) & set(sums)  # no MITDB file in SVDB's list
+    with pytest.raises(FetchError, match="not one of the databases"):
+        packaged_checksums("nstdb")
+
+
+def test_the_svdb_mirror_verifies_against_the_packaged_checksums(
+    tmp_path: Path, full_svdb_mirror: Path
+) -> None:
+    names = ["822.hea", "822.atr", "822.dat"]
+    report = fetch_database(
+        tmp_path / "svdb", str(full_svdb_mirror), names, packaged_checksums("svdb"),
+        progress=False,
+    )  # fmt: skip
+    assert sorted(report.fetched) == sorted(names)

@@ -18,14 +18,17 @@ SERVER_URI_VAR = "ARRHYTHMIA_TEST_MLFLOW_URI"
 SERVER_DSN_VAR = "ARRHYTHMIA_TEST_MLFLOW_DB"
 
 
-def _pipeline_context(mp: pytest.MonkeyPatch, root: Path, full_mirror: Path) -> None:
+def _pipeline_context(
+    mp: pytest.MonkeyPatch, root: Path, full_mirror: Path, svdb_mirror: Path
+) -> None:
     mp.chdir(root)
     mp.setenv("ARRHYTHMIA_MITDB_MIRROR", str(full_mirror))
+    mp.setenv("ARRHYTHMIA_SVDB_MIRROR", str(svdb_mirror))
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
 
 
 @pytest.fixture(scope="session")
-def pipeline_outputs(tmp_path_factory, full_mirror, prefect_harness):
+def pipeline_outputs(tmp_path_factory, full_mirror, full_svdb_mirror, prefect_harness):
     """Every flow, once per session, in a scratch project on the full mirror with the real
     params.yaml shrunk to 2 folds of 1 epoch; (root, params, what each flow returned).
     Tests that reuse the outputs must not change them: copy what a flow would rewrite."""
@@ -44,7 +47,7 @@ def pipeline_outputs(tmp_path_factory, full_mirror, prefect_harness):
     reduced["train"].update(folds=2, max_epochs=1)
     (root / "params.yaml").write_text(yaml.safe_dump(reduced, sort_keys=False))
     with pytest.MonkeyPatch.context() as mp:
-        _pipeline_context(mp, root, full_mirror)
+        _pipeline_context(mp, root, full_mirror, full_svdb_mirror)
         results = {
             "ingest": ingest_flow(),
             "ingest_again": ingest_flow(),
@@ -63,12 +66,12 @@ def pipeline_outputs(tmp_path_factory, full_mirror, prefect_harness):
 
 
 @pytest.fixture(scope="module")
-def pipeline(pipeline_outputs, full_mirror):
+def pipeline(pipeline_outputs, full_mirror, full_svdb_mirror):
     """The session's pipeline outputs, with the working directory and environment the
     flows ran in (the project as cwd, its sqlite store) for the length of a module."""
     root, _, _ = pipeline_outputs
     with pytest.MonkeyPatch.context() as mp:
-        _pipeline_context(mp, root, full_mirror)
+        _pipeline_context(mp, root, full_mirror, full_svdb_mirror)
         yield pipeline_outputs
 
 

@@ -19,19 +19,21 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_data_stages(pipeline):
     root, params, results = pipeline
     assert len(list((root / "data" / "raw" / "mitdb").iterdir())) == 144
-    assert len(results["ingest"].fetched) == 144
-    assert (
-        results["ingest_again"].fetched == ()
-        and len(results["ingest_again"].already_present) == 144
-    )
+    assert len(list((root / "data" / "raw" / "svdb").iterdir())) == 120  # 40 SVDB records
+    assert [len(report.fetched) for report in results["ingest"]] == [144, 120]
+    assert [(r.fetched, len(r.already_present)) for r in results["ingest_again"]] == [
+        ((), 144),
+        ((), 120),
+    ]
     assert results["validate_raw"].success and results["validate_dataset"].success
     # Re-validating unchanged records leaves the record later stages depend on byte-identical.
     assert results["validate_raw_again"].success
     assert (root / "data" / "validated" / "raw.json").read_bytes() == results["raw_receipt"]
     receipt = json.loads(results["raw_receipt"])
-    assert receipt["passed"] and len(receipt["inputs_sha256"]) == 144
+    assert receipt["passed"] and len(receipt["inputs_sha256"]) == 144 + 120
+    assert {"mitdb/100.dat", "svdb/822.dat"} <= set(receipt["inputs_sha256"])
     assert json.loads((root / "data" / "validated" / "dataset.json").read_text())["passed"]
-    # The AAMI counts of de Chazal et al. (2004), reproduced exactly.
+    # The AAMI counts of de Chazal et al. (2004), reproduced exactly, and SVDB's.
     assert results["preprocess"] == params["validate_dataset"]["expected_counts"]
     assert json.loads((root / "metrics" / "class_counts.json").read_text()) == results["preprocess"]
 
@@ -41,7 +43,7 @@ def test_training_evaluation_and_registry(pipeline):
 
     root, _, results = pipeline
     train = results["train"]
-    assert 0 < train["ds1_val_score"] <= 1 and train["n_models"] == 2
+    assert 0 < train["dev_val_score"] <= 1 and train["n_models"] == 2
     assert (root / "reports" / "train" / "training_curves.png").stat().st_size > 0
 
     ds2 = json.loads((root / "metrics" / "ds2.json").read_text())
@@ -54,13 +56,13 @@ def test_training_evaluation_and_registry(pipeline):
     run_id = json.loads((root / "models" / "mlflow_run.json").read_text())["run_id"]
     run = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}").get_run(run_id)
     assert run.data.params["train.folds"] == "2"
-    assert {"ds1_val_score", "ds2_sveb_se", "ds2_veb_pp", "fold0_val_score"} <= set(
+    assert {"dev_val_score", "ds2_sveb_se", "ds2_veb_pp", "fold0_val_score"} <= set(
         run.data.metrics
     )
     assert run.data.tags["dataset_dvc_md5"]
 
     assert run.data.tags["dataset_dvc_md5"] == run.inputs.dataset_inputs[0].dataset.digest
-    assert run.inputs.dataset_inputs[0].dataset.name == "mitdb-ds1-beats"
+    assert run.inputs.dataset_inputs[0].dataset.name == "development-beats"
     client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
     experiment = client.get_experiment(run.info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
@@ -69,7 +71,7 @@ def test_training_evaluation_and_registry(pipeline):
     assert decision["promoted"] and decision["version"] == "1"
     version = client.get_model_version("arrhythmia-cnn", "1")
     assert run_id in version.description and "Gate:" in version.description
-    assert float(version.tags["ds1_val_score"]) == pytest.approx(train["ds1_val_score"], abs=1e-4)
+    assert float(version.tags["dev_val_score"]) == pytest.approx(train["dev_val_score"], abs=1e-4)
     assert float(version.tags["ds2_veb_se"]) == pytest.approx(ds2["veb_se"], abs=1e-4)
     again = results["register_again"]
     assert again["already_registered"] and again["version"] == "1"

@@ -115,7 +115,7 @@ def project(tmp_path_factory, full_mirror) -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(server, project, full_mirror, tmp_path_factory) -> Iterator[dict]:
+def served(server, project, full_mirror, full_svdb_mirror, tmp_path_factory) -> Iterator[dict]:
     """`python -m flows.pipeline` serving the deployment; yields the deployment as the
     server has it."""
     home = tmp_path_factory.mktemp("prefect-client")
@@ -124,6 +124,7 @@ def served(server, project, full_mirror, tmp_path_factory) -> Iterator[dict]:
         PREFECT_API_URL=server,
         PREFECT_RUNNER_POLL_FREQUENCY="2",  # picks a triggered run up within seconds
         ARRHYTHMIA_MITDB_MIRROR=str(full_mirror),
+        ARRHYTHMIA_SVDB_MIRROR=str(full_svdb_mirror),
         MLFLOW_TRACKING_URI=f"sqlite:///{project / 'mlflow.db'}",
     )
     log = home / "serve.log"

@@ -71,7 +71,7 @@ def test_the_run_its_metrics_and_artifacts_are_on_the_server(shared, mlflow_serv
     client = MlflowClient(mlflow_server.tracking_uri)
     run = client.get_run(_run_id(project))
     assert run.info.status == "FINISHED" and run.data.params["train.folds"] == "2"
-    assert run.data.metrics["ds1_val_score"] == pytest.approx(results["train"]["ds1_val_score"])
+    assert run.data.metrics["dev_val_score"] == pytest.approx(results["train"]["dev_val_score"])
     assert {"ds2_veb_se", "ds2_e2e_qrs_se", "gate_candidate_score"} <= set(run.data.metrics)
     assert run.inputs.dataset_inputs[0].dataset.digest == run.data.tags["dataset_dvc_md5"]
     experiment = client.get_experiment(run.info.experiment_id)

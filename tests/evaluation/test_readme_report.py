@@ -12,8 +12,8 @@ def metrics_dir(tmp_path):
     y = np.array([0, 0, 0, 1, 2, 2])
     write_metrics_json(tmp_path / "ds2.json", evaluate_predictions(y, np.array([0, 0, 1, 1, 2, 0])))
     (tmp_path / "train.json").write_text(json.dumps({
-        "ds1_val_score": 0.8, "ds1_val_sveb_se": 0.7, "ds1_val_sveb_pp": 0.5,
-        "ds1_val_veb_se": 0.9, "ds1_val_veb_pp": 0.95, "n_models": 3,
+        "dev_val_score": 0.8, "dev_val_sveb_se": 0.7, "dev_val_sveb_pp": 0.5,
+        "dev_val_veb_se": 0.9, "dev_val_veb_pp": 0.95, "n_models": 3,
         "n_parameters_per_model": 1234, "model_size_bytes": 4096, "train_seconds": 61.2,
         "best_epochs": [2, 3, 4],
     }))  # fmt: skip

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from arrhythmia.models.cnn import BeatCNN, CnnConfig, model_size_bytes, parameter_count
@@ -73,3 +74,48 @@ def test_template_from_non_premature_beats_ignores_the_ectopic_majority():
     few = np.zeros(40, dtype=bool)
     few[:3] = True
     assert record_templates(windows, records, few)[0, 0, 0] == 5.0
+
+
+def _shaped_beats(shape: np.ndarray, n: int, rng) -> np.ndarray:
+    return (shape[None, None, :] + rng.normal(0, 0.02, (n, 2, len(shape)))).astype(np.float32)
+
+
+def test_sinus_cluster_template_keeps_the_largest_group_of_non_premature_beats():
+    # One record, 252-sample windows at 360 Hz, R peak at 90: 40 sinus beats, 30 escape
+    # beats of another shape at the sinus cycle (not premature), 90 premature ectopic beats.
+    rng = np.random.default_rng(0)
+    t = np.arange(252)
+    sinus = np.exp(-(((t - 90) / 4.0) ** 2))
+    escape = -1.5 * np.exp(-(((t - 95) / 12.0) ** 2))
+    ectopic = 0.7 * np.exp(-(((t - 90) / 8.0) ** 2))
+    windows = np.concatenate([_shaped_beats(sinus, 40, rng), _shaped_beats(escape, 30, rng),
+                              _shaped_beats(ectopic, 90, rng)])  # fmt: skip
+    records = np.zeros(len(windows), dtype=int)
+    pre_over_upper = np.r_[np.full(70, 1.0), np.full(90, 0.6)]
+    rr = np.column_stack([np.ones(len(windows)), pre_over_upper])
+    names = ["x", "pre_over_upper"]
+
+    include = template_beats(rr, names, "sinus_cluster", 0.9, windows, records, 360.0, 90)
+    assert include[:40].all() and not include[40:].any()
+    template = record_templates(windows, records, include)[0, 0]
+    np.testing.assert_allclose(template, sinus, atol=0.05)
+    # the non-premature rule alone takes the escape beats in as well
+    assert template_beats(rr, names, "non_premature", 0.9)[:70].all()
+
+
+def test_sinus_cluster_template_is_per_record_and_needs_the_windows():
+    rng = np.random.default_rng(1)
+    t = np.arange(252)
+    a, b = np.exp(-(((t - 90) / 4.0) ** 2)), -np.exp(-(((t - 90) / 6.0) ** 2))
+    windows = np.concatenate([_shaped_beats(a, 50, rng), _shaped_beats(b, 50, rng)])
+    records = np.repeat(["r1", "r2"], 50)
+    rr = np.column_stack([np.ones(100), np.ones(100)])
+    include = template_beats(rr, ["x", "pre_over_upper"], "sinus_cluster", 0.9, windows,
+                             records, 360.0, 90)  # fmt: skip
+    templates = record_templates(windows, records, include)
+    np.testing.assert_allclose(templates[0, 0], a, atol=0.05)
+    np.testing.assert_allclose(templates[-1, 0], b, atol=0.05)
+    with pytest.raises(ValueError, match="needs the beat windows"):
+        template_beats(rr, ["x", "pre_over_upper"], "sinus_cluster", 0.9)
+    with pytest.raises(ValueError, match="not one of"):
+        template_beats(rr, ["x", "pre_over_upper"], "mode", 0.9)

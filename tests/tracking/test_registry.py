@@ -217,19 +217,19 @@ def test_each_version_describes_what_changed_and_carries_the_headline_figures(
     client = MlflowClient()
     with mlflow.start_run() as run:
         mlflow.log_params({"train.seed": 1, "train.folds": 3})
-        mlflow.log_metrics({"ds1_val_score": 0.70, "ds2_sveb_se": 0.2, "ds2_veb_se": 0.9})
+        mlflow.log_metrics({"dev_val_score": 0.70, "ds2_sveb_se": 0.2, "ds2_veb_se": 0.9})
         mlflow.set_tag("git_commit", "abc123")
         log_beat_classifier(classifier_path, beats.as_input())
-    first = register_and_gate(run.info.run_id, "ds1_val_score")
+    first = register_and_gate(run.info.run_id, "dev_val_score")
     with mlflow.start_run() as run:
         mlflow.log_params({"train.seed": 2, "train.folds": 3})
-        mlflow.log_metrics({"ds1_val_score": 0.60, "ds2_sveb_se": 0.4, "ds2_veb_se": 0.8})
+        mlflow.log_metrics({"dev_val_score": 0.60, "ds2_sveb_se": 0.4, "ds2_veb_se": 0.8})
         log_beat_classifier(classifier_path, beats.as_input())
-    second = register_and_gate(run.info.run_id, "ds1_val_score")
+    second = register_and_gate(run.info.run_id, "dev_val_score")
 
     v1 = client.get_model_version(MODEL_NAME, first.version)
     assert "abc123" in v1.description and "no champion" in v1.description.lower()
-    assert v1.tags["ds1_val_score"] == "0.7000" and v1.tags["ds2_sveb_se"] == "0.2000"
+    assert v1.tags["dev_val_score"] == "0.7000" and v1.tags["ds2_sveb_se"] == "0.2000"
     v2 = client.get_model_version(MODEL_NAME, second.version)
     assert "train.seed: 1 -> 2" in v2.description and "train.folds" not in v2.description
     assert "does not beat" in v2.description

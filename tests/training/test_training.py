@@ -44,7 +44,7 @@ def synthetic_dataset(seed=0, per_record=40):
 def small_train(params):
     return dataclasses.replace(
         params.train, folds=2, max_epochs=6, patience=7, batch_size=16, widths=[4, 8],
-        learning_rate=0.01,
+        learning_rate=0.01, normal_fraction=1.0,  # 240 beats: every one each epoch
         rr_hidden=4, hidden=8, threads=1,
     )  # fmt: skip
 
@@ -185,3 +185,49 @@ def test_a_second_stage_is_fitted_tuned_and_shipped(tmp_path, small_train, param
     called_other = ~np.isin(cnn_alone.argmax(axis=1), [0, 1])
     np.testing.assert_allclose(proba[called_other], cnn_alone[called_other], rtol=1e-6)
     assert not np.allclose(proba[~called_other], cnn_alone[~called_other])  # the stage acts
+
+
+def test_an_epoch_takes_every_ectopic_beat_and_a_fresh_share_of_normal_ones(params):
+    labels = np.array([0] * 1000 + [1] * 30 + [2] * 20)
+    cfg = dataclasses.replace(params.train, normal_fraction=0.35, imbalance="focal_loss")
+    weights = np.ones(5)
+    first = loop.epoch_order(labels, cfg, weights, np.random.default_rng(0))
+    second = loop.epoch_order(labels, cfg, weights, np.random.default_rng(1))
+    assert len(set(first.tolist())) == len(first)  # no beat twice
+    assert set(np.flatnonzero(labels > 0)) <= set(first.tolist())
+    assert 0.3 < np.sum(labels[first] == 0) / 1000 < 0.4
+    assert set(first.tolist()) != set(second.tolist())  # another share of N each epoch
+    whole = dataclasses.replace(cfg, normal_fraction=1.0)
+    assert sorted(loop.epoch_order(labels, whole, weights, np.random.default_rng(0))) == list(
+        range(len(labels))
+    )
+
+
+def test_the_development_set_is_the_training_splits_and_ds1_alone_is_one_switch(
+    tmp_path, small_train, params, monkeypatch
+):
+    ds1 = synthetic_dataset()
+    svdb = synthetic_dataset(seed=2)
+    svdb["split"] = np.full(len(svdb["label"]), "SVDB")
+    svdb["record"][:] = np.repeat(["800", "802", "804", "806", "808", "810"], 40)
+    ds2 = synthetic_dataset(seed=1)
+    ds2["split"][:] = "DS2"
+    merged = {k: np.concatenate([ds1[k], svdb[k], ds2[k]]) if ds1[k].ndim else ds1[k]
+              for k in ds1}  # fmt: skip
+    seen = []
+    real = ensemble_module.TrainData
+
+    def spy(**kwargs):
+        seen.append(len(kwargs["labels"]))
+        return real(**kwargs)
+
+    monkeypatch.setattr(ensemble_module, "TrainData", spy)
+    quick = dataclasses.replace(small_train, max_epochs=1, folds=3)
+    _, report = train_ensemble(merged, quick, params.preprocess, tmp_path / "a", progress=False)
+    assert seen[-1] == len(ds1["label"]) + len(svdb["label"])
+    assert set(report.folds) == set(RECORDS) | {"800", "802", "804", "806", "808", "810"}
+    assert len(report.oof_proba) == seen[-1]
+
+    only_ds1 = dataclasses.replace(quick, training_sets=["DS1"])
+    _, report = train_ensemble(merged, only_ds1, params.preprocess, tmp_path / "b", progress=False)
+    assert seen[-1] == len(ds1["label"]) and set(report.folds) == set(RECORDS)

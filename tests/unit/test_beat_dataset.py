@@ -51,3 +51,30 @@ def test_primary_lead_moves_mlii_first():
     reordered = primary_lead_first(record)
     assert reordered.leads == ("MLII", "V5")
     np.testing.assert_array_equal(reordered.signal, [[2.0, 1.0]])
+
+
+def test_an_svdb_record_is_resampled_to_the_dataset_rate(params):
+    from tests.conftest import SVDB_EXCERPT_DIR
+
+    arrays = record_dataset(SVDB_EXCERPT_DIR, "822", params.preprocess)
+    beats = read_beats(SVDB_EXCERPT_DIR / "822")
+    assert float(arrays["fs"]) == 360.0
+    assert arrays["windows"].shape == (len(beats.sample), 2, 252)  # MITDB's window length
+    # positions moved from 128 Hz to 360 Hz, within one sample of the exact ratio
+    np.testing.assert_allclose(arrays["sample"], beats.sample * 360 / 128, atol=0.5)
+    assert set(arrays["split"]) == {"SVDB"}
+    labels = [AAMI_CLASSES[i] for i in arrays["label"]]
+    assert labels.count("S") == 37 and labels.count("N") == 41
+    assert np.isfinite(arrays["windows"]).all() and np.isfinite(arrays["rr"]).all()
+    # RR intervals in seconds, whatever the record's own rate
+    pre_rr = arrays["rr"][:, list(RR_FEATURES).index("pre_rr")]
+    assert 0.3 < np.median(pre_rr) < 1.5
+
+
+def test_leads_without_limb_lead_names_keep_their_order(params):
+    from arrhythmia.data.wfdb_io import read_ecg
+    from tests.conftest import SVDB_EXCERPT_DIR
+
+    ecg = read_ecg(SVDB_EXCERPT_DIR / "810")
+    assert ecg.leads == ("ECG1", "ECG2")
+    assert primary_lead_first(ecg).leads == ("ECG1", "ECG2")

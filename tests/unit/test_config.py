@@ -69,3 +69,15 @@ def test_a_params_file_that_is_not_yaml_is_a_clear_error(tmp_path):
     path.write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="expected a mapping of sections"):
         load_params(path)
+
+
+def test_training_sets_hold_ds1_and_never_the_test_set(raw_params):
+    assert params_from_dict(raw_params).train.training_sets == ["DS1", "SVDB"]
+    ds1_only = copy.deepcopy(raw_params)
+    ds1_only["train"]["training_sets"] = ["DS1"]
+    assert params_from_dict(ds1_only).train.training_sets == ["DS1"]  # the literature's setting
+    for bad in (["DS1", "DS2"], ["SVDB"], []):
+        wrong = copy.deepcopy(raw_params)
+        wrong["train"]["training_sets"] = bad
+        with pytest.raises(ConfigError, match="training_sets"):
+            params_from_dict(wrong)

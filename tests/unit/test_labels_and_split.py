@@ -36,3 +36,12 @@ def test_de_chazal_split():
 def test_record_files():
     assert record_files(("100",)) == ["100.hea", "100.dat", "100.atr"]
     assert len(record_files()) == 144
+
+
+def test_svdb_records_are_a_split_of_their_own_patients():
+    from arrhythmia.data.records import SPLITS, SVDB, TEST_SPLIT
+
+    assert len(SVDB) == len(set(SVDB)) == 40
+    assert not set(SVDB) & set(ALL_RECORDS)  # record names never collide with MITDB's
+    assert split_of("822") == "SVDB"
+    assert TEST_SPLIT == "DS2" and set(SPLITS) == {"DS1", "DS2", "SVDB"}

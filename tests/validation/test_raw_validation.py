@@ -189,3 +189,53 @@ def test_values_are_shown_plainly(value, text) -> None:
     from arrhythmia.validation.gx_runner import format_value
 
     assert format_value(value) == text
+
+
+def _svdb_spec():
+    from dataclasses import replace
+
+    from arrhythmia.validation.raw import SVDB_RAW
+    from tests.conftest import SVDB_EXCERPT_SIG_LEN
+
+    return replace(SVDB_RAW, sig_len=SVDB_EXCERPT_SIG_LEN)
+
+
+def _both_databases(mitdb_dir: Path, svdb_dir: Path):
+    from dataclasses import replace
+
+    from arrhythmia.validation.raw import MITDB_RAW
+    from tests.conftest import SVDB_EXCERPT_RECORDS
+
+    return [(mitdb_dir, RECORDS, replace(MITDB_RAW, sig_len=EXCERPT_SIG_LEN)),
+            (svdb_dir, SVDB_EXCERPT_RECORDS, _svdb_spec())]  # fmt: skip
+
+
+def test_mitdb_and_svdb_pass_in_one_validation_each_against_its_own_facts(
+    excerpt_dir: Path, tmp_path: Path
+) -> None:
+    from arrhythmia.validation.raw import validate_raw_databases
+    from tests.conftest import SVDB_EXCERPT_DIR
+
+    outcome = validate_raw_databases(_both_databases(excerpt_dir, SVDB_EXCERPT_DIR), tmp_path)
+    assert outcome.success, outcome.summary()
+    assert dict(outcome.tables)["svdb_records"] == 2 and dict(outcome.tables)["records"] == 4
+    assert outcome.evaluated == 34  # 17 expectations per database
+
+
+def test_an_svdb_record_at_mitdb_rate_fails_and_names_the_svdb_table(
+    excerpt_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from arrhythmia.validation.raw import validate_raw_databases
+    from tests.conftest import SVDB_EXCERPT_DIR
+
+    svdb = tmp_path / "svdb"
+    shutil.copytree(SVDB_EXCERPT_DIR, svdb)
+    header = svdb / "822.hea"
+    header.write_text(header.read_text().replace("822 2 128 7680", "822 2 360 7680", 1))
+    outcome = validate_raw_databases(_both_databases(excerpt_dir, svdb), tmp_path / "gx")
+    assert not outcome.success
+    line = _failure(outcome, "svdb_records", "fs")
+    assert "822" in line
+    assert len(outcome.failures) == 1  # MITDB still passes; no other SVDB fact fails

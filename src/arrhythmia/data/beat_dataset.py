@@ -1,4 +1,5 @@
-"""The beat dataset: every annotated beat of DS1 and DS2, its windows, RR features and label."""
+"""The beat dataset: every annotated beat of DS1, DS2 and the SVDB records, its windows, RR
+features and label, at MITDB's sampling rate (SVDB's 128 Hz records are resampled)."""
 
 from __future__ import annotations
 
@@ -10,31 +11,41 @@ import numpy as np
 
 from arrhythmia.config import PreprocessParams
 from arrhythmia.data.aami import AAMI_CLASSES, aami_labels, class_index
-from arrhythmia.data.records import split_of
+from arrhythmia.data.records import MITDB_FS, split_of
 from arrhythmia.data.wfdb_io import read_beats, read_ecg
 from arrhythmia.npz import save_npz
 from arrhythmia.signal.beat_features import beat_features
 from arrhythmia.signal.beats import window_bounds
 from arrhythmia.signal.ecg import primary_lead_first
+from arrhythmia.signal.resample import resample_positions, resample_record
 from arrhythmia.signal.rr import RR_FEATURES
 
 log = logging.getLogger(__name__)
 
 
-def record_dataset(raw_dir: Path, record: str, p: PreprocessParams) -> dict[str, np.ndarray]:
-    """All beats of one record as dataset columns."""
+def record_dataset(
+    raw_dir: Path, record: str, p: PreprocessParams, fs: float = MITDB_FS
+) -> dict[str, np.ndarray]:
+    """All beats of one record as dataset columns, at `fs` (resampled where the record's
+    rate differs; beat positions moved with it). Leads named MLII come first; records
+    whose leads have other names (SVDB's ECG1, ECG2) keep their order."""
     ecg = primary_lead_first(read_ecg(raw_dir / record))
     beats = read_beats(raw_dir / record)
-    features = beat_features(ecg, beats.sample, p)
-    n = len(beats.sample)
+    sample = beats.sample
+    if ecg.fs != fs:
+        at_fs = resample_record(ecg, fs)
+        sample = resample_positions(sample, ecg.fs, fs, len(at_fs.signal))
+        ecg = at_fs
+    features = beat_features(ecg, sample, p)
+    n = len(sample)
     return {
         "windows": features.windows,
         "rr": features.rr,
         "label": class_index(aami_labels(beats.symbol)).astype(np.int8),
         "symbol": beats.symbol.astype("<U1"),
         "record": np.full(n, record, dtype="<U8"),
-        "sample": beats.sample.astype(np.int64),
-        "split": np.full(n, split_of(record), dtype="<U3"),
+        "sample": sample.astype(np.int64),
+        "split": np.full(n, split_of(record), dtype="<U4"),
         "fs": np.array(ecg.fs),
     }
 

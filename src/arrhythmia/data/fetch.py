@@ -1,7 +1,10 @@
-"""Bring MITDB record files into a folder, verified against PhysioNet's SHA256SUMS.
+"""Bring a PhysioNet database's record files (MITDB, SVDB) into a folder, verified against
+SHA256SUMS shipped with the package.
 
-The source is PhysioNet over HTTPS, or a local mirror folder (ARRHYTHMIA_MITDB_MIRROR) on
-machines that cannot reach it; both are treated alike: every file must match its SHA-256.
+The source is PhysioNet over HTTPS, or a local mirror folder on machines that cannot reach
+it (ARRHYTHMIA_MITDB_MIRROR, ARRHYTHMIA_SVDB_MIRROR, or ARRHYTHMIA_MIRROR: one folder
+holding a subfolder per database, `mitdb/` and `svdb/`); both are treated alike: every file
+must match its SHA-256.
 
 A run is transactional. Files are fetched into a staging folder and verified there; only when
 every requested file is staged are they renamed into the destination, so a failed run leaves
@@ -33,9 +36,10 @@ from arrhythmia.errors import ArrhythmiaError
 
 log = logging.getLogger(__name__)
 
+DATABASES = ("mitdb", "svdb")
 MIRROR_ENV = "ARRHYTHMIA_MITDB_MIRROR"
-CHECKSUMS_RESOURCE = "mitdb_sha256sums.txt"
-USER_AGENT = "arrhythmia-fetch/0.1 (+https://physionet.org/content/mitdb/1.0.0/)"
+MIRROR_ROOT_ENV = "ARRHYTHMIA_MIRROR"  # a folder with one subfolder per database
+USER_AGENT = "arrhythmia-fetch/0.1 (+https://physionet.org/)"
 _CHUNK = 1 << 16
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -86,9 +90,17 @@ def load_checksums(path_or_text: str | Path) -> dict[str, str]:
     return sums
 
 
-def packaged_checksums() -> dict[str, str]:
-    """PhysioNet's SHA256SUMS for MITDB 1.0.0, shipped with the package as the trust anchor."""
-    resource = importlib.resources.files("arrhythmia.data").joinpath(CHECKSUMS_RESOURCE)
+def mirror_env(database: str) -> str:
+    """The environment variable naming a local mirror of one database."""
+    return f"ARRHYTHMIA_{database.upper()}_MIRROR"
+
+
+def packaged_checksums(database: str = "mitdb") -> dict[str, str]:
+    """SHA256SUMS of a database (MITDB 1.0.0: PhysioNet's own; SVDB 1.0.0: of its 40 even
+    records), shipped with the package as the trust anchor."""
+    if database not in DATABASES:
+        raise FetchError(f"{database!r} is not one of the databases {DATABASES}")
+    resource = importlib.resources.files("arrhythmia.data").joinpath(f"{database}_sha256sums.txt")
     return load_checksums(resource.read_text())
 
 
@@ -114,14 +126,21 @@ def is_url(source: str) -> bool:
     return urllib.parse.urlsplit(source).scheme in ("http", "https")
 
 
-def resolve_source(default_url: str, environ: Mapping[str, str] = os.environ) -> str:
-    """The mirror folder named by ARRHYTHMIA_MITDB_MIRROR if set, else `default_url`."""
-    mirror = environ.get(MIRROR_ENV, "")
+def resolve_source(
+    default_url: str, environ: Mapping[str, str] = os.environ, database: str = "mitdb"
+) -> str:
+    """The database's mirror folder (ARRHYTHMIA_<DATABASE>_MIRROR, else the `<database>`
+    folder under ARRHYTHMIA_MIRROR) if either is set, else `default_url`."""
+    variable = mirror_env(database)
+    mirror = environ.get(variable, "")
+    if not mirror and environ.get(MIRROR_ROOT_ENV, ""):
+        variable = MIRROR_ROOT_ENV
+        mirror = str(Path(environ[MIRROR_ROOT_ENV]).expanduser() / database)
     if not mirror:
         return default_url
     path = Path(mirror).expanduser()
     if not path.is_dir():
-        raise FetchError(f"{MIRROR_ENV}={mirror!r} is not a directory")
+        raise FetchError(f"{variable}: {str(path)!r} is not a directory")
     # Absolute, so the source stays valid if the caller later changes directory.
     return str(path.resolve())
 
@@ -293,7 +312,7 @@ def _check_content_range(content_range: str, offset: int) -> None:
 # --- many files, transactionally ---------------------------------------------------------
 
 
-def fetch_mitdb(
+def fetch_database(
     dest: str | Path,
     source: str,
     files: Sequence[str],
@@ -330,7 +349,7 @@ def fetch_mitdb(
     staging.mkdir(parents=True)
     try:
         _check_same_filesystem(staging, dest)
-        for name in tqdm(missing, desc="mitdb", unit="file", disable=not progress):
+        for name in tqdm(missing, desc=dest.name, unit="file", disable=not progress):
             fetch_file(
                 source, name, staging / name, checksums[name],
                 retries=retries, backoff_s=backoff_s, partial_dir=partial,

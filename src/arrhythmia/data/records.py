@@ -1,6 +1,8 @@
-"""The MITDB record list, its sampling rate and the de Chazal (2004) inter-patient split."""
+"""The record lists: MITDB with the de Chazal (2004) inter-patient split, and the SVDB
+records that join DS1 in the development set; each database's sampling rate."""
 
 MITDB_FS = 360  # Hz, every record; the beat dataset and the model work at this rate
+SVDB_FS = 128  # Hz; SVDB records are resampled to MITDB_FS for the beat dataset
 
 ALL_RECORDS: tuple[str, ...] = (
     "100", "101", "102", "103", "104", "105", "106", "107", "108", "109",
@@ -22,17 +24,29 @@ DS2: tuple[str, ...] = (
     "212", "213", "214", "219", "221", "222", "228", "231", "232", "233", "234",
 )  # fmt: skip
 
-SPLITS: dict[str, tuple[str, ...]] = {"DS1": DS1, "DS2": DS2}
+# The even-numbered records of the MIT-BIH Supraventricular Arrhythmia Database (40 of its
+# 78; one patient each): development data beside DS1, never a test set.
+SVDB: tuple[str, ...] = (
+    "800", "802", "804", "806", "808", "810", "812", "820", "822", "824",
+    "826", "828", "840", "842", "844", "846", "848", "850", "852", "854",
+    "856", "858", "860", "862", "864", "866", "868", "870", "872", "874",
+    "876", "878", "880", "882", "884", "886", "888", "890", "892", "894",
+)  # fmt: skip
+
+# Each split of the beat dataset is one group of patients: DS2 is the test set, the
+# others make the development set (params.yaml train.training_sets picks among them).
+SPLITS: dict[str, tuple[str, ...]] = {"DS1": DS1, "DS2": DS2, "SVDB": SVDB}
+TEST_SPLIT = "DS2"
 
 RECORD_FILE_SUFFIXES: tuple[str, ...] = (".hea", ".dat", ".atr")
 
 
 def split_of(record: str) -> str:
-    """The split ('DS1' or 'DS2') a non-paced record belongs to."""
+    """The split ('DS1', 'DS2' or 'SVDB') a non-paced record belongs to."""
     for name, records in SPLITS.items():
         if record in records:
             return name
-    raise KeyError(f"record {record} is in neither DS1 nor DS2 (paced or unknown)")
+    raise KeyError(f"record {record} is in none of {', '.join(SPLITS)} (paced or unknown)")
 
 
 def record_files(records: tuple[str, ...] | list[str] = ALL_RECORDS) -> list[str]:

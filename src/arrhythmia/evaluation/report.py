@@ -145,15 +145,18 @@ def _read_metrics(path: Path) -> dict:
 
 def results_section(ds2_metrics: Path, train_metrics: Path, end_to_end: Path) -> str:
     """The README's results: DS2 test figures (at reference beats and end to end) and the
-    DS1-validation figures that chose the model, read from the pipeline's metrics files."""
+    development-set validation figures that chose the model, read from the pipeline's
+    metrics files."""
     ds2 = _read_metrics(Path(ds2_metrics))
     whole = _read_metrics(Path(end_to_end))
     train = _read_metrics(Path(train_metrics))
+    development = "+".join(train.get("training_sets", ["DS1"]))
     validation = (
-        f"DS1 validation (out-of-fold over patient-wise folds, used for early stopping and the "
-        f"registry gate): score {_pct(train.get('ds1_val_score'))} %, "
-        f"SVEB Se {_pct(train.get('ds1_val_sveb_se'))} / +P {_pct(train.get('ds1_val_sveb_pp'))}, "
-        f"VEB Se {_pct(train.get('ds1_val_veb_se'))} / +P {_pct(train.get('ds1_val_veb_pp'))}."
+        f"Development set {development} (out-of-fold over patient-wise folds, used for early "
+        f"stopping, the decision offsets and the "
+        f"registry gate): score {_pct(train.get('dev_val_score'))} %, "
+        f"SVEB Se {_pct(train.get('dev_val_sveb_se'))} / +P {_pct(train.get('dev_val_sveb_pp'))}, "
+        f"VEB Se {_pct(train.get('dev_val_veb_se'))} / +P {_pct(train.get('dev_val_veb_pp'))}."
     )
     # keys are record_<name>_<class>_<figure>; a record name may itself hold "_"
     singled = sorted(
@@ -174,7 +177,7 @@ def results_section(ds2_metrics: Path, train_metrics: Path, end_to_end: Path) ->
     )
     return (
         f"DS2 test set: {_count(ds2.get('n_beats'))} beats of 22 records, every reference beat, "
-        "model trained and selected on DS1 only.\n\n"
+        f"model trained and selected on {development} only.\n\n"
         + format_results_table(ds2)
         + single_out
         + "\nConfusion matrix (DS2):\n\n"

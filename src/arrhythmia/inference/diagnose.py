@@ -17,6 +17,7 @@ from arrhythmia.data.wfdb_io import Beats
 from arrhythmia.detection.fiducial import MIN_RR_S, merge_close
 from arrhythmia.detection.model import Detection, QrsDetector
 from arrhythmia.inference.model_handle import ModelHandle
+from arrhythmia.rhythm.consistency import no_premature_in_fibrillation
 from arrhythmia.rhythm.episodes import Episode, find_episodes, find_pauses
 from arrhythmia.signal.beat_features import clean_signal
 from arrhythmia.signal.beats import beat_windows, window_bounds
@@ -136,6 +137,7 @@ def diagnose(
     # there, flutter excepted); the report then calls the beats in noisy stretches Q.
     episodes = find_episodes(samples, labels, ecg.fs, ecg.signal, len(ecg.signal), unreadable,
                              noisy=noisy)  # fmt: skip
+    labels, proba = no_premature_in_fibrillation(samples, labels, proba, episodes)
     labels[inside(samples, noisy)] = "Q"
     unreadable = [(e.start, e.end) for e in episodes if e.rhythm == "NOISE"]
     flutter = [(e.start, e.end) for e in episodes if e.rhythm in NO_BEATS_IN]

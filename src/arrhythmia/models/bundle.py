@@ -80,15 +80,29 @@ class BeatClassifier:
                     self._frozen.append(torch.jit.optimize_for_inference(traced))
         return self._frozen
 
-    def inputs(
+    def template_beats(
         self, windows: np.ndarray, rr: np.ndarray, rr_names: Sequence[str], record_ids: np.ndarray
+    ) -> np.ndarray | None:
+        """The beats that make each record's template, by the rule the model was trained with."""
+        return template_beats(rr, rr_names, self.template_rule, self.template_min_ratio,
+                              windows, record_ids, self.fs, self.window_pre)  # fmt: skip
+
+    def inputs(
+        self,
+        windows: np.ndarray,
+        rr: np.ndarray,
+        rr_names: Sequence[str],
+        record_ids: np.ndarray,
+        include: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Model inputs (centre crop) from dataset-format windows and RR features."""
+        """Model inputs (centre crop) from dataset-format windows and RR features; `include`:
+        the template beats when the caller has them already."""
         if windows.ndim != 3 or windows.shape[-1] != self.window_length:
             raise ValueError(
                 f"expected windows of shape (n, 2, {self.window_length}), got {windows.shape}"
             )
-        include = template_beats(rr, rr_names, self.template_rule, self.template_min_ratio)
+        if include is None:
+            include = self.template_beats(windows, rr, rr_names, record_ids)
         beats = prepare_beats(windows, record_ids, self.decimation, include)
         end = beats.shape[-1] - self.crop_margin
         return beats[..., self.crop_margin : end], rr_inputs(rr, rr_names, self.rr_features)
@@ -104,11 +118,11 @@ class BeatClassifier:
     ) -> np.ndarray:
         """(n, 5) class probabilities: the mean of the fold models' softmax, then the bias;
         then, in a bundle with a second stage, that stage over them and the beat's context."""
-        beats, rr_in = self.inputs(windows, rr, rr_names, record_ids)
+        include = self.template_beats(windows, rr, rr_names, record_ids)
+        beats, rr_in = self.inputs(windows, rr, rr_names, record_ids, include)
         proba = ensemble_proba(self.frozen_models(), beats, rr_in, self.logit_bias, batch_size)
         if self.second_stage is None:
             return proba
-        include = template_beats(rr, rr_names, self.template_rule, self.template_min_ratio)
         shape = shape_against_template(windows, record_ids, include, self.fs, self.window_pre)
         stage = SupraventricularStage(**self.second_stage)
         return stage.apply(proba, stage_inputs(proba, rr, rr_names, shape))

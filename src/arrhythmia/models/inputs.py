@@ -7,8 +7,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-TEMPLATE_RULES = ("all", "non_premature")
+from arrhythmia.config import TEMPLATE_RULES
+
 MIN_TEMPLATE_BEATS = 8
+# sinus_cluster: morphology groups per record, over the QRS (and P) stretch of both leads
+N_MORPHOLOGY_GROUPS = 4
+MORPHOLOGY_SPAN_S = (-0.25, 0.15)
+SAME_SHAPE = 0.95  # correlation of two group centres that are one morphology
 
 
 def record_templates(
@@ -31,16 +36,56 @@ def record_templates(
 
 
 def template_beats(
-    rr: np.ndarray, rr_names: Sequence[str], rule: str, min_ratio: float
+    rr: np.ndarray,
+    rr_names: Sequence[str],
+    rule: str,
+    min_ratio: float,
+    windows: np.ndarray | None = None,
+    record_ids: np.ndarray | None = None,
+    fs: float = 0.0,
+    window_pre: int = 0,
 ) -> np.ndarray | None:
-    """Which beats make the template: all of them, or only those that are not premature
-    against the preceding sinus cycle (pre_over_upper >= min_ratio), so the template is
-    the patient's sinus beat even where ectopic beats are the majority."""
+    """Which beats make the template: all of them (None); only those that are not
+    premature against the preceding sinus cycle (pre_over_upper >= min_ratio), so the
+    template is the patient's sinus beat even where ectopic beats are the majority; or,
+    for `sinus_cluster`, the largest morphology group of those (per record: `windows` and
+    `record_ids` needed), so that non-premature ectopic beats (a long ventricular run,
+    escape beats) do not blur it either."""
     if rule == "all":
         return None
-    if rule != "non_premature":
+    if rule not in TEMPLATE_RULES:
         raise ValueError(f"template rule {rule!r} is not one of {TEMPLATE_RULES}")
-    return rr[:, list(rr_names).index("pre_over_upper")] >= min_ratio
+    not_premature = rr[:, list(rr_names).index("pre_over_upper")] >= min_ratio
+    if rule == "non_premature":
+        return not_premature
+    if windows is None or record_ids is None:
+        raise ValueError("the sinus_cluster template needs the beat windows and their records")
+    include = np.zeros(len(rr), dtype=bool)
+    lo, hi = (window_pre + round(s * fs) for s in MORPHOLOGY_SPAN_S)
+    span = slice(max(lo, 0), min(hi, windows.shape[-1]))
+    for record in np.unique(record_ids):
+        candidates = np.flatnonzero((record_ids == record) & not_premature)
+        include[candidates[largest_morphology_group(windows[candidates, :, span])]] = True
+    return include
+
+
+def largest_morphology_group(stretches: np.ndarray) -> np.ndarray:
+    """Indices of the largest morphology group among beats' (n, leads, samples) stretches:
+    N_MORPHOLOGY_GROUPS k-means groups (deterministic), those whose centres look alike
+    (correlation >= SAME_SHAPE) joined, since k-means also splits one shape by its small
+    variations; every beat when too few to group."""
+    if len(stretches) < N_MORPHOLOGY_GROUPS * MIN_TEMPLATE_BEATS:
+        return np.arange(len(stretches))
+    from sklearn.cluster import KMeans
+
+    x = stretches[:, :, ::4].reshape(len(stretches), -1).astype(np.float64)
+    fitted = KMeans(N_MORPHOLOGY_GROUPS, n_init=3, random_state=0).fit(x)
+    alike = np.corrcoef(fitted.cluster_centers_) >= SAME_SHAPE
+    joined = np.arange(N_MORPHOLOGY_GROUPS)  # each group's representative, after joining
+    for _ in range(N_MORPHOLOGY_GROUPS):  # transitive: a alike b, b alike c joins all three
+        joined = np.array([joined[alike[g]].min() for g in range(N_MORPHOLOGY_GROUPS)])
+    group = joined[fitted.labels_]
+    return np.flatnonzero(group == np.bincount(group).argmax())
 
 
 def beat_channels(

@@ -1,8 +1,10 @@
-"""Train one CNN per patient-wise fold of DS1 and ship their average.
+"""Train one CNN per patient-wise fold of the development set and ship their average.
 
-Every DS1 beat gets an out-of-fold prediction from the model that did not see its record;
-those predictions are the DS1-validation metrics used to select and gate models. DS2 is
-never touched here.
+The development set is the splits params.yaml names (train.training_sets: DS1 and the SVDB
+records, or DS1 alone for comparison with the DS1-only literature). Every development beat
+gets an out-of-fold prediction from the model that did not see its patient; those
+predictions are the validation metrics used to select and gate models. DS2 is never
+touched here.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class TrainingReport:
     val_metrics: dict
     val_score: float
     val_score_untuned: float  # before any decision offsets
-    oof_proba: np.ndarray  # (n DS1 beats, n classes): each from the CNN that did not see it
+    oof_proba: np.ndarray  # (n development beats, n classes): from the CNN that did not see it
     fold_of_beat: np.ndarray
 
 
@@ -74,11 +76,31 @@ OFFSET_GRID = np.round(np.arange(-2.0, 3.01, 0.25), 2)
 STAGE_OFFSET_GRID = np.round(np.arange(-3.0, 3.01, 0.25), 2)
 
 
+def development_beats(arrays: Mapping[str, np.ndarray], cfg: TrainParams) -> np.ndarray:
+    """Which beats of the dataset the model learns from: those of the training splits."""
+    return np.isin(arrays["split"], cfg.training_sets)
+
+
+def development_template(arrays: Mapping[str, np.ndarray], cfg: TrainParams) -> np.ndarray | None:
+    """Which development beats make their record's template (None: all of them)."""
+    dev = development_beats(arrays, cfg)
+    return template_beats(
+        arrays["rr"][dev], arrays["rr_names"], cfg.template_beats, cfg.template_min_ratio,
+        arrays["windows"][dev], arrays["record"][dev], float(arrays["fs"]),
+        int(arrays["window_pre"]),
+    )  # fmt: skip
+
+
 def decide(
-    arrays: Mapping[str, np.ndarray], oof: np.ndarray, cfg: TrainParams, fold_of_beat: np.ndarray
+    arrays: Mapping[str, np.ndarray],
+    oof: np.ndarray,
+    cfg: TrainParams,
+    fold_of_beat: np.ndarray,
+    include: np.ndarray | None,
 ) -> Decision:
-    """The decision layer on top of the CNN's DS1 out-of-fold probabilities `oof`."""
-    ds1 = arrays["split"] == "DS1"
+    """The decision layer on top of the CNN's development out-of-fold probabilities `oof`
+    (`include`: development_template's beats)."""
+    ds1 = development_beats(arrays, cfg)
     records, labels = arrays["record"][ds1], arrays["label"][ds1].astype(np.int64)
     bias, validated = np.zeros(oof.shape[1]), oof
     untuned_score = validation_score(labels, oof.argmax(axis=1))
@@ -98,7 +120,6 @@ def decide(
     # figures are cross-fitted for both offsets' values, not for the stage's inputs.
     cnn = apply_bias(oof, bias)
     rr = arrays["rr"][ds1]
-    include = template_beats(rr, arrays["rr_names"], cfg.template_beats, cfg.template_min_ratio)
     shape = shape_against_template(
         arrays["windows"][ds1], records, include, float(arrays["fs"]), int(arrays["window_pre"])
     )
@@ -131,12 +152,10 @@ def train_ensemble(
     progress: bool = True,
 ) -> tuple[BeatClassifier, TrainingReport]:
     seed_everything(cfg.seed, cfg.threads)
-    ds1 = arrays["split"] == "DS1"
+    ds1 = development_beats(arrays, cfg)
     records = arrays["record"][ds1]
     labels = arrays["label"][ds1].astype(np.int64)
-    include = template_beats(
-        arrays["rr"][ds1], arrays["rr_names"], cfg.template_beats, cfg.template_min_ratio
-    )
+    include = development_template(arrays, cfg)
     data = TrainData(
         beats=prepare_beats(arrays["windows"][ds1], records, cfg.decimation, include),
         rr=rr_inputs(arrays["rr"][ds1], arrays["rr_names"], cfg.rr_features),
@@ -177,7 +196,7 @@ def train_ensemble(
         history.extend(result.history)
         best_epochs.append(result.best_epoch)
 
-    decision = decide(arrays, oof, cfg, fold_of_beat)
+    decision = decide(arrays, oof, cfg, fold_of_beat, include)
     predicted = decision.validated.argmax(axis=1)
     classifier = BeatClassifier(
         config=model_config(cfg, data, n_classes),

@@ -22,7 +22,7 @@ import pandas as pd
 
 from arrhythmia.config import ValidateDatasetParams
 from arrhythmia.data.aami import AAMI_CLASSES, SYMBOL_TO_AAMI
-from arrhythmia.data.records import DS1, DS2, MITDB_FS, PACED_RECORDS, SPLITS
+from arrhythmia.data.records import MITDB_FS, PACED_RECORDS, SPLITS
 from arrhythmia.signal.ecg import N_LEADS
 from arrhythmia.validation.gx_runner import (
     ValidationFailed,
@@ -92,9 +92,11 @@ def dataset_tables(
     rr_names = [str(n) for n in _strings(arrays["rr_names"])]
     window_length = int(np.asarray(arrays["window_length"]))
 
-    in_ds1 = set(record[split == "DS1"])
-    in_ds2 = set(record[split == "DS2"])
-    both = sorted(in_ds1 & in_ds2)
+    # a patient in two splits would leak between the test set and the development set
+    records_of = {name: set(record[split == name]) for name in SPLITS}
+    both = sorted(
+        {r for a in SPLITS for b in SPLITS if a < b for r in records_of[a] & records_of[b]}
+    )
     finite_windows = np.isfinite(windows.reshape(len(windows), -1)).all(axis=1)
     finite_rr = np.isfinite(rr).all(axis=1)
     facts = pd.DataFrame(
@@ -184,12 +186,14 @@ def dataset_expectations(
     ]
     records = [
         e.ExpectColumnValuesToNotBeInSet(column="record", value_set=sorted(PACED_RECORDS)),
-        e.ExpectColumnValuesToBeInSet(column="record", value_set=sorted(DS1 + DS2)),
-        e.ExpectColumnValuesToBeInSet(column="splits", value_set=["DS1", "DS2"]),
+        e.ExpectColumnValuesToBeInSet(
+            column="record", value_set=sorted(r for records in SPLITS.values() for r in records)
+        ),
+        e.ExpectColumnValuesToBeInSet(column="splits", value_set=list(SPLITS)),
         e.ExpectColumnPairValuesToBeEqual(column_A="splits", column_B="expected_split"),
     ]
     beats = [
-        e.ExpectColumnValuesToBeInSet(column="split", value_set=["DS1", "DS2"]),
+        e.ExpectColumnValuesToBeInSet(column="split", value_set=list(SPLITS)),
         e.ExpectColumnValuesToBeBetween(
             column="label", min_value=0, max_value=len(AAMI_CLASSES) - 1
         ),

@@ -1,4 +1,5 @@
-"""Great Expectations checks on the raw MITDB records (headers, signals, reference annotations).
+"""Great Expectations checks on the raw MITDB and SVDB records (headers, signals, reference
+annotations), each database against its own facts (RawSpec: rate, length, lead names).
 
 `raw_record_tables` turns the WFDB files into two tidy tables:
 
@@ -15,6 +16,7 @@ missing values of an unreadable record).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from arrhythmia.data.aami import MITBIH_SYMBOLS
-from arrhythmia.data.records import MITDB_FS
+from arrhythmia.data.records import MITDB_FS, SVDB_FS
 from arrhythmia.validation.gx_runner import ValidationOutcome, import_gx, run_suites
 
 EXPECTED_N_SIG = 2
@@ -30,6 +32,7 @@ EXPECTED_FMT = "212"
 LEAD_0 = ("MLII", "V5")
 LEAD_1 = ("V1", "V2", "V4", "V5", "MLII")
 MITDB_SIG_LEN = 650000
+SVDB_SIG_LEN = 230400  # 30 min at 128 Hz
 EITHER_MISSING = "either_value_is_missing"  # pair checks skip records whose signals were unread
 
 # Digital value wfdb uses for a missing sample, and the bits a sample has, per dat format.
@@ -176,18 +179,33 @@ def raw_record_tables(raw_dir: str | Path, records: Sequence[str]) -> dict[str, 
     return {"records": records_df, "annotations": annotations_df}
 
 
-def raw_expectations(expected_sig_len: int = MITDB_SIG_LEN) -> dict[str, list[Any]]:
+@dataclass(frozen=True)
+class RawSpec:
+    """What every record of one database must be."""
+
+    fs: float
+    sig_len: int
+    leads_0: tuple[str, ...]
+    leads_1: tuple[str, ...]
+    prefix: str = ""  # of its table names, so several databases share one validation
+
+
+MITDB_RAW = RawSpec(MITDB_FS, MITDB_SIG_LEN, LEAD_0, LEAD_1)
+SVDB_RAW = RawSpec(SVDB_FS, SVDB_SIG_LEN, ("ECG1",), ("ECG2",), prefix="svdb_")
+
+
+def raw_expectations(spec: RawSpec = MITDB_RAW) -> dict[str, list[Any]]:
     """The expectations per table (fresh objects on every call)."""
     e = import_gx().expectations
     records = [
         e.ExpectColumnValuesToBeNull(column="read_error"),
-        e.ExpectColumnValuesToBeInSet(column="fs", value_set=[MITDB_FS]),
+        e.ExpectColumnValuesToBeInSet(column="fs", value_set=[spec.fs]),
         e.ExpectColumnValuesToBeInSet(column="n_sig", value_set=[EXPECTED_N_SIG]),
-        e.ExpectColumnValuesToBeInSet(column="sig_len", value_set=[expected_sig_len]),
+        e.ExpectColumnValuesToBeInSet(column="sig_len", value_set=[spec.sig_len]),
         e.ExpectColumnValuesToBeInSet(column="fmt_0", value_set=[EXPECTED_FMT]),
         e.ExpectColumnValuesToBeInSet(column="fmt_1", value_set=[EXPECTED_FMT]),
-        e.ExpectColumnValuesToBeInSet(column="lead_0", value_set=list(LEAD_0)),
-        e.ExpectColumnValuesToBeInSet(column="lead_1", value_set=list(LEAD_1)),
+        e.ExpectColumnValuesToBeInSet(column="lead_0", value_set=list(spec.leads_0)),
+        e.ExpectColumnValuesToBeInSet(column="lead_1", value_set=list(spec.leads_1)),
         e.ExpectColumnValuesToBeInSet(column="n_nan", value_set=[0]),
         e.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="d_min", column_B="adc_min", or_equal=True, ignore_row_if=EITHER_MISSING
@@ -210,20 +228,24 @@ def raw_expectations(expected_sig_len: int = MITDB_SIG_LEN) -> dict[str, list[An
 RAW_ID_COLUMNS = {"records": ["record"], "annotations": ["record", "sample"]}
 
 
+def _suites(tables: dict[str, pd.DataFrame], spec: RawSpec) -> list[tuple[str, pd.DataFrame, list]]:
+    expectations = raw_expectations(spec)
+    return [(spec.prefix + t, tables[t], expectations[t]) for t in ("records", "annotations")]
+
+
+def _id_columns(specs: Sequence[RawSpec]) -> dict[str, list[str]]:
+    return {spec.prefix + t: ids for spec in specs for t, ids in RAW_ID_COLUMNS.items()}
+
+
 def validate_raw_tables(
     tables: dict[str, pd.DataFrame],
     report_dir: str | Path,
     expected_sig_len: int = MITDB_SIG_LEN,
     name: str = "raw",
 ) -> ValidationOutcome:
-    """Run the raw expectations on already built tables (tests inject bad rows here)."""
-    expectations = raw_expectations(expected_sig_len)
-    return run_suites(
-        name,
-        [(table, tables[table], expectations[table]) for table in ("records", "annotations")],
-        report_dir,
-        id_columns=RAW_ID_COLUMNS,
-    )
+    """Run MITDB's raw expectations on already built tables (tests inject bad rows here)."""
+    spec = replace(MITDB_RAW, sig_len=expected_sig_len)
+    return run_suites(name, _suites(tables, spec), report_dir, id_columns=_id_columns([spec]))
 
 
 def validate_raw_records(
@@ -232,5 +254,21 @@ def validate_raw_records(
     report_dir: str | Path,
     expected_sig_len: int = MITDB_SIG_LEN,
 ) -> ValidationOutcome:
-    """Read the records, validate them, write Data Docs + summary.json into `report_dir`."""
+    """Read MITDB records, validate them, write Data Docs + summary.json into `report_dir`."""
     return validate_raw_tables(raw_record_tables(raw_dir, records), report_dir, expected_sig_len)
+
+
+def validate_raw_databases(
+    databases: Sequence[tuple[str | Path, Sequence[str], RawSpec]],
+    report_dir: str | Path,
+    name: str = "raw",
+) -> ValidationOutcome:
+    """Read and validate the records of several databases ((raw_dir, records, spec) each)
+    in one validation: one report, every failure of every database in it."""
+    suites = [
+        suite
+        for raw_dir, records, spec in databases
+        for suite in _suites(raw_record_tables(raw_dir, records), spec)
+    ]
+    specs = [spec for _, _, spec in databases]
+    return run_suites(name, suites, report_dir, id_columns=_id_columns(specs))
