@@ -82,10 +82,10 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
 
     configure_tracking()
     dataset_md5 = file_md5(paths.dataset)
-    ds1 = development_beats(arrays, p.train)
+    dev = development_beats(arrays, p.train)
     training_set = mlflow.data.from_numpy(
-        {"windows": arrays["windows"][ds1], "rr": arrays["rr"][ds1]},
-        targets=arrays["label"][ds1],
+        {"windows": arrays["windows"][dev], "rr": arrays["rr"][dev]},
+        targets=arrays["label"][dev],
         source=str(Path(paths.dataset).resolve()),
         name=DATASET_NAME,
         digest=dataset_md5,  # DVC's hash of the file: the same version dvc.lock names

@@ -123,6 +123,7 @@ class TrainParams:
     dropout: float
     template_beats: str
     template_min_ratio: float
+    neighbour_beats: bool  # the previous and next beat's windows are input channels too
     tune_bias: bool
     second_stage: str = "none"  # none | supraventricular: arrhythmia.models.stacking
     second_stage_c: float = 0.1  # its inverse L2 strength

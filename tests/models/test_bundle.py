@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from arrhythmia.models.bundle import BUNDLE_VERSION, BeatClassifier, ModelFileError
+from arrhythmia.models.cnn import BeatCNN
 from tests.helpers import tiny_classifier
 
 MARKER = "pickle-code-ran"
@@ -71,3 +72,31 @@ def test_a_damaged_bundle_is_a_clear_error(tmp_path):
     torch.save(payload, path)
     with pytest.raises(ModelFileError, match="damaged model bundle"):
         BeatClassifier.load(path)
+
+
+def test_a_bundle_with_neighbours_and_the_sinus_template_predicts_after_a_round_trip(tmp_path):
+    import dataclasses
+
+    import numpy as np
+
+    from arrhythmia.signal.rr import RR_FEATURES
+
+    tiny = tiny_classifier(seed=4)
+    config = dataclasses.replace(tiny.config, in_channels=8)
+    torch.manual_seed(4)
+    states = [BeatCNN(config).state_dict() for _ in range(2)]
+    original = dataclasses.replace(
+        tiny, config=config, state_dicts=states, neighbours=True, template_rule="sinus_cluster",
+        _models=[], _frozen=[],
+    )  # fmt: skip
+    original.save(tmp_path / "model.pt")
+    loaded = BeatClassifier.load(tmp_path / "model.pt")
+    assert loaded.neighbours and loaded.template_rule == "sinus_cluster"
+    rng = np.random.default_rng(0)
+    windows = rng.normal(0, 0.1, (40, 2, 252)).astype(np.float32)
+    rr = np.ones((40, len(RR_FEATURES)), dtype=np.float32)
+    records = np.zeros(40, dtype=int)
+    proba = loaded.predict_proba(windows, rr, RR_FEATURES, records)
+    np.testing.assert_allclose(proba, original.predict_proba(windows, rr, RR_FEATURES, records),
+                               atol=1e-5)  # fmt: skip
+    assert proba.shape == (40, 5) and np.isfinite(proba).all()

@@ -119,3 +119,17 @@ def test_sinus_cluster_template_is_per_record_and_needs_the_windows():
         template_beats(rr, ["x", "pre_over_upper"], "sinus_cluster", 0.9)
     with pytest.raises(ValueError, match="not one of"):
         template_beats(rr, ["x", "pre_over_upper"], "mode", 0.9)
+
+
+def test_neighbour_channels_are_the_previous_and_next_beat_of_the_same_record():
+    from arrhythmia.models.inputs import neighbour_index
+
+    records = np.array(["a", "a", "a", "b", "b"])
+    previous, following = neighbour_index(records)
+    assert previous.tolist() == [0, 0, 1, 3, 3] and following.tolist() == [1, 2, 2, 4, 4]
+    windows = np.arange(5, dtype=np.float32)[:, None, None] * np.ones((5, 2, 3), np.float32)
+    channels = beat_channels(windows, records, neighbours=True)
+    assert channels.shape == (5, 8, 3)
+    assert channels[1, 4, 0] == 0.0 and channels[1, 6, 0] == 2.0  # beats 0 and 2
+    assert channels[3, 4, 0] == 3.0 and channels[2, 6, 0] == 2.0  # no neighbour across records
+    np.testing.assert_array_equal(beat_channels(windows, records), channels[:, :4])

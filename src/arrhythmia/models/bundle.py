@@ -29,8 +29,8 @@ from arrhythmia.models.inputs import (
 from arrhythmia.models.stacking import SupraventricularStage, stage_inputs
 
 BUNDLE_FORMAT = "arrhythmia-beat-classifier"
-BUNDLE_VERSION = 2  # bump when the bundle's keys or their meaning change
-READABLE_VERSIONS = (1, 2)  # 2 added the optional second stage
+BUNDLE_VERSION = 3  # bump when the bundle's keys or their meaning change
+READABLE_VERSIONS = (1, 2, 3)  # 2 added the optional second stage; 3 neighbours, sinus_cluster
 
 
 class ModelFileError(ArrhythmiaError):
@@ -53,6 +53,7 @@ class BeatClassifier:
     template_min_ratio: float = 0.9
     # SupraventricularStage fields: the S-against-N stage over the CNN's output
     second_stage: dict | None = None
+    neighbours: bool = False  # the previous and next beat are input channels too
     classes: tuple[str, ...] = AAMI_CLASSES
     _models: list[BeatCNN] = field(default_factory=list, repr=False)
     _frozen: list[torch.jit.ScriptModule] = field(default_factory=list, repr=False)
@@ -103,7 +104,7 @@ class BeatClassifier:
             )
         if include is None:
             include = self.template_beats(windows, rr, rr_names, record_ids)
-        beats = prepare_beats(windows, record_ids, self.decimation, include)
+        beats = prepare_beats(windows, record_ids, self.decimation, include, self.neighbours)
         end = beats.shape[-1] - self.crop_margin
         return beats[..., self.crop_margin : end], rr_inputs(rr, rr_names, self.rr_features)
 
@@ -177,10 +178,11 @@ def prepare_beats(
     record_ids: np.ndarray,
     decimation: int,
     include: np.ndarray | None = None,
+    neighbours: bool = False,
 ) -> np.ndarray:
     """Beat channels at the model's rate. The windows were low-passed well below the
     decimated Nyquist frequency, so taking every `decimation`-th sample does not alias."""
-    return beat_channels(windows[..., ::decimation], record_ids, include)
+    return beat_channels(windows[..., ::decimation], record_ids, include, neighbours)
 
 
 @torch.no_grad()

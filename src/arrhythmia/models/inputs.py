@@ -89,11 +89,28 @@ def largest_morphology_group(stretches: np.ndarray) -> np.ndarray:
 
 
 def beat_channels(
-    windows: np.ndarray, record_ids: np.ndarray, include: np.ndarray | None = None
+    windows: np.ndarray,
+    record_ids: np.ndarray,
+    include: np.ndarray | None = None,
+    neighbours: bool = False,
 ) -> np.ndarray:
-    """(n, 2 * n_leads, L) float32: the beat's leads, then beat minus template per lead."""
+    """(n, 2 * n_leads, L) float32: the beat's leads, then beat minus template per lead;
+    with `neighbours`, (n, 4 * n_leads, L): then the previous and the next beat's leads."""
     templates = record_templates(windows, record_ids, include)
-    return np.concatenate([windows, windows - templates], axis=1).astype(np.float32)
+    channels = [windows, windows - templates]
+    if neighbours:
+        previous, following = neighbour_index(record_ids)
+        channels += [windows[previous], windows[following]]
+    return np.concatenate(channels, axis=1).astype(np.float32)
+
+
+def neighbour_index(record_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each beat's previous and next beat in the same record (beats in time order
+    within a record); the beat itself at its record's ends."""
+    index = np.arange(len(record_ids))
+    same_as_previous = np.r_[False, record_ids[1:] == record_ids[:-1]]
+    same_as_next = np.r_[record_ids[:-1] == record_ids[1:], False]
+    return np.where(same_as_previous, index - 1, index), np.where(same_as_next, index + 1, index)
 
 
 def rr_inputs(rr: np.ndarray, rr_names: Sequence[str], selected: Sequence[str]) -> np.ndarray:

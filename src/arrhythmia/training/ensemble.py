@@ -64,11 +64,11 @@ def fold_of(records: np.ndarray, folds: Mapping[str, int]) -> np.ndarray:
 @dataclass
 class Decision:
     """How the ensemble's output becomes a label: the CNN's offsets, then optionally the
-    second stage (with its own offset); and the DS1 out-of-fold figures."""
+    second stage (with its own offset); and the out-of-fold figures."""
 
     cnn_bias: list[float]
     stage: SupraventricularStage | None
-    validated: np.ndarray  # DS1 out-of-fold probabilities, offsets cross-fitted
+    validated: np.ndarray  # development out-of-fold probabilities, offsets cross-fitted
     untuned_score: float
 
 
@@ -100,28 +100,28 @@ def decide(
 ) -> Decision:
     """The decision layer on top of the CNN's development out-of-fold probabilities `oof`
     (`include`: development_template's beats)."""
-    ds1 = development_beats(arrays, cfg)
-    records, labels = arrays["record"][ds1], arrays["label"][ds1].astype(np.int64)
+    dev = development_beats(arrays, cfg)
+    records, labels = arrays["record"][dev], arrays["label"][dev].astype(np.int64)
     bias, validated = np.zeros(oof.shape[1]), oof
     untuned_score = validation_score(labels, oof.argmax(axis=1))
     if cfg.tune_bias:
-        # Shipped offsets: tuned on all of DS1's out-of-fold predictions. Reported figures:
+        # Shipped offsets: tuned on all the development out-of-fold predictions. Reported:
         # each fold scored with offsets tuned on the other folds only.
         bias, _ = tune_bias(oof, labels, validation_score, OFFSET_GRID)
         validated = cross_fitted_bias(oof, labels, fold_of_beat, validation_score, OFFSET_GRID)
-        log.info("decision offsets tuned on DS1 out-of-fold predictions: %s",
+        log.info("decision offsets tuned on development out-of-fold predictions: %s",
                  dict(zip(AAMI_CLASSES, bias.round(2), strict=True)))  # fmt: skip
     if cfg.second_stage == "none":
         return Decision([float(b) for b in bias], None, validated, untuned_score)
 
     # The stage reads what the shipped CNN outputs (its offsets applied), for patients the
     # CNN had not seen; its own out-of-fold logits come from leaving each record out. The
-    # CNN offsets in its inputs are the shipped ones, tuned on all of DS1: the reported
-    # figures are cross-fitted for both offsets' values, not for the stage's inputs.
+    # CNN offsets in its inputs are the shipped ones, tuned on the whole development set: the
+    # reported figures are cross-fitted for both offsets' values, not for the stage's inputs.
     cnn = apply_bias(oof, bias)
-    rr = arrays["rr"][ds1]
+    rr = arrays["rr"][dev]
     shape = shape_against_template(
-        arrays["windows"][ds1], records, include, float(arrays["fs"]), int(arrays["window_pre"])
+        arrays["windows"][dev], records, include, float(arrays["fs"]), int(arrays["window_pre"])
     )
     x = stage_inputs(cnn, rr, arrays["rr_names"], shape)
     logit = out_of_fold_logit(x, labels, cnn, records, cfg.second_stage_c)
@@ -138,7 +138,7 @@ def decide(
         staged[held_out] = redivide(validated[held_out], logit[held_out] + offset)
     stage = fit_stage(x, labels, cnn, cfg.second_stage_c)
     stage.offset = best_offset(np.ones(len(labels), dtype=bool))
-    log.info("second stage offset tuned on its DS1 out-of-fold output: %.2f", stage.offset)
+    log.info("second stage offset tuned on its out-of-fold output: %.2f", stage.offset)
     return Decision([float(b) for b in bias], stage, staged, untuned_score)
 
 
@@ -152,13 +152,15 @@ def train_ensemble(
     progress: bool = True,
 ) -> tuple[BeatClassifier, TrainingReport]:
     seed_everything(cfg.seed, cfg.threads)
-    ds1 = development_beats(arrays, cfg)
-    records = arrays["record"][ds1]
-    labels = arrays["label"][ds1].astype(np.int64)
+    dev = development_beats(arrays, cfg)
+    records = arrays["record"][dev]
+    labels = arrays["label"][dev].astype(np.int64)
     include = development_template(arrays, cfg)
     data = TrainData(
-        beats=prepare_beats(arrays["windows"][ds1], records, cfg.decimation, include),
-        rr=rr_inputs(arrays["rr"][ds1], arrays["rr_names"], cfg.rr_features),
+        beats=prepare_beats(
+            arrays["windows"][dev], records, cfg.decimation, include, cfg.neighbour_beats
+        ),
+        rr=rr_inputs(arrays["rr"][dev], arrays["rr_names"], cfg.rr_features),
         labels=labels,
     )
     folds = patient_folds(records, labels, cfg.folds)
@@ -211,6 +213,7 @@ def train_ensemble(
         logit_bias=decision.cnn_bias,
         template_rule=cfg.template_beats,
         template_min_ratio=cfg.template_min_ratio,
+        neighbours=cfg.neighbour_beats,
         second_stage=None if decision.stage is None else asdict(decision.stage),
     )
     report = TrainingReport(
