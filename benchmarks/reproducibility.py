@@ -129,8 +129,12 @@ def design_table(rows: list[dict]) -> str:
 
 def identity_lines(rows: list[dict]) -> list[str]:
     lines = []
-    for repeat in (r for r in rows if r.get("repeat")):
-        first = next(r for r in rows if r["variant"] == repeat["variant"] and not r.get("repeat"))
+    for i, repeat in enumerate(rows):
+        if not repeat.get("repeat"):
+            continue
+        # the same variant's last run before it: with --append, not one from an older call
+        first = next(r for r in reversed(rows[:i])
+                     if r["variant"] == repeat["variant"] and not r.get("repeat"))  # fmt: skip
         same = first["weights"] == repeat["weights"]
         lines.append(
             f"same variant ({repeat['variant']}) trained twice on this machine: weights "
@@ -177,7 +181,7 @@ def main() -> None:
     machine = f"{platform.processor() or platform.machine()}, {platform.system()}"
     for text, repeat in plan:
         cfg = dataclasses.replace(params.train, **parse_variant(text, params.train))
-        row = {"variant": text or "params.yaml", "repeat": repeat}
+        row = {"variant": text or "params.yaml", "repeat": repeat, "machine": machine}
         row.update(train_and_score(arrays, cfg, params.preprocess))
         rows.append(row)
         print(json.dumps(row), flush=True)

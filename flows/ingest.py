@@ -43,13 +43,13 @@ def fetch_records(
 @flow(name="ingest", log_prints=True)
 def ingest_flow(params_path: str = "params.yaml") -> list[FetchReport]:
     p = load_params(params_path)
+    # every source resolved before any download: a wrong mirror fails at once
     targets = {
-        "mitdb": (p.paths.raw_dir, p.data.source_url),
-        "svdb": (p.paths.svdb_raw_dir, p.data.svdb_source_url),
+        "mitdb": (p.paths.raw_dir, resolve_source(p.data.source_url, database="mitdb")),
+        "svdb": (p.paths.svdb_raw_dir, resolve_source(p.data.svdb_source_url, database="svdb")),
     }
     reports = []
-    for database, (raw_dir, url) in targets.items():
-        source = resolve_source(url, database=database)
+    for database, (raw_dir, source) in targets.items():
         report = fetch_records(database, raw_dir, source, p.data.download_retries,
                                p.data.retry_backoff_s)  # fmt: skip
         get_run_logger().info(

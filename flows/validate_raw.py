@@ -7,7 +7,6 @@ checked, the input hashes) that the preprocess stage depends on.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from prefect import flow
@@ -30,10 +29,14 @@ def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
     report_dir = Path(p.validation_reports) / "raw"
     Path(p.raw_passed).unlink(missing_ok=True)  # a failed run must not leave an old pass
     outcome = gate(validate_raw_databases(databases, report_dir))
-    files = [raw_dir / name for raw_dir, records, _ in databases for name in record_files(records)]
-    # digests keyed by database folder and file name (mitdb/100.hea, svdb/800.hea)
-    root = Path(os.path.commonpath([Path(p.raw_dir).absolute(), Path(p.svdb_raw_dir).absolute()]))
-    inputs = input_digests([f.absolute() for f in files], root)
+    # digests keyed by database and file name (mitdb/100.hea, svdb/800.hea), wherever the
+    # folders are, so the record is the same bytes on every machine
+    inputs = {
+        f"{database}/{name}": digest
+        for database, (raw_dir, records, _) in zip(("mitdb", "svdb"), databases, strict=True)
+        for name, digest in input_digests([raw_dir / f for f in record_files(records)],
+                                          raw_dir).items()
+    }  # fmt: skip
     write_receipt(p.raw_passed, outcome, inputs)
     return outcome
 

@@ -60,9 +60,11 @@ def params(raw_params):
 
 
 def mirror_dir(database: str = "mitdb", probe: str = "100.dat") -> Path | None:
-    """A full database mirror: ARRHYTHMIA_<DATABASE>_MIRROR, else ../shared/data/<database>."""
+    """A full database mirror: ARRHYTHMIA_<DATABASE>_MIRROR, else <ARRHYTHMIA_MIRROR>/<database>,
+    else ../shared/data/<database>."""
     configured = os.environ.get(f"ARRHYTHMIA_{database.upper()}_MIRROR")
-    path = Path(configured) if configured else ROOT.parent / "shared" / "data" / database
+    root = Path(os.environ.get("ARRHYTHMIA_MIRROR") or ROOT.parent / "shared" / "data")
+    path = Path(configured) if configured else root / database
     return path if (path / probe).is_file() else None
 
 

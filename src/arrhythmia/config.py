@@ -129,6 +129,10 @@ class TrainParams:
     second_stage_c: float = 0.1  # its inverse L2 strength
 
     def __post_init__(self):
+        if not 0.0 < self.normal_fraction <= 1.0:
+            raise ConfigError(
+                f"params.train.normal_fraction: {self.normal_fraction!r} must be in (0, 1]"
+            )
         unknown = [name for name in self.training_sets if name not in TRAINING_SETS]
         if unknown or "DS1" not in self.training_sets:
             raise ConfigError(

@@ -78,3 +78,13 @@ def test_leads_without_limb_lead_names_keep_their_order(params):
     ecg = read_ecg(SVDB_EXCERPT_DIR / "810")
     assert ecg.leads == ("ECG1", "ECG2")
     assert primary_lead_first(ecg).leads == ("ECG1", "ECG2")
+
+
+def test_resampled_svdb_windows_keep_the_r_peak_where_mitdb_windows_have_it(params):
+    from tests.conftest import SVDB_EXCERPT_DIR
+
+    arrays = record_dataset(SVDB_EXCERPT_DIR, "822", params.preprocess)
+    normal = arrays["label"] == AAMI_CLASSES.index("N")
+    peak = np.abs(arrays["windows"][normal, 0]).argmax(axis=1)
+    # the reference marks the QRS within a few samples of its peak at 128 Hz (8 ms each)
+    assert abs(np.median(peak) - 90) <= 6

@@ -8,11 +8,13 @@ Input (named tensors, the signature from `model_signature`):
 Output: a DataFrame with one row per beat: `label` (AAMI class letter) and p_N, p_S, p_V,
 p_F, p_Q (float64 probabilities summing to 1).
 
-All beats of ONE request are treated as ONE record: the model compares every beat with
-its record's dominant beat, the median of the record's windows, and here that median is
-taken over the request. A request should therefore carry the beats of a single record,
-ideally all of them (or at least enough that normal beats dominate); a request of a few
-ectopic beats, or beats mixed from several patients, gets a wrong template and worse labels.
+All beats of ONE request are treated as ONE record, in time order: the model compares
+every beat with its record's sinus beat (the median of the non-premature beats of the
+largest morphology group; the median of all of them when fewer than 32 qualify), taken
+over the request, and it also reads each beat's previous and next beat in the request. A
+request should therefore carry consecutive beats of a single record in time order, ideally
+all of them; a request of a few ectopic beats, shuffled beats, or beats mixed from several
+patients gets a wrong template or wrong neighbours, and worse labels.
 
 Served with `mlflow models serve -m models:/arrhythmia-cnn@champion --env-manager local`,
 `POST /invocations` takes the tensors as the `inputs` field of a JSON body:
@@ -139,7 +141,7 @@ def pip_requirements() -> list[str]:
         "scipy",
         "pandas",
         "wfdb",
-        "scikit-learn",
+        _pin("scikit-learn"),  # k-means picks the patient's template: same version, same beats
         _pin("sleepecg"),  # the QRS detector's candidates (the raw-ECG model)
         "pyyaml",
     ]

@@ -80,7 +80,8 @@ def largest_morphology_group(stretches: np.ndarray) -> np.ndarray:
 
     x = stretches[:, :, ::4].reshape(len(stretches), -1).astype(np.float64)
     fitted = KMeans(N_MORPHOLOGY_GROUPS, n_init=3, random_state=0).fit(x)
-    alike = np.corrcoef(fitted.cluster_centers_) >= SAME_SHAPE
+    alike = np.nan_to_num(np.corrcoef(fitted.cluster_centers_)) >= SAME_SHAPE
+    np.fill_diagonal(alike, True)  # a flat centre has no correlation, even with itself
     joined = np.arange(N_MORPHOLOGY_GROUPS)  # each group's representative, after joining
     for _ in range(N_MORPHOLOGY_GROUPS):  # transitive: a alike b, b alike c joins all three
         joined = np.array([joined[alike[g]].min() for g in range(N_MORPHOLOGY_GROUPS)])

@@ -14,7 +14,8 @@ from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.rhythm.episodes import Episode
 from arrhythmia.signal.quality import inside
 
-NO_PREMATURE_BEATS_IN = ("AFIB", "AFL")  # MITDB aux-note names
+# MITDB aux-note names; AFL applies once the rhythm rules report flutter (they do not yet)
+NO_PREMATURE_BEATS_IN = ("AFIB", "AFL")
 N, S = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("S")
 
 
