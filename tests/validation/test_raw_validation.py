@@ -239,3 +239,22 @@ def test_an_svdb_record_at_mitdb_rate_fails_and_names_the_svdb_table(
     line = _failure(outcome, "svdb_records", "fs")
     assert "822" in line
     assert len(outcome.failures) == 1  # MITDB still passes; no other SVDB fact fails
+
+
+def test_svdb_samples_may_use_the_format_bits_its_headers_understate(tmp_path: Path) -> None:
+    import shutil
+    from dataclasses import replace
+
+    from arrhythmia.validation.raw import MITDB_RAW, validate_raw_databases
+    from tests.conftest import SVDB_EXCERPT_DIR
+
+    svdb = tmp_path / "svdb"
+    shutil.copytree(SVDB_EXCERPT_DIR, svdb)
+    header = svdb / "822.hea"  # as SVDB's own headers: 10-bit ADC, format 212 (12 bits)
+    header.write_text(header.read_text().replace("/mV 12 0", "/mV 10 0"))
+    _set_first_sample(svdb / "822.dat", 700)  # beyond 10 bits, within 12
+    as_svdb = validate_raw_databases([(svdb, ("822",), _svdb_spec())], tmp_path / "a")
+    assert as_svdb.success, as_svdb.summary()
+    as_mitdb = replace(MITDB_RAW, fs=128, sig_len=7680, leads_0=("ECG1",), leads_1=("ECG2",))
+    strict = validate_raw_databases([(svdb, ("822",), as_mitdb)], tmp_path / "b")
+    assert "d_max" in _failure(strict, "records", "adc_max")

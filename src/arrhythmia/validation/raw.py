@@ -46,7 +46,7 @@ _BYTES_PER_SAMPLE = {"8": 1, "80": 1, "212": 1.5, "16": 2, "61": 2, "160": 2, "2
 
 RECORD_COLUMNS = (
     "record", "read_error", "fs", "n_sig", "sig_len", "fmt_0", "fmt_1", "lead_0", "lead_1",
-    "n_nan", "d_min", "d_max", "adc_min", "adc_max", "n_annotations",
+    "n_nan", "d_min", "d_max", "adc_min", "adc_max", "fmt_min", "fmt_max", "n_annotations",
 )  # fmt: skip
 ANNOTATION_COLUMNS = ("record", "sample", "symbol", "sig_len", "gap_to_previous")
 
@@ -116,6 +116,10 @@ def _read_record(raw_dir: Path, record: str) -> tuple[dict[str, Any], pd.DataFra
         # The narrowest range over the signals: MITDB's signals all share one ADC.
         row["adc_min"] = max(lo for lo, _ in ranges)
         row["adc_max"] = min(hi for _, hi in ranges)
+        # What the storage format can hold, whatever resolution the header claims.
+        stored = [_adc_range(0, zero, fmt) for zero, fmt in zip(header.adc_zero, fmts, strict=True)]
+        row["fmt_min"] = max(lo for lo, _ in stored)
+        row["fmt_max"] = min(hi for _, hi in stored)
 
     problem = _dat_size_problem(raw_dir, header)
     if problem:
@@ -169,7 +173,7 @@ def raw_record_tables(raw_dir: str | Path, records: Sequence[str]) -> dict[str, 
     for column in ("record", "read_error", "fmt_0", "fmt_1", "lead_0", "lead_1"):
         records_df[column] = records_df[column].astype(object)
     for column in ("n_sig", "sig_len", "n_nan", "d_min", "d_max", "adc_min", "adc_max",
-                   "n_annotations"):  # fmt: skip
+                   "fmt_min", "fmt_max", "n_annotations"):  # fmt: skip
         records_df[column] = records_df[column].astype("Int64")  # nullable: unreadable records
     records_df["fs"] = records_df["fs"].astype(float)
     if frames:
@@ -188,10 +192,17 @@ class RawSpec:
     leads_0: tuple[str, ...]
     leads_1: tuple[str, ...]
     prefix: str = ""  # of its table names, so several databases share one validation
+    # the sample range the signals must stay in: the header's ADC resolution, or only what
+    # the storage format holds where the headers understate it
+    sample_range: tuple[str, str] = ("adc_min", "adc_max")
+    annotation_at_end: bool = False  # may a beat be annotated at sample == sig_len?
 
 
 MITDB_RAW = RawSpec(MITDB_FS, MITDB_SIG_LEN, LEAD_0, LEAD_1)
-SVDB_RAW = RawSpec(SVDB_FS, SVDB_SIG_LEN, ("ECG1",), ("ECG2",), prefix="svdb_")
+# SVDB's headers say 10-bit, but half its records use format 212's 12 bits; and record 860
+# annotates its last beat one sample past the signal (the dataset puts it on the last one).
+SVDB_RAW = RawSpec(SVDB_FS, SVDB_SIG_LEN, ("ECG1",), ("ECG2",), prefix="svdb_",
+                   sample_range=("fmt_min", "fmt_max"), annotation_at_end=True)  # fmt: skip
 
 
 def raw_expectations(spec: RawSpec = MITDB_RAW) -> dict[str, list[Any]]:
@@ -208,10 +219,16 @@ def raw_expectations(spec: RawSpec = MITDB_RAW) -> dict[str, list[Any]]:
         e.ExpectColumnValuesToBeInSet(column="lead_1", value_set=list(spec.leads_1)),
         e.ExpectColumnValuesToBeInSet(column="n_nan", value_set=[0]),
         e.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="d_min", column_B="adc_min", or_equal=True, ignore_row_if=EITHER_MISSING
+            column_A="d_min",
+            column_B=spec.sample_range[0],
+            or_equal=True,
+            ignore_row_if=EITHER_MISSING,
         ),
         e.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="adc_max", column_B="d_max", or_equal=True, ignore_row_if=EITHER_MISSING
+            column_A=spec.sample_range[1],
+            column_B="d_max",
+            or_equal=True,
+            ignore_row_if=EITHER_MISSING,
         ),
         e.ExpectColumnValuesToBeBetween(column="n_annotations", min_value=1),
         e.ExpectColumnValuesToBeUnique(column="record"),
@@ -219,7 +236,9 @@ def raw_expectations(spec: RawSpec = MITDB_RAW) -> dict[str, list[Any]]:
     annotations = [
         e.ExpectColumnValuesToBeInSet(column="symbol", value_set=sorted(MITBIH_SYMBOLS)),
         e.ExpectColumnValuesToBeBetween(column="sample", min_value=0),
-        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="sig_len", column_B="sample"),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="sig_len", column_B="sample", or_equal=spec.annotation_at_end
+        ),
         e.ExpectColumnValuesToBeBetween(column="gap_to_previous", min_value=0),
     ]
     return {"records": records, "annotations": annotations}
