@@ -104,14 +104,32 @@ def serve_schedule(params_path: str = "params.yaml", project_dir: str = ".") -> 
     from prefect.settings import PREFECT_API_URL
 
     schedule_server(PREFECT_API_URL.value())
-    pipeline_flow.serve(
-        name=schedule.deployment_name,
-        cron=schedule.cron,
-        # absolute: the runs do not depend on where the runner starts its processes
-        parameters={"project_dir": str(Path(project_dir).resolve())},
-        limit=1,  # two `dvc repro` in one project would fight over its lock
-        tags=["arrhythmia"],
-    )
+    try:
+        pipeline_flow.serve(
+            name=schedule.deployment_name,
+            cron=schedule.cron,
+            # absolute: the runs do not depend on where the runner starts its processes
+            parameters={"project_dir": str(Path(project_dir).resolve())},
+            limit=1,  # two `dvc repro` in one project would fight over its lock
+            tags=["arrhythmia"],
+        )
+    finally:
+        # Stopped (Ctrl-C) or failed: pause the schedule before the process ends, so no run
+        # is scheduled with nothing serving it. Prefect's own pause on shutdown runs in its
+        # runner's teardown, which a busy machine can cut short.
+        pause_deployment(f"{pipeline_flow.name}/{schedule.deployment_name}")
+
+
+def pause_deployment(name: str) -> None:
+    """Pause the deployment `flow/deployment` on the server, if the server has it."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.pause_deployment(client.read_deployment_by_name(name).id)
+        except ObjectNotFound:
+            pass  # never registered: nothing is scheduled
 
 
 def main(argv: list[str] | None = None) -> int:
