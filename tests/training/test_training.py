@@ -145,13 +145,8 @@ def test_resume_refuses_a_checkpoint_made_with_other_params(tmp_path, small_trai
         )
 
 
-def test_training_never_sees_ds2(tmp_path, small_train, params, monkeypatch):
-    arrays = synthetic_dataset()
-    ds2 = synthetic_dataset(seed=1)
-    ds2["split"][:] = "DS2"
-    ds2["record"][:] = "100"
-    merged = {k: np.concatenate([arrays[k], ds2[k]]) if arrays[k].ndim else arrays[k]
-              for k in arrays}  # fmt: skip
+def trained_beat_counts(monkeypatch) -> list[int]:
+    """How many beats each training that follows gets (filled as they run)."""
     seen = []
     real = ensemble_module.TrainData
 
@@ -160,6 +155,17 @@ def test_training_never_sees_ds2(tmp_path, small_train, params, monkeypatch):
         return real(**kwargs)
 
     monkeypatch.setattr(ensemble_module, "TrainData", spy)
+    return seen
+
+
+def test_training_never_sees_ds2(tmp_path, small_train, params, monkeypatch):
+    arrays = synthetic_dataset()
+    ds2 = synthetic_dataset(seed=1)
+    ds2["split"][:] = "DS2"
+    ds2["record"][:] = "100"
+    merged = {k: np.concatenate([arrays[k], ds2[k]]) if arrays[k].ndim else arrays[k]
+              for k in arrays}  # fmt: skip
+    seen = trained_beat_counts(monkeypatch)
     _, report = train_ensemble(
         merged, small_train, params.preprocess, tmp_path / "c", progress=False
     )
@@ -217,14 +223,7 @@ def test_the_development_set_is_the_training_splits_and_ds1_alone_is_one_switch(
     ds2["split"][:] = "DS2"
     merged = {k: np.concatenate([ds1[k], svdb[k], ds2[k]]) if ds1[k].ndim else ds1[k]
               for k in ds1}  # fmt: skip
-    seen = []
-    real = ensemble_module.TrainData
-
-    def spy(**kwargs):
-        seen.append(len(kwargs["labels"]))
-        return real(**kwargs)
-
-    monkeypatch.setattr(ensemble_module, "TrainData", spy)
+    seen = trained_beat_counts(monkeypatch)
     quick = dataclasses.replace(small_train, max_epochs=1, folds=3)
     _, report = train_ensemble(merged, quick, params.preprocess, tmp_path / "a", progress=False)
     assert seen[-1] == len(ds1["label"]) + len(svdb["label"])
