@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -104,6 +105,17 @@ def serve_schedule(params_path: str = "params.yaml", project_dir: str = ".") -> 
     from prefect.settings import PREFECT_API_URL
 
     schedule_server(PREFECT_API_URL.value())
+    deployment = f"{pipeline_flow.name}/{schedule.deployment_name}"
+
+    def pause_then_stop(signum, frame):
+        # Ctrl-C: pause the schedule first, so no run is scheduled with nothing serving it,
+        # then stop as Prefect does. Prefect's own pause on shutdown runs in its runner's
+        # teardown, after other work that a busy machine can make outlast the caller's
+        # patience (seen: killed before it paused).
+        pause_deployment(deployment)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, pause_then_stop)
     try:
         pipeline_flow.serve(
             name=schedule.deployment_name,
@@ -114,10 +126,7 @@ def serve_schedule(params_path: str = "params.yaml", project_dir: str = ".") -> 
             tags=["arrhythmia"],
         )
     finally:
-        # Stopped (Ctrl-C) or failed: pause the schedule before the process ends, so no run
-        # is scheduled with nothing serving it. Prefect's own pause on shutdown runs in its
-        # runner's teardown, which a busy machine can cut short.
-        pause_deployment(f"{pipeline_flow.name}/{schedule.deployment_name}")
+        signal.signal(signal.SIGINT, previous)
 
 
 def pause_deployment(name: str) -> None:

@@ -50,8 +50,11 @@ def wait_for(check: Callable[[], object], timeout_s: float, what: str, log: Path
 
 
 @contextmanager
-def background(args: list[str], *, cwd: Path, env: dict, log: Path) -> Iterator[None]:
-    """A long-running command in its own process group, stopped (with its children) on exit."""
+def background(
+    args: list[str], *, cwd: Path, env: dict, log: Path, stop_timeout_s: float = 30
+) -> Iterator[None]:
+    """A long-running command in its own process group, stopped (with its children) on exit:
+    Ctrl-C, then `stop_timeout_s` to end by itself before it is killed."""
     with log.open("wb") as out:
         process = subprocess.Popen(
             args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -62,7 +65,7 @@ def background(args: list[str], *, cwd: Path, env: dict, log: Path) -> Iterator[
             group = os.getpgid(process.pid)
             os.killpg(group, signal.SIGINT)
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=stop_timeout_s)
             except subprocess.TimeoutExpired:
                 os.killpg(group, signal.SIGKILL)
                 process.wait()
@@ -257,7 +260,8 @@ def test_stopping_the_served_process_pauses_the_schedule(server, project, tmp_pa
         return deployment if deployment.status == DeploymentStatus.READY else None
 
     command = [sys.executable, "-m", "flows.pipeline", "--params", str(params_path)]
-    with background(command, cwd=project, env=env, log=log):
+    # a busy machine can take a while to shut the runner down and pause: wait for it to end
+    with background(command, cwd=project, env=env, log=log, stop_timeout_s=180):
         # Prefect prints "being served" before its runner starts; Ctrl-C before then stops
         # the process with nothing to pause
         live = wait_for(polled, 120, "runner polling for the deployment", log)
