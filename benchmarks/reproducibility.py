@@ -9,6 +9,7 @@ of each design and names the one the development set's out-of-fold score picks.
 
     python benchmarks/reproducibility.py                      # params seed, 2 more seeds, 1 thread
     python benchmarks/reproducibility.py "seed=1" "seed=2;threads=1" --out rows.json
+    python benchmarks/reproducibility.py --shipped "seed=1" "seed=2" --no-repeat  # after dvc repro
     python benchmarks/reproducibility.py --table-from reports/reproducibility/spread.json
 
 Each argument is one variant: `;`-separated overrides of params.yaml's `train` section.
@@ -56,30 +57,53 @@ def weights_digest(state_dicts: list[dict]) -> str:
 
 
 def train_and_score(arrays, cfg, preprocess) -> dict:
-    from arrhythmia.evaluation.ec57 import evaluate_predictions
     from arrhythmia.training.ensemble import train_ensemble
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         classifier, report = train_ensemble(arrays, cfg, preprocess, Path(tmp), progress=False)
-    seconds = time.monotonic() - started
+    dev = {"score": report.val_score, **report.val_metrics}
+    return score_row(arrays, classifier, dev, report.best_epochs, time.monotonic() - started)
+
+
+def shipped_row(params, arrays) -> dict:
+    """The row of the model the pipeline trained (params.yaml's seed), without training it
+    again: its development figures from the train stage's metrics, DS2 scored here."""
+    from arrhythmia.models.bundle import BeatClassifier
+
+    metrics = json.loads(Path(params.paths.train_metrics).read_text())
+    dev = {key.removeprefix("dev_val_"): value for key, value in metrics.items()}
+    classifier = BeatClassifier.load(params.paths.model)
+    return score_row(arrays, classifier, dev, metrics["best_epochs"], metrics["train_seconds"])
+
+
+def score_row(arrays, classifier, dev: dict, best_epochs, seconds: float) -> dict:
+    """Development out-of-fold figures beside DS2's at its reference beats (before the
+    rhythm rules of the diagnosis: the classifier alone)."""
+    from arrhythmia.evaluation.ec57 import evaluate_predictions
+
     ds2 = arrays["split"] == "DS2"
     proba = classifier.predict_proba(
         arrays["windows"][ds2], arrays["rr"][ds2], arrays["rr_names"], arrays["record"][ds2]
     )
     test = evaluate_predictions(arrays["label"][ds2].astype(np.int64), proba.argmax(axis=1))
-    val = report.val_metrics
-    row = {"dev_score": report.val_score}
+    row = {"dev_score": dev["score"]}
     for key in ("sveb_se", "sveb_pp", "veb_se", "veb_pp"):
-        row[f"dev_{key}"] = val[key]
+        row[f"dev_{key}"] = dev[key]
     for key in ("sveb_se", "sveb_pp", "veb_se", "veb_pp", "accuracy", "macro_f1"):
         row[f"ds2_{key}"] = test[key]
     row.update(
-        best_epochs=report.best_epochs,
+        best_epochs=best_epochs,
         weights=weights_digest(classifier.state_dicts),
         seconds=round(seconds),
     )
     return row
+
+
+def load_arrays(params, dataset: str | None):
+    from arrhythmia.data.beat_dataset import load_dataset
+
+    return load_dataset(Path(dataset or params.paths.dataset))
 
 
 def spread_table(rows: list[dict]) -> str:
@@ -155,6 +179,10 @@ def main() -> None:
     parser.add_argument(
         "--append", action="store_true", help="keep the rows already in --out and add these"
     )
+    parser.add_argument(
+        "--shipped", action="store_true",
+        help="first row: the model the pipeline trained (models/, metrics/), not trained again",
+    )  # fmt: skip
     parser.add_argument("--table-from", default=None, help="print the tables of a saved JSON")
     parser.add_argument(
         "--by-design", action="store_true", help="pool each design's seeds (with --table-from)"
@@ -168,10 +196,9 @@ def main() -> None:
         return
 
     from arrhythmia.config import load_params
-    from arrhythmia.data.beat_dataset import load_dataset
 
     params = load_params(args.params)
-    arrays = load_dataset(Path(args.dataset or params.paths.dataset))
+    arrays = load_arrays(params, args.dataset)
     plan = [(text, False) for text in args.variants]
     if not args.no_repeat:
         plan.insert(1, (args.variants[0], True))
@@ -179,16 +206,24 @@ def main() -> None:
     if args.append and args.out and Path(args.out).is_file():
         rows = json.loads(Path(args.out).read_text())["rows"]
     machine = f"{platform.processor() or platform.machine()}, {platform.system()}"
-    for text, repeat in plan:
-        cfg = dataclasses.replace(params.train, **parse_variant(text, params.train))
-        row = {"variant": text or "params.yaml", "repeat": repeat, "machine": machine}
-        row.update(train_and_score(arrays, cfg, params.preprocess))
+
+    def keep(row: dict) -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
         if args.out:  # after every training: a cut-off run keeps what it finished
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(json.dumps({"machine": machine, "rows": rows}, indent=2)
                                       + "\n")  # fmt: skip
+
+    if args.shipped:
+        # the pipeline's model is params.yaml's seed: the same row as training it here
+        keep({"variant": "params.yaml", "repeat": False, "machine": machine,
+              **shipped_row(params, arrays)})  # fmt: skip
+    for text, repeat in plan:
+        cfg = dataclasses.replace(params.train, **parse_variant(text, params.train))
+        row = {"variant": text or "params.yaml", "repeat": repeat, "machine": machine}
+        row.update(train_and_score(arrays, cfg, params.preprocess))
+        keep(row)
     print("\n".join(identity_lines(rows)))
     print(spread_table(rows))
 

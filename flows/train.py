@@ -43,7 +43,7 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
         flatten_params,
         git_commit,
     )
-    from arrhythmia.training.ensemble import development_beats, train_ensemble
+    from arrhythmia.training.ensemble import checkpoint_name, development_beats, train_ensemble
 
     logger = get_run_logger()
     p = load_params(params_path)
@@ -102,9 +102,9 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
             }  # fmt: skip
         )
         for i, row in enumerate(report.history):
-            fold = row["fold"]
+            name = checkpoint_name(row["member"], row["fold"]).removesuffix(".pt")
             mlflow.log_metrics(
-                {f"fold{fold}_{k}": row[k] for k in ("train_loss", "val_loss", "val_score")},
+                {f"{name}_{k}": row[k] for k in ("train_loss", "val_loss", "val_score")},
                 step=row["epoch"],
             )
             mlflow.log_metric("val_score_by_step", row["val_score"], step=i + 1)

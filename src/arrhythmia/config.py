@@ -102,6 +102,7 @@ class TrainParams:
     seed: int
     threads: int
     folds: int
+    seeds: int  # members per fold, each from its own seed: the shipped model averages all
     max_epochs: int
     patience: int
     batch_size: int
@@ -129,6 +130,8 @@ class TrainParams:
     second_stage_c: float = 0.1  # its inverse L2 strength
 
     def __post_init__(self):
+        if self.seeds < 1:
+            raise ConfigError(f"params.train.seeds: {self.seeds!r} must be at least 1")
         if not 0.0 < self.normal_fraction <= 1.0:
             raise ConfigError(
                 f"params.train.normal_fraction: {self.normal_fraction!r} must be in (0, 1]"

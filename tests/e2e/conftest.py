@@ -30,7 +30,7 @@ def _pipeline_context(
 @pytest.fixture(scope="session")
 def pipeline_outputs(tmp_path_factory, full_mirror, full_svdb_mirror, prefect_harness):
     """Every flow, once per session, in a scratch project on the full mirror with the real
-    params.yaml shrunk to 2 folds of 1 epoch; (root, params, what each flow returned).
+    params.yaml shrunk to 2 folds of 2 seeds, 1 epoch; (root, params, what each flow returned).
     Tests that reuse the outputs must not change them: copy what a flow would rewrite."""
     from arrhythmia.config import load_raw_params
     from flows.evaluate import evaluate_flow
@@ -44,7 +44,7 @@ def pipeline_outputs(tmp_path_factory, full_mirror, full_svdb_mirror, prefect_ha
 
     root = tmp_path_factory.mktemp("project")
     reduced = load_raw_params(ROOT / "params.yaml")
-    reduced["train"].update(folds=2, max_epochs=1)
+    reduced["train"].update(folds=2, seeds=2, max_epochs=1)
     (root / "params.yaml").write_text(yaml.safe_dump(reduced, sort_keys=False))
     with pytest.MonkeyPatch.context() as mp:
         _pipeline_context(mp, root, full_mirror, full_svdb_mirror)

@@ -43,7 +43,7 @@ def test_training_evaluation_and_registry(pipeline):
 
     root, _, results = pipeline
     train = results["train"]
-    assert 0 < train["dev_val_score"] <= 1 and train["n_models"] == 2
+    assert 0 < train["dev_val_score"] <= 1 and train["n_models"] == 4
     assert (root / "reports" / "train" / "training_curves.png").stat().st_size > 0
 
     ds2 = json.loads((root / "metrics" / "ds2.json").read_text())

@@ -112,7 +112,7 @@ def project(tmp_path_factory, full_mirror) -> Path:
     # dvc.yaml as committed: work in progress elsewhere in the tree stays out of this test).
     shutil.copy2(ROOT / "flows" / "pipeline.py", root / "flows" / "pipeline.py")
     params = load_raw_params(ROOT / "params.yaml")
-    params["train"].update(folds=2, max_epochs=1)
+    params["train"].update(folds=2, seeds=1, max_epochs=1)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return root
 

@@ -37,7 +37,7 @@ def test_results_section_reads_the_pipeline_metrics(metrics_dir):
     assert "| SVEB Se (EC57) | 100.0 |" in section and "| SVEB +P (EC57) | 50.0 |" in section
     assert "| **N** | 2 | 1 | 0 | 0 | 0 |" in section  # confusion row of reference N
     assert "SVEB Se 70.0 / +P 50.0" in section
-    assert "3 fold CNNs of 1234 parameters" in section and "61 s" in section
+    assert "3 CNNs (one per fold and seed) of 1234 parameters" in section and "61 s" in section
     # end to end beside at reference beats; a figure that is undefined prints as n/a
     assert "| QRS Se | - | 99.8 |" in section and "| VEB Se | 50.0 | 50.0 |" in section
     assert "| SVEB Se | 100.0 | n/a |" in section and "| VT episode Se | - | n/a |" in section

@@ -9,7 +9,7 @@ from arrhythmia.models.bundle import BeatClassifier
 from arrhythmia.signal.rr import RR_FEATURES
 from arrhythmia.training import ensemble as ensemble_module
 from arrhythmia.training import loop
-from arrhythmia.training.ensemble import train_ensemble
+from arrhythmia.training.ensemble import member_seeds, train_ensemble
 from arrhythmia.training.folds import patient_folds
 from arrhythmia.training.loop import ResumeError, class_weights, validation_score
 
@@ -43,7 +43,7 @@ def synthetic_dataset(seed=0, per_record=40):
 @pytest.fixture
 def small_train(params):
     return dataclasses.replace(
-        params.train, folds=2, max_epochs=6, patience=7, batch_size=16, widths=[4, 8],
+        params.train, folds=2, seeds=1, max_epochs=6, patience=7, batch_size=16, widths=[4, 8],
         learning_rate=0.01, normal_fraction=1.0,  # 240 beats: every one each epoch
         # synthetic beats are noise with bumps: no morphology for a sinus group to find
         # (the shipped template and neighbours train on real records in tests/e2e)
@@ -102,6 +102,42 @@ def test_same_params_give_the_same_model(tmp_path, small_train, params):
     for a, b in zip(first.state_dicts, second.state_dicts, strict=True):
         for key in a:
             torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    # equal content, equal bytes: DVC hashes the file, so no temporary name may leak into it
+    first.save(tmp_path / "a" / "cnn.pt")
+    second.save(tmp_path / "b" / "model.pt")
+    assert (tmp_path / "a" / "cnn.pt").read_bytes() == (tmp_path / "b" / "model.pt").read_bytes()
+
+
+def test_seed_members_extend_the_single_seed_model(tmp_path, small_train, params):
+    arrays = synthetic_dataset()
+    quick = dataclasses.replace(small_train, max_epochs=2)
+    single, single_report = train_ensemble(
+        arrays, quick, params.preprocess, tmp_path / "one", progress=False
+    )
+    double, report = train_ensemble(
+        arrays, dataclasses.replace(quick, seeds=2), params.preprocess, tmp_path / "two",
+        progress=False,
+    )  # fmt: skip
+    assert len(double.state_dicts) == 2 * 2  # folds x seeds, the first seed's members first
+    for a, b in zip(single.state_dicts, double.state_dicts[:2], strict=True):
+        for key in a:
+            torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    first, other = double.state_dicts[0], double.state_dicts[2]  # fold 0 of each seed
+    assert any(not torch.equal(first[key], other[key]) for key in first)
+    assert {(row["member"], row["fold"]) for row in report.history} == {
+        (0, 0), (0, 1), (1, 0), (1, 1)
+    }  # fmt: skip
+    # the out-of-fold probabilities are the members' mean, not the first member's
+    assert not np.allclose(report.oof_proba, single_report.oof_proba)
+    np.testing.assert_allclose(report.oof_proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert sorted(set(report.fold_of_beat)) == [0, 1]
+
+
+def test_two_ensembles_with_different_seeds_share_no_member():
+    assert member_seeds(7, 1) == [7]
+    first, second = member_seeds(1, 3), member_seeds(2, 3)
+    assert first[0] == 1 and second[0] == 2 and len(set(first) | set(second)) == 6
+    assert member_seeds(1, 3) == first  # derived, not drawn
 
 
 def test_resume_after_interruption_ends_with_the_same_result(

@@ -1,5 +1,5 @@
 """Reading an ECG from any of the formats `arrhythmia predict` accepts: a WFDB record, an
-EDF/EDF+ file (wfdb's EDF reader) or a CSV file with one column per lead. Every problem
+EDF/EDF+ file (edfio) or a CSV file with one column per lead. Every problem
 with a file is one `RecordError` naming it."""
 
 from __future__ import annotations
@@ -75,22 +75,39 @@ def _read_wfdb(path: Path) -> EcgRecord:
     return EcgRecord(path.name, float(header.fs), fill_nan(signal), tuple(header.sig_name))
 
 
+# EDF's physical dimension field, to millivolts (the unit of the WFDB records we learn from)
+TO_MILLIVOLT = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3, "nv": 1e-6}
+
+
 def _read_edf(path: Path) -> EcgRecord:
-    from wfdb.io.convert.edf import read_edf
+    """EDF or EDF+ (continuous) through edfio, which skips EDF+'s annotation signals; the
+    signals at the first signal's sampling rate are the leads, in millivolts."""
+    import edfio
 
     if not path.is_file():
         raise RecordError(f"{path}: no such file")
     try:
-        record = read_edf(str(path))
-        keep = [i for i, name in enumerate(record.sig_name) if name != "EDF Annotations"]
-        signal = np.asarray(record.p_signal[:, keep], dtype=np.float32)
-        fs = float(record.fs)
-    except Exception as error:
+        edf = edfio.read_edf(path)
+        signals = list(edf.signals)  # without the "EDF Annotations" signals of EDF+
+        discontinuous = edf.reserved.strip().upper() == "EDF+D"
+    except Exception as error:  # edfio raises ValueErrors on malformed headers
         raise RecordError(f"{path}: cannot read it as EDF: {error}") from None
-    if not keep:
+    if discontinuous:
+        raise RecordError(
+            f"{path}: a discontinuous EDF+ file (EDF+D) has gaps between its data records; "
+            "export it as continuous EDF+"
+        )
+    if not signals:
         raise RecordError(f"{path}: no signal channels, only annotations")
-    _check(path, fs, len(signal))
-    names = tuple(record.sig_name[i] for i in keep)
+    fs = float(signals[0].sampling_frequency)
+    leads = [s for s in signals if float(s.sampling_frequency) == fs]
+    _check(path, fs, len(leads[0].data))
+    columns = []
+    for lead in leads:
+        unit = lead.physical_dimension.strip().lower()
+        columns.append(np.asarray(lead.data, dtype=np.float32) * TO_MILLIVOLT.get(unit, 1.0))
+    signal = np.column_stack(columns)
+    names = tuple(lead.label.strip() for lead in leads)
     return EcgRecord(record_name(path), fs, fill_nan(signal), names)
 
 

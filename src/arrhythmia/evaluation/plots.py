@@ -81,41 +81,51 @@ def plot_training_curves(history: Sequence[Mapping[str, Any]], path: str | Path)
     """Loss curves (train_loss, val_loss) and the validation score against epoch.
 
     `history` rows have keys ``epoch``, ``train_loss``, ``val_loss``, ``val_score`` and
-    optionally ``fold``: each fold gets its own lines. A missing or None value is left
-    out of its curve. Returns the PNG path.
+    optionally ``fold`` and ``member`` (the seed of an ensemble): each fold gets its own
+    colour, each of its members its own lines (the legend names the first member's). A
+    missing or None value is left out of its curve. Returns the PNG path.
     """
     folds = sorted({row.get("fold") for row in history}, key=lambda f: (f is None, f))
+    members = sorted({row.get("member", 0) for row in history})
 
-    def series(key: str, fold: Any) -> tuple[list[float], list[float]]:
+    def series(key: str, fold: Any, member: int) -> tuple[list[float], list[float]]:
         xs, ys = [], []
         for i, row in enumerate(history):
             value = row.get(key)
-            if value is None or row.get("fold") != fold:
+            if value is None or row.get("fold") != fold or row.get("member", 0) != member:
                 continue
             xs.append(float(row.get("epoch", i)))
             ys.append(float(value))
         return xs, ys
 
-    def label(text: str, fold: Any) -> str:
+    def label(text: str, fold: Any, member: int) -> str | None:
+        if member != members[0]:
+            return None  # one legend entry per fold
         return text if fold is None else f"{text}, fold {fold}"
 
     fig = _new_figure((10.0, 4.0))
     ax_loss, ax_score = fig.subplots(1, 2)
     for index, fold in enumerate(folds):
         colour = f"C{index}"
-        for key, text, style in (("train_loss", "train", "-"), ("val_loss", "validation", "--")):
-            xs, ys = series(key, fold)
+        for member in members:
+            alpha = 1.0 if member == members[0] else 0.5
+            for key, text, style in (("train_loss", "train", "-"),
+                                     ("val_loss", "validation", "--")):  # fmt: skip
+                xs, ys = series(key, fold, member)
+                if xs:
+                    ax_loss.plot(xs, ys, style, color=colour, marker="o", markersize=3,
+                                 alpha=alpha, label=label(text, fold, member))  # fmt: skip
+            xs, ys = series("val_score", fold, member)
             if xs:
-                ax_loss.plot(xs, ys, style, color=colour, marker="o", markersize=3,
-                             label=label(text, fold))  # fmt: skip
-        xs, ys = series("val_score", fold)
-        if xs:
-            best = int(np.nanargmax(ys)) if not np.all(np.isnan(ys)) else None
-            tail = f" (best {ys[best]:.3f} @ {xs[best]:g})" if best is not None else ""
-            ax_score.plot(xs, ys, color=colour, marker="o", markersize=3,
-                          label=label("score", fold) + tail)  # fmt: skip
-            if best is not None:
-                ax_score.plot([xs[best]], [ys[best]], "*", color=colour, markersize=10)
+                best = int(np.nanargmax(ys)) if not np.all(np.isnan(ys)) else None
+                text = label("score", fold, member)
+                if text is not None and best is not None:
+                    text += f" (best {ys[best]:.3f} @ {xs[best]:g})"
+                ax_score.plot(xs, ys, color=colour, marker="o", markersize=3, alpha=alpha,
+                              label=text)  # fmt: skip
+                if best is not None:
+                    ax_score.plot([xs[best]], [ys[best]], "*", color=colour, markersize=10,
+                                  alpha=alpha)  # fmt: skip
     for ax, title, ylabel in ((ax_loss, "Loss", "Loss"),
                               (ax_score, "Validation score", "Validation score")):  # fmt: skip
         ax.set_xlabel("Epoch")

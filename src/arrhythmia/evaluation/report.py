@@ -169,7 +169,7 @@ def results_section(ds2_metrics: Path, train_metrics: Path, end_to_end: Path) ->
         else ""
     )
     model = (
-        f"Model: {_count(train.get('n_models'))} fold CNNs of "
+        f"Model: {_count(train.get('n_models'))} CNNs (one per fold and seed) of "
         f"{_count(train.get('n_parameters_per_model'))} parameters each "
         f"({float(train.get('model_size_bytes', 0)) / 1024:.0f} KiB in all), trained in "
         f"{float(train.get('train_seconds', 0)):.0f} s on this machine's CPU; best epochs "

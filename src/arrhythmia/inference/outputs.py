@@ -52,6 +52,13 @@ def heart_rate(d: Diagnosis) -> dict:
     }
 
 
+def dominant_rhythm(seconds_in_rhythm: dict[str, float]) -> str | None:
+    """The rhythm the record spends most time in (a strip's rhythm call); None without any."""
+    if not seconds_in_rhythm:
+        return None
+    return max(seconds_in_rhythm, key=lambda rhythm: seconds_in_rhythm[rhythm])
+
+
 def report(d: Diagnosis, model: str, detector: str | None) -> dict:
     """The JSON report: summary, episodes, pauses and every beat with its probabilities."""
     duration = d.n_samples / d.fs
@@ -78,6 +85,7 @@ def report(d: Diagnosis, model: str, detector: str | None) -> dict:
         "summary": {
             "n_beats": int(len(d.samples)), "beats_per_class": counts,
             "heart_rate_bpm": heart_rate(d), "ectopic_beats_per_hour": per_hour,
+            "dominant_rhythm": dominant_rhythm(in_rhythm),
             "time_in_rhythm_s": in_rhythm, "unreadable_s": round(unreadable_s, 3),
             "n_pauses": len(d.pauses),
             "longest_pause_s": round(max((b - a for a, b in d.pauses), default=0) / d.fs, 3),

@@ -1,5 +1,6 @@
-"""The trained model as shipped: an ensemble of fold CNNs plus everything needed to turn
-beat windows and RR features into AAMI labels, saved as a versioned bundle of plain data.
+"""The trained model as shipped: an ensemble of CNNs (one per fold and seed) plus everything
+needed to turn beat windows and RR features into AAMI labels, saved as a versioned bundle of
+plain data.
 
 The bundle holds only tensors, dicts, lists, numbers and strings, and is read with
 `torch.load(weights_only=True)`: a file that holds any other pickled object is refused
@@ -137,7 +138,9 @@ class BeatClassifier:
         payload["format"] = BUNDLE_FORMAT
         payload["format_version"] = BUNDLE_VERSION
         with atomic_path(path) as tmp:
-            torch.save(payload, tmp)
+            # a file object: the temporary name must not be written into the archive
+            with tmp.open("wb") as handle:
+                torch.save(payload, handle)
 
     @classmethod
     def load(cls, path: str | Path) -> BeatClassifier:

@@ -76,6 +76,7 @@ def recording_rows(d: Diagnosis, info: dict) -> list[tuple[str, str]]:
         ("Length", clock(length_s)),
         ("Analysable", f"{clock(readable_s)} ({percent(readable_s, length_s)})"),
         ("Unreadable", f"{clock(s['unreadable_s'])} ({percent(s['unreadable_s'], length_s)})"),
+        ("Main rhythm", rhythm_name(s["dominant_rhythm"]) if s["dominant_rhythm"] else UNKNOWN),
         ("Total beats", number(s["n_beats"])),
         ("HR min / mean / max",
          " / ".join(number(hr[k]) for k in ("min", "mean", "max")) + " bpm"),

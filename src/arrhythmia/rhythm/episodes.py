@@ -15,10 +15,13 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal as sps
 
+from arrhythmia.rhythm.atrial import clean_intervals, p_wave_similarity
+from arrhythmia.rhythm.strip import STRIP_MAX_S, strip_af_spans
+from arrhythmia.signal.quality import union
+
 SINUS = "N"
 # Lowest to highest: a later rhythm overrides an earlier one where both are proposed.
 PRIORITY: tuple[str, ...] = ("SBR", "SVTA", "T", "B", "AFIB", "VT", "VFL", "NOISE")
-ECTOPIC_OR_UNKNOWN = ("V", "F", "Q")  # beats whose adjacent RR intervals say nothing of atria
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,8 @@ def find_episodes(
 
     ``samples`` are sorted beat positions, ``labels`` their AAMI letters, ``signal`` the
     (n_samples, n_leads) ECG in physical units; ``unreadable`` spans become "NOISE", and so
-    do ``noisy`` spans except where ventricular flutter is found."""
+    do ``noisy`` spans except where ventricular flutter is found. A strip (up to
+    STRIP_MAX_S) gets one AF call from all its beats (:mod:`arrhythmia.rhythm.strip`)."""
     if n_samples <= 0:
         return []
     samples = np.asarray(samples, dtype=np.int64)
@@ -103,7 +107,11 @@ def find_episodes(
         ),
         "T": pattern_spans(samples, labels, fs, "(?:[^V]{2}V)", params.trigeminy_min_cycles),
         "B": pattern_spans(samples, labels, fs, "(?:[^V]V)", params.bigeminy_min_cycles),
-        "AFIB": atrial_fibrillation_spans(samples, labels, fs, params, signal),
+        "AFIB": (
+            strip_af_spans(samples, labels, fs, signal, union(unreadable, noisy))
+            if n_samples <= STRIP_MAX_S * fs
+            else atrial_fibrillation_spans(samples, labels, fs, params, signal)
+        ),
         "VT": run_spans(samples, labels, fs, "V", params.vt_min_beats, params.vt_min_rate_bpm),
         "VFL": ventricular_flutter_spans(signal, fs, samples, labels, params),
         "NOISE": np.asarray(list(unreadable), dtype=np.int64).reshape(-1, 2),
@@ -238,7 +246,7 @@ def sinus_bradycardia_spans(
     if len(samples) < n + 1:
         return np.empty((0, 2), dtype=np.int64)
     rr = np.diff(samples).astype(float)
-    clean = _clean_intervals(labels)
+    clean = clean_intervals(labels)
     rr[~clean] = np.nan
     # Left-out intervals sort last, so the median of the clean ones is at index (count-1)/2.
     windows = np.sort(sliding_window_view(rr, n), axis=1)
@@ -254,13 +262,6 @@ def sinus_bradycardia_spans(
 
 
 # --- atrial fibrillation ----------------------------------------------------------------------
-
-
-def _clean_intervals(labels: np.ndarray) -> np.ndarray:
-    """RR intervals whose both beats are supraventricular or normal (S beats count: in AF the
-    beats labelled S are conducted beats)."""
-    ectopic = np.isin(labels, ECTOPIC_OR_UNKNOWN)
-    return ~(ectopic[:-1] | ectopic[1:])
 
 
 def _exponential_average(x: np.ndarray, alpha: float) -> np.ndarray:
@@ -308,7 +309,7 @@ def atrial_fibrillation_spans(
     if len(samples) < params.af_window_beats + 2:
         return np.empty((0, 2), dtype=np.int64)
     rr = np.diff(samples) / fs
-    clean = _clean_intervals(labels)
+    clean = clean_intervals(labels)
     decided = np.zeros(len(rr), dtype=bool)
     decided[clean] = af_decision(rr[clean], params)
     if signal is not None and len(signal):
@@ -336,20 +337,7 @@ def atrial_activity(
     """Per beat: True where P waves look present, i.e. the rolling median similarity
     (correlation) of the pre-QRS segments of consecutive beats exceeds
     ``af_max_p_similarity``. Only beats ending a clean RR interval count."""
-    lead = signal[:, 0] if np.ndim(signal) == 2 else signal  # a view: no copy of the record
-    far, near = params.af_p_window_s
-    stride = max(1, int(fs // 180))  # 180 Hz is plenty for P waves
-    offsets = np.arange(-int(far * fs), -int(near * fs), stride)
-    segments = lead[np.clip(samples[:, None] + offsets, 0, len(lead) - 1)].astype(float)
-    segments = np.nan_to_num(segments)
-    # Remove each segment's linear trend (baseline wander) instead of filtering the record.
-    t = offsets - offsets.mean()
-    segments = segments - segments.mean(axis=1, keepdims=True)
-    segments -= np.outer(segments @ t / (t @ t), t)
-    segments /= np.linalg.norm(segments, axis=1, keepdims=True) + 1e-12
-    similarity = np.full(len(samples), np.nan)
-    similarity[1:] = np.einsum("ij,ij->i", segments[1:], segments[:-1])
-    similarity[1:][~clean] = np.nan
+    similarity = p_wave_similarity(signal, fs, samples, clean, params.af_p_window_s)
     k = params.af_p_beats
     padded = np.r_[np.full(k // 2, np.nan), similarity, np.full(k - k // 2 - 1, np.nan)]
     windows = sliding_window_view(padded, k)

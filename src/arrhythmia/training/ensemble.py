@@ -1,4 +1,4 @@
-"""Train one CNN per patient-wise fold of the development set and ship their average.
+"""Train CNNs per patient-wise fold of the development set (one per seed) and ship their average.
 
 The development set is the splits params.yaml names (train.training_sets: DS1 and the SVDB
 records, or DS1 alone for comparison with the DS1-only literature). Every development beat
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,18 @@ class TrainingReport:
     val_score_untuned: float  # before any decision offsets
     oof_proba: np.ndarray  # (n development beats, n classes): from the CNN that did not see it
     fold_of_beat: np.ndarray
+
+
+def member_seeds(seed: int, n: int) -> list[int]:
+    """The seeds of an ensemble's `n` members per fold: `seed` itself first (one member is
+    the single-seed model), then seeds drawn from (seed, k), so that two ensembles with
+    different seeds share no member."""
+    derived = [int(np.random.SeedSequence([seed, k]).generate_state(1)[0]) for k in range(1, n)]
+    return [seed, *derived]
+
+
+def checkpoint_name(member: int, fold: int) -> str:
+    return f"fold{fold}.pt" if member == 0 else f"seed{member}_fold{fold}.pt"
 
 
 def fold_of(records: np.ndarray, folds: Mapping[str, int]) -> np.ndarray:
@@ -175,28 +187,32 @@ def train_ensemble(
     oof = np.zeros((len(labels), n_classes), dtype=np.float32)
     state_dicts, history, best_epochs = [], [], []
     fold_of_beat = fold_of(records, folds)
-    for fold in range(cfg.folds):
-        val_idx = np.flatnonzero(fold_of_beat == fold)
-        train_idx = np.flatnonzero(fold_of_beat != fold)
-        log.info(
-            "fold %d: validation records %s",
-            fold, sorted(r for r, f in folds.items() if f == fold),
-        )  # fmt: skip
-        result = train_fold(
-            data, train_idx, val_idx, cfg,
-            fold=fold, n_classes=n_classes, checkpoint=checkpoint_dir / f"fold{fold}.pt",
-            fingerprint=fingerprint, resume=resume, progress=progress,
-        )  # fmt: skip
-        model = BeatCNN(model_config(cfg, data, n_classes))
-        model.load_state_dict(result.state_dict)
-        model.eval()
-        oof[val_idx] = ensemble_proba(
-            [model], centre_crop(data.beats[val_idx], cfg.max_shift), data.rr[val_idx],
-            [0.0] * n_classes,
-        )  # fmt: skip
-        state_dicts.append(result.state_dict)
-        history.extend(result.history)
-        best_epochs.append(result.best_epoch)
+    for member, seed in enumerate(member_seeds(cfg.seed, cfg.seeds)):
+        member_cfg = replace(cfg, seed=seed)
+        for fold in range(cfg.folds):
+            val_idx = np.flatnonzero(fold_of_beat == fold)
+            train_idx = np.flatnonzero(fold_of_beat != fold)
+            log.info(
+                "seed %d, fold %d: validation records %s",
+                seed, fold, sorted(r for r, f in folds.items() if f == fold),
+            )  # fmt: skip
+            result = train_fold(
+                data, train_idx, val_idx, member_cfg,
+                fold=fold, n_classes=n_classes,
+                checkpoint=checkpoint_dir / checkpoint_name(member, fold),
+                fingerprint=fingerprint, resume=resume, progress=progress,
+            )  # fmt: skip
+            model = BeatCNN(model_config(cfg, data, n_classes))
+            model.load_state_dict(result.state_dict)
+            model.eval()
+            # The members' mean, as the shipped ensemble averages them
+            oof[val_idx] += ensemble_proba(
+                [model], centre_crop(data.beats[val_idx], cfg.max_shift), data.rr[val_idx],
+                [0.0] * n_classes,
+            ) / cfg.seeds  # fmt: skip
+            state_dicts.append(result.state_dict)
+            history.extend({"member": member, **row} for row in result.history)
+            best_epochs.append(result.best_epoch)
 
     decision = decide(arrays, oof, cfg, fold_of_beat, include)
     predicted = decision.validated.argmax(axis=1)

@@ -261,4 +261,6 @@ def _save_checkpoint(path, model, optimizer, scheduler, state, fingerprint) -> N
         "fingerprint": fingerprint,
     }
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        # a file object: the temporary name must not be written into the archive
+        with tmp.open("wb") as handle:
+            torch.save(payload, handle)

@@ -1,0 +1,182 @@
+"""Rhythm figures of the whole product (own beat detection, the pipeline's model) on each
+rhythm development database: MITDB's DS1, SVDB, VFDB, CUDB and the CinC 2017 strips.
+
+    python benchmarks/rhythm_databases.py                       # every database
+    python benchmarks/rhythm_databases.py vfdb cudb --out reports/rhythm/vt_vf.json
+    python benchmarks/rhythm_databases.py cinc2017 --cinc-limit 300
+
+Long records (MITDB, SVDB, VFDB, CUDB): gross duration and episode Se / +P of AF (AFIB and
+AFL), VT, VF (flutter and fibrillation: the product reports both as VFL) and VT-or-VF, whole
+records scored against their `.atr` rhythm annotations (CUDB marks VF with `[` `]` only, so
+its VT is not in the reference). CinC 2017: each strip's call (A where AF covers at least
+half of it) against REFERENCE.csv: F1 per class and the challenge score, the mean F1 of N,
+A and O. DS2 is the test set and is never run here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from arrhythmia.config import load_params
+from arrhythmia.data.records import DS1
+from arrhythmia.detection.model import QrsDetector
+from arrhythmia.evaluation.rhythm_scoring import episode_scores, pool, reference_episodes
+from arrhythmia.inference.model_handle import load_model
+from arrhythmia.inference.predict import predict_record
+
+GROUPS: dict[str, set[str]] = {
+    "AF": {"AFIB", "AFL"},
+    "VT": {"VT"},
+    "VF": {"VF", "VFL"},
+    "VT or VF": {"VT", "VF", "VFL"},
+}
+LONG_RECORDS = ("mitdb", "svdb", "vfdb", "cudb")
+CINC_CLASSES = ("N", "A", "O", "~")
+
+
+def cinc_call(d) -> str:
+    """A strip's CinC 2017 label from its diagnosis: A where AF covers at least half of it,
+    ~ where the unreadable part does, N for sinus rhythm at 50-100 bpm with at most one
+    ectopic beat, O for anything else."""
+    seconds = Counter()
+    for episode in d.episodes:
+        seconds[episode.rhythm] += (episode.end - episode.start) / d.fs
+    length = d.n_samples / d.fs
+    if seconds["AFIB"] + seconds["AFL"] >= length / 2:
+        return "A"
+    if seconds["NOISE"] >= length / 2 or len(d.samples) < 2:
+        return "~"
+    rate = 60.0 * (len(d.samples) - 1) * d.fs / (d.samples[-1] - d.samples[0])
+    ectopic = int(np.isin(d.labels, ["S", "V", "F"]).sum())
+    if set(seconds) <= {"N", "NOISE"} and ectopic <= 1 and 50 <= rate <= 100:
+        return "N"
+    return "O"
+
+
+def record_names(database: str, folder: Path) -> list[str]:
+    if database == "mitdb":
+        return list(DS1)  # the development part of MITDB; DS2 is the test set
+    return (folder / "RECORDS").read_text().split()
+
+
+def score_long(database: str, folder: Path, model, detector) -> dict:
+    per_record = {}
+    for name in tqdm(record_names(database, folder), desc=database, unit="record"):
+        path = folder / name
+        diagnosis = predict_record(path, model, detector)
+        reference = reference_episodes(str(path), diagnosis.n_samples)
+        per_record[name] = {
+            group: episode_scores(reference, diagnosis.episodes, rhythms, fs=diagnosis.fs)
+            for group, rhythms in GROUPS.items()
+        }
+    gross = {g: pool([scores[g] for scores in per_record.values()]) for g in GROUPS}
+    return {"gross": gross, "per_record": per_record}
+
+
+def f1_scores(truth: list[str], called: list[str]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for c in CINC_CLASSES:
+        tp = sum(t == c and p == c for t, p in zip(truth, called, strict=True))
+        denominator = truth.count(c) + called.count(c)
+        out[c] = None if denominator == 0 else 2 * tp / denominator
+    return out
+
+
+def score_cinc(folder: Path, model, detector, limit: int | None) -> dict:
+    with (folder / "REFERENCE.csv").open() as handle:
+        truth = dict(csv.reader(handle))
+    names = sorted(truth)[:limit]
+    called, failed = {}, []
+    started = time.monotonic()
+    for name in tqdm(names, desc="cinc2017", unit="strip"):
+        try:
+            called[name] = cinc_call(predict_record(folder / name, model, detector))
+        except Exception as error:  # a strip under 10 s is refused: it is counted as noise
+            failed.append(f"{name}: {error}")
+            called[name] = "~"
+    seconds = time.monotonic() - started
+    ref = [truth[n] for n in names]
+    got = [called[n] for n in names]
+    f1 = f1_scores(ref, got)
+    scored = [f1[c] for c in ("N", "A", "O")]
+    confusion = Counter(f"{t}->{p}" for t, p in zip(ref, got, strict=True))
+    return {
+        "n_strips": len(names), "f1": f1,
+        "challenge_score": None if None in scored else sum(scored) / 3,
+        "confusion": dict(sorted(confusion.items())), "refused": failed,
+        "strips_per_second": len(names) / seconds if seconds else None,
+        "calls": called,
+    }  # fmt: skip
+
+
+def percent(value: float | None) -> str:
+    return "  -  " if value is None else f"{100 * value:5.1f}"
+
+
+def print_long(database: str, result: dict) -> None:
+    for group, g in result["gross"].items():
+        if g["reference_s"] == 0 and g["detected_s"] == 0:
+            continue
+        print(
+            f"| {database} | {group} | {g['reference_s']:.0f} | {g['detected_s']:.0f} | "
+            f"{percent(g['duration_se'])} | {percent(g['duration_ppv'])} | "
+            f"{g['reference_episodes_found']}/{g['reference_episodes']} | "
+            f"{g['detected_episodes_true']}/{g['detected_episodes']} |"
+        )
+
+
+def print_cinc(result: dict) -> None:
+    f1 = result["f1"]
+    print(f"\nCinC 2017, {result['n_strips']} strips "
+          f"({result['strips_per_second']:.1f} a second, model and reading included):")  # fmt: skip
+    score = percent(result["challenge_score"])
+    print("F1 " + ", ".join(f"{c} {percent(f1[c])}" for c in CINC_CLASSES)
+          + f"; challenge score (mean F1 of N, A, O) {score}")  # fmt: skip
+    print("reference->called: " + ", ".join(f"{k} {v}" for k, v in result["confusion"].items()))
+    if result["refused"]:
+        print(f"{len(result['refused'])} strips refused (called ~), e.g. {result['refused'][0]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("databases", nargs="*", default=[*LONG_RECORDS, "cinc2017"],
+                        choices=[*LONG_RECORDS, "cinc2017"])  # fmt: skip
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--cinc-limit", type=int, default=None, help="the first N strips only")
+    parser.add_argument("--out", type=Path, default=Path("reports/rhythm/databases.json"))
+    args = parser.parse_args()
+
+    paths = load_params().paths
+    model, detector = load_model(paths.model), QrsDetector.load(paths.qrs_detector)
+    results = {}
+    for database in args.databases:
+        folder = args.data / database
+        if database == "cinc2017":
+            results[database] = score_cinc(folder, model, detector, args.cinc_limit)
+        else:
+            results[database] = score_long(database, folder, model, detector)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+
+    print("Whole records, gross statistics in %; episodes found / reference, true / detected.")
+    print("| database | rhythm | reference s | detected s | duration Se | duration +P | "
+          "episode Se | episode +P |")  # fmt: skip
+    print("|:--|:--|--:|--:|--:|--:|--:|--:|")
+    for database, result in results.items():
+        if database != "cinc2017":
+            print_long("MITDB DS1" if database == "mitdb" else database.upper(), result)
+    if "cinc2017" in results:
+        print_cinc(results["cinc2017"])
+    print(f"\n(per record: {args.out})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""AF in a short strip (10-65 s, a handheld or a watch ECG), where the episode detector of
+a Holter record has too little time to settle: it needs 30 s of episode after its trend
+converges, so a strip rarely qualifies. A strip gets one call from all its beats instead.
+
+Irregular RR intervals between non-ventricular beats (intervals next to a V, F or Q beat say
+nothing of the atria) argue for AF; premature-then-compensated pairs (the pattern of ectopic
+beats, not of AF), consecutive beats whose P-wave segments stay alike (atrial activity) and
+an unreadable strip argue against it. The thresholds of :class:`StripParams` were chosen on
+the CinC 2017 strips in ``../shared`` (``benchmarks/strip_af.py`` prints the choice and its
+record-wise cross-validated F1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from arrhythmia.rhythm.atrial import clean_intervals, p_wave_similarity
+
+STRIP_MAX_S = 65.0  # up to this long a recording is a strip (CinC 2017: 9-61 s)
+
+
+@dataclass(frozen=True)
+class StripParams:
+    min_intervals: int = 6  # fewer clean RR intervals: too few beats to call AF
+    af_min_irregularity: float = 0.064  # CinC 2017
+    af_max_p_similarity: float = 0.4  # CinC 2017
+    af_max_ectopic_pairs: float = 0.2  # CinC 2017
+    af_max_unreadable: float = 0.2  # CinC 2017: share of the strip
+
+
+@dataclass(frozen=True)
+class StripFeatures:
+    n_intervals: int  # clean RR intervals
+    irregularity: float  # median |successive difference| / median RR over clean pairs
+    ectopic_pairs: float  # share of clean pairs that are short (< 0.85 median), then long
+    p_similarity: float  # median similarity of consecutive beats' P-wave segments
+    unreadable: float  # share of the strip that is unreadable
+
+
+def strip_features(
+    samples: np.ndarray,
+    labels: np.ndarray,
+    fs: float,
+    signal: np.ndarray,
+    unreadable_samples: int = 0,
+) -> StripFeatures | None:
+    """The strip's features, or None where no two successive clean RR intervals exist."""
+    samples = np.asarray(samples, dtype=np.int64)
+    if len(samples) < 3:
+        return None
+    rr = np.diff(samples) / fs
+    clean = clean_intervals(np.asarray(labels))
+    pairs = clean[:-1] & clean[1:]
+    if not pairs.any():
+        return None
+    median = float(np.median(rr[clean]))
+    successive = np.abs(np.diff(rr))[pairs]
+    short_then_long = (rr[:-1] < 0.85 * median) & (rr[1:] > 1.1 * median)
+    similarity = p_wave_similarity(signal, fs, samples, clean)
+    similarity = similarity[np.isfinite(similarity)]
+    return StripFeatures(
+        n_intervals=int(clean.sum()),
+        irregularity=float(np.median(successive) / median),
+        ectopic_pairs=float(short_then_long[pairs].mean()),
+        p_similarity=float(np.median(similarity)) if len(similarity) else 0.0,
+        unreadable=unreadable_samples / max(len(signal), 1),
+    )
+
+
+def is_atrial_fibrillation(features: StripFeatures | None, params: StripParams) -> bool:
+    return (
+        features is not None
+        and features.n_intervals >= params.min_intervals
+        and features.irregularity > params.af_min_irregularity
+        and features.p_similarity < params.af_max_p_similarity
+        and features.ectopic_pairs < params.af_max_ectopic_pairs
+        and features.unreadable < params.af_max_unreadable
+    )
+
+
+def strip_af_spans(
+    samples: np.ndarray,
+    labels: np.ndarray,
+    fs: float,
+    signal: np.ndarray,
+    unreadable: list[tuple[int, int]],
+    params: StripParams = StripParams(),
+) -> np.ndarray:
+    """(1, 2) span from the first to the last beat where the strip is AF, else (0, 2)."""
+    lost = sum(end - start for start, end in unreadable)
+    features = strip_features(samples, labels, fs, signal, lost)
+    if not is_atrial_fibrillation(features, params):
+        return np.empty((0, 2), dtype=np.int64)
+    return np.array([[samples[0], samples[-1] + 1]], dtype=np.int64)
