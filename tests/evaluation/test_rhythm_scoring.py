@@ -91,11 +91,26 @@ def test_reference_episodes_from_rhythm_and_flutter_annotations(tmp_path: Path):
     wfdb.wrann("rec", "atr", sample, symbol=symbol, aux_note=notes, fs=100, write_dir=str(tmp_path))
     episodes = reference_episodes(str(tmp_path / "rec"), 1000)
     assert episodes == [
-        Episode("N", 0, 400),  # the first rhythm holds from sample 0
+        Episode("N", 0, 400),  # N before the first note, then "(N": one episode
         Episode("AFIB", 400, 500),
         Episode("VFL", 500, 650),  # "[" ... "]" overrides the rhythm annotation
         Episode("AFIB", 650, 700),
         Episode("N", 700, 1000),
+    ]
+
+
+def test_a_first_rhythm_note_late_in_a_record_holds_from_there(tmp_path: Path):
+    import wfdb
+
+    # CUDB: VF marked "[" ... "]", and one "(VF" note near the end of the record
+    sample, symbol, notes = np.array([300, 800, 990]), ["[", "]", "+"], ["", "", "(VF"]
+    wfdb.wrann("rec", "atr", sample, symbol=symbol, aux_note=notes, fs=100, write_dir=str(tmp_path))
+    episodes = reference_episodes(str(tmp_path / "rec"), 1000)
+    assert episodes == [
+        Episode("N", 0, 300),
+        Episode("VFL", 300, 800),
+        Episode("N", 800, 990),
+        Episode("VF", 990, 1000),
     ]
 
 

@@ -157,6 +157,25 @@ def test_large_4_5_hz_oscillation_without_beats_is_ventricular_flutter():
     assert (vfl[0].end - vfl[0].start) / FS > 0.7 * flutter_s
 
 
+def test_flutter_interrupted_for_a_few_seconds_is_one_episode():
+    # 20 s of flutter, 4 s of sinus beats, 20 s of flutter: one VFL episode, not two
+    n = int(60 * FS)
+    ecg = np.zeros((n, 2))
+    t = np.arange(n) / FS
+    wave = np.sin(2 * np.pi * 4.5 * t)[:, None]
+    bursts = [(int(5 * FS), int(25 * FS)), (int(29 * FS), int(49 * FS))]
+    for start, end in bursts:
+        ecg[start:end] += wave[start:end]
+    gap_beats = beats_from_rr(np.full(4, 0.8), start_s=25.4)
+    ecg += spiky_ecg(gap_beats, n)
+    labels = ["N"] * len(gap_beats)
+    merged = [ep for ep in detect(gap_beats, labels, n, signal=ecg) if ep.rhythm == "VFL"]
+    assert len(merged) == 1 and merged[0].end - merged[0].start > 38 * FS
+    apart = RhythmParams(vfl_merge_gap_s=0.0)
+    split = detect(gap_beats, labels, n, signal=ecg, params=apart)
+    assert [ep.rhythm for ep in split].count("VFL") == 2
+
+
 def test_single_lead_signal_works():
     samples = beats_from_rr(np.full(100, 0.8))
     n = int(samples[-1] + FS)

@@ -3,8 +3,8 @@
 Conventions
 -----------
 * Reference episodes come from the ``+`` annotations of the ``.atr`` file: each aux note such
-  as ``"(AFIB"`` starts a rhythm that lasts until the next ``+``; the first rhythm is taken to
-  hold from sample 0. A ventricular flutter span marked ``[`` ... ``]`` is "VFL" whatever the
+  as ``"(AFIB"`` starts a rhythm that lasts until the next ``+``; before the first one the
+  rhythm is "N". A ventricular flutter span marked ``[`` ... ``]`` is "VFL" whatever the
   rhythm annotations say.
 * A group of rhythms (e.g. ``{"AFIB", "AFL"}`` for AF) is scored as one: touching episodes of
   the group are one episode.
@@ -46,9 +46,11 @@ def reference_episodes(record_path: str, n_samples: int) -> list[Episode]:
     rhythm_at = [
         (int(s), n.lstrip("(")) for s, y, n in zip(samples, symbols, notes, strict=True) if y == "+"
     ]
-    if not rhythm_at:
-        rhythm_at = [(0, "N")]  # no rhythm annotations at all: MITDB's default rhythm
-    starts = [0] + [s for s, _ in rhythm_at[1:]]
+    if not rhythm_at or rhythm_at[0][0] > 0:
+        # before the first rhythm annotation (or with none at all): MITDB's default rhythm.
+        # A first note late in a record (CUDB's "(VF" at its end) holds from there, not from 0.
+        rhythm_at = [(0, "N"), *rhythm_at]
+    starts = [s for s, _ in rhythm_at]
     ends = starts[1:] + [n_samples]
     episodes = [
         Episode(name, max(0, start), min(end, n_samples))

@@ -76,6 +76,7 @@ class RhythmParams:
     vfl_min_std_mv: float = 0.1  # flat lines and disconnected leads are not VF; DS1
     vfl_veto_beats: int = 3  # this many regular non-V beats in a window veto VF; DS1
     vfl_veto_rr_cv: float = 0.15  # "regular": RR coefficient of variation under this; DS1
+    vfl_merge_gap_s: float = 10.0  # flutter spans this close are one episode; DS1, VFDB, CUDB
 
 
 def find_episodes(
@@ -427,7 +428,8 @@ def ventricular_flutter_spans(
     for shift in range(k):
         in_run[shift : len(positive) - k + 1 + shift] |= sliding_window_view(positive, k).all(1)
     centre = feats["start"][in_run] + (window - step) // 2
-    return _merge_spans(np.column_stack([centre, centre + step]), 0, 0)
+    gap = int(round(params.vfl_merge_gap_s * fs))
+    return _merge_spans(np.column_stack([centre, centre + step]), gap, 0)
 
 
 def _organised_beats(

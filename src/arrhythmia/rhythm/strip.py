@@ -24,8 +24,8 @@ STRIP_MAX_S = 65.0  # up to this long a recording is a strip (CinC 2017: 9-61 s)
 @dataclass(frozen=True)
 class StripParams:
     min_intervals: int = 6  # fewer clean RR intervals: too few beats to call AF
-    af_min_irregularity: float = 0.064  # CinC 2017
-    af_max_p_similarity: float = 0.4  # CinC 2017
+    af_min_irregularity: float = 0.056  # CinC 2017
+    af_max_p_similarity: float = 0.5  # CinC 2017
     af_max_ectopic_pairs: float = 0.2  # CinC 2017
     af_max_unreadable: float = 0.2  # CinC 2017: share of the strip
 
