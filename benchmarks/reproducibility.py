@@ -89,7 +89,7 @@ def score_row(arrays, classifier, dev: dict, best_epochs, seconds: float) -> dic
     test = evaluate_predictions(arrays["label"][ds2].astype(np.int64), proba.argmax(axis=1))
     row = {"dev_score": dev["score"]}
     for key in ("sveb_se", "sveb_pp", "veb_se", "veb_pp"):
-        row[f"dev_{key}"] = dev[key]
+        row[f"dev_{key}"] = dev.get(key)  # the train stage's metrics leave undefined ones out
     for key in ("sveb_se", "sveb_pp", "veb_se", "veb_pp", "accuracy", "macro_f1"):
         row[f"ds2_{key}"] = test[key]
     row.update(
@@ -199,9 +199,12 @@ def main() -> None:
 
     params = load_params(args.params)
     arrays = load_arrays(params, args.dataset)
-    plan = [(text, False) for text in args.variants]
-    if not args.no_repeat:
-        plan.insert(1, (args.variants[0], True))
+    variants = args.variants
+    if args.shipped:  # the shipped model is the params.yaml row: not trained a second time
+        variants = [text for text in variants if text not in ("", "params.yaml")]
+    plan = [(text, False) for text in variants]
+    if not args.no_repeat and variants:
+        plan.insert(1, (variants[0], True))
     rows = []
     if args.append and args.out and Path(args.out).is_file():
         rows = json.loads(Path(args.out).read_text())["rows"]

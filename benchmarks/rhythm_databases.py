@@ -9,7 +9,8 @@ records in ../shared carry no rhythm annotations to score against).
 Long records (MITDB, VFDB, CUDB): gross duration and episode Se / +P of AF (AFIB and
 AFL), VT, VF (flutter and fibrillation: the product reports both as VFL) and VT-or-VF, whole
 records scored against their `.atr` rhythm annotations (CUDB marks VF with `[` `]` only, so
-its VT is not in the reference). CinC 2017: each strip's call (A where AF covers at least
+its VT is not in the reference; VFDB's "(NOISE" notes are scored as noise, although there
+the rhythm before them goes on). CinC 2017: each strip's call (A where AF covers at least
 half of it) against REFERENCE.csv: F1 per class and the challenge score, the mean F1 of N,
 A and O. DS2 is the test set and is never run here.
 """
@@ -27,17 +28,19 @@ import numpy as np
 from tqdm import tqdm
 
 from arrhythmia.config import load_params
+from arrhythmia.data.readers import RecordError
 from arrhythmia.data.records import DS1
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.evaluation.rhythm_scoring import episode_scores, pool, reference_episodes
 from arrhythmia.inference.model_handle import load_model
 from arrhythmia.inference.predict import predict_record
 
+# VFDB names fibrillation "(VF" or "(VFIB"; the product reports flutter and fibrillation as VFL
 GROUPS: dict[str, set[str]] = {
     "AF": {"AFIB", "AFL"},
     "VT": {"VT"},
-    "VF": {"VF", "VFL"},
-    "VT or VF": {"VT", "VF", "VFL"},
+    "VF": {"VF", "VFIB", "VFL"},
+    "VT or VF": {"VT", "VF", "VFIB", "VFL"},
 }
 # SVDB is not here: the copies in ../shared hold beat labels only, no rhythm annotations
 LONG_RECORDS = ("mitdb", "vfdb", "cudb")
@@ -102,7 +105,7 @@ def score_cinc(folder: Path, model, detector, limit: int | None) -> dict:
     for name in tqdm(names, desc="cinc2017", unit="strip"):
         try:
             called[name] = cinc_call(predict_record(folder / name, model, detector))
-        except Exception as error:  # a strip under 10 s is refused: it is counted as noise
+        except RecordError as error:  # a strip under 10 s is refused: it is counted as noise
             failed.append(f"{name}: {error}")
             called[name] = "~"
     seconds = time.monotonic() - started
