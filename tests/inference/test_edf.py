@@ -65,6 +65,21 @@ def test_an_edf_file_in_microvolts_is_read_in_millivolts(tmp_path):
     np.testing.assert_allclose(record.signal[:, 0], signal / 1000.0, atol=1e-3)
 
 
+def test_the_fastest_signals_are_the_leads_and_other_units_are_refused(tmp_path):
+    from edfio import Edf, EdfSignal
+
+    ecg = np.sin(np.linspace(0, 60, 250 * 12))
+    oxygen = EdfSignal(np.full(12, 97.0), sampling_frequency=1, label="SpO2")
+    lead = EdfSignal(ecg, sampling_frequency=250, label="ECG", physical_dimension="mV")
+    Edf([oxygen, lead]).write(tmp_path / "psg.edf")
+    record = read_record(tmp_path / "psg.edf")
+    assert record.fs == 250.0 and record.leads == ("ECG",)
+    hot = EdfSignal(ecg, sampling_frequency=250, label="ECG", physical_dimension="degC")
+    Edf([hot]).write(tmp_path / "odd.edf")
+    with pytest.raises(RecordError, match=r"odd.edf: physical dimension \['degc'\]"):
+        read_record(tmp_path / "odd.edf")
+
+
 def test_a_discontinuous_edf_plus_file_is_refused_in_one_line(tmp_path):
     header = bytearray(PYEDFLIB_208.read_bytes())
     assert header[192:197] == b"EDF+C"

@@ -157,23 +157,32 @@ def test_large_4_5_hz_oscillation_without_beats_is_ventricular_flutter():
     assert (vfl[0].end - vfl[0].start) / FS > 0.7 * flutter_s
 
 
-def test_flutter_interrupted_for_a_few_seconds_is_one_episode():
-    # 20 s of flutter, 4 s of sinus beats, 20 s of flutter: one VFL episode, not two
+def _two_flutter_bursts(gap_beats: np.ndarray) -> np.ndarray:
+    """20 s of 4.5 Hz flutter, a 4-s gap (spikes at `gap_beats`), 20 s of flutter."""
     n = int(60 * FS)
     ecg = np.zeros((n, 2))
-    t = np.arange(n) / FS
-    wave = np.sin(2 * np.pi * 4.5 * t)[:, None]
-    bursts = [(int(5 * FS), int(25 * FS)), (int(29 * FS), int(49 * FS))]
-    for start, end in bursts:
+    wave = np.sin(2 * np.pi * 4.5 * np.arange(n) / FS)[:, None]
+    for start, end in ((int(5 * FS), int(25 * FS)), (int(29 * FS), int(49 * FS))):
         ecg[start:end] += wave[start:end]
-    gap_beats = beats_from_rr(np.full(4, 0.8), start_s=25.4)
-    ecg += spiky_ecg(gap_beats, n)
-    labels = ["N"] * len(gap_beats)
-    merged = [ep for ep in detect(gap_beats, labels, n, signal=ecg) if ep.rhythm == "VFL"]
+    return ecg + spiky_ecg(gap_beats, n)
+
+
+def test_flutter_interrupted_for_a_few_seconds_is_one_episode():
+    no_beats = np.zeros(0, dtype=np.int64)
+    ecg = _two_flutter_bursts(no_beats)
+    merged = [ep for ep in detect(no_beats, [], len(ecg), signal=ecg) if ep.rhythm == "VFL"]
     assert len(merged) == 1 and merged[0].end - merged[0].start > 38 * FS
-    apart = RhythmParams(vfl_merge_gap_s=0.0)
-    split = detect(gap_beats, labels, n, signal=ecg, params=apart)
-    assert [ep.rhythm for ep in split].count("VFL") == 2
+    apart = detect(no_beats, [], len(ecg), signal=ecg, params=RhythmParams(vfl_merge_gap_s=0))
+    assert [ep.rhythm for ep in apart].count("VFL") == 2
+
+
+def test_regular_beats_between_flutter_bursts_keep_them_apart():
+    sinus = beats_from_rr(np.full(4, 0.8), start_s=25.4)
+    ecg = _two_flutter_bursts(sinus)
+    episodes = detect(sinus, ["N"] * len(sinus), len(ecg), signal=ecg)
+    flutter = [ep for ep in episodes if ep.rhythm == "VFL"]
+    assert len(flutter) == 2
+    assert not any(ep.start <= s < ep.end for ep in flutter for s in sinus[1:-1])
 
 
 def test_single_lead_signal_works():

@@ -64,6 +64,9 @@ def test_an_af_strip_is_one_afib_episode_and_its_dominant_rhythm():
         seconds[e.rhythm] = seconds.get(e.rhythm, 0.0) + (e.end - e.start) / record.fs
     assert dominant_rhythm(seconds) == "AFIB"
     assert dominant_rhythm({}) is None
+    # unreadable time is not a rhythm unless it is half of the record or more
+    assert dominant_rhythm({"N": 20.0, "NOISE": 25.0, "VT": 5.0}) == "NOISE"
+    assert dominant_rhythm({"N": 12.0, "NOISE": 10.0, "SBR": 8.0}) == "N"
 
 
 def test_irregular_beats_without_p_waves_are_af_and_with_p_waves_are_not():

@@ -75,19 +75,21 @@ def _read_wfdb(path: Path) -> EcgRecord:
     return EcgRecord(path.name, float(header.fs), fill_nan(signal), tuple(header.sig_name))
 
 
-# EDF's physical dimension field, to millivolts (the unit of the WFDB records we learn from)
-TO_MILLIVOLT = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3, "nv": 1e-6}
+# EDF's physical dimension field, to millivolts (the unit of the WFDB records we learn from);
+# headers are read as Latin-1, where the micro sign is 0xB5
+TO_MILLIVOLT = {"mv": 1.0, "uv": 1e-3, "\u00b5v": 1e-3, "\u03bcv": 1e-3, "v": 1e3, "nv": 1e-6}
 
 
 def _read_edf(path: Path) -> EcgRecord:
     """EDF or EDF+ (continuous) through edfio, which skips EDF+'s annotation signals; the
-    signals at the first signal's sampling rate are the leads, in millivolts."""
+    signals at the highest sampling rate are the leads (slow channels such as SpO2 are not
+    ECG), in millivolts."""
     import edfio
 
     if not path.is_file():
         raise RecordError(f"{path}: no such file")
     try:
-        edf = edfio.read_edf(path)
+        edf = edfio.read_edf(path, header_encoding="latin-1")
         signals = list(edf.signals)  # without the "EDF Annotations" signals of EDF+
         discontinuous = edf.reserved.strip().upper() == "EDF+D"
     except Exception as error:  # edfio raises ValueErrors on malformed headers
@@ -99,14 +101,18 @@ def _read_edf(path: Path) -> EcgRecord:
         )
     if not signals:
         raise RecordError(f"{path}: no signal channels, only annotations")
-    fs = float(signals[0].sampling_frequency)
+    fs = max(float(s.sampling_frequency) for s in signals)
     leads = [s for s in signals if float(s.sampling_frequency) == fs]
-    _check(path, fs, len(leads[0].data))
-    columns = []
-    for lead in leads:
-        unit = lead.physical_dimension.strip().lower()
-        columns.append(np.asarray(lead.data, dtype=np.float32) * TO_MILLIVOLT.get(unit, 1.0))
-    signal = np.column_stack(columns)
+    _check(path, fs, len(leads[0].digital))  # the stored integers: nothing decoded yet
+    units = [lead.physical_dimension.strip().lower() for lead in leads]
+    unknown = sorted({unit for unit in units if unit not in TO_MILLIVOLT})
+    if unknown:
+        raise RecordError(
+            f"{path}: physical dimension {unknown} is not a voltage unit (mV, uV, V, nV)"
+        )
+    signal = np.empty((len(leads[0].digital), len(leads)), dtype=np.float32)
+    for column, (lead, unit) in enumerate(zip(leads, units, strict=True)):
+        signal[:, column] = lead.data * TO_MILLIVOLT[unit]
     names = tuple(lead.label.strip() for lead in leads)
     return EcgRecord(record_name(path), fs, fill_nan(signal), names)
 

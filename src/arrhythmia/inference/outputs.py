@@ -53,10 +53,17 @@ def heart_rate(d: Diagnosis) -> dict:
 
 
 def dominant_rhythm(seconds_in_rhythm: dict[str, float]) -> str | None:
-    """The rhythm the record spends most time in (a strip's rhythm call); None without any."""
-    if not seconds_in_rhythm:
+    """The rhythm a record spends most time in among those read (a strip's rhythm call);
+    "NOISE" where at least half of it is unreadable, so that a mostly unreadable record is
+    never given a rhythm; None without any episode."""
+    total = sum(seconds_in_rhythm.values())
+    noise = seconds_in_rhythm.get("NOISE", 0.0)
+    readable = {r: t for r, t in seconds_in_rhythm.items() if r != "NOISE" and t > 0}
+    if not total:
         return None
-    return max(seconds_in_rhythm, key=lambda rhythm: seconds_in_rhythm[rhythm])
+    if noise >= total / 2 or not readable:
+        return "NOISE"
+    return max(readable, key=lambda rhythm: readable[rhythm])
 
 
 def report(d: Diagnosis, model: str, detector: str | None) -> dict:

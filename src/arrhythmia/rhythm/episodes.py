@@ -419,7 +419,8 @@ def ventricular_flutter_spans(
         & (np.median(feats["peak_hz"], axis=1) < high)
     )
     window, step = int(round(params.vfl_window_s * fs)), int(round(params.vfl_step_s * fs))
-    positive &= ~_organised_beats(feats["start"], window, samples, labels, fs, params)
+    organised = _organised_beats(feats["start"], window, samples, labels, fs, params)
+    positive &= ~organised
     k = params.vfl_min_windows
     if len(positive) < k:
         return np.empty((0, 2), dtype=np.int64)
@@ -428,8 +429,18 @@ def ventricular_flutter_spans(
     for shift in range(k):
         in_run[shift : len(positive) - k + 1 + shift] |= sliding_window_view(positive, k).all(1)
     centre = feats["start"][in_run] + (window - step) // 2
+    spans = _merge_spans(np.column_stack([centre, centre + step]), 0, 0)
+    if len(spans) < 2:
+        return spans
+    # Short gaps join flutter stretches, but never across organised beats: those are kept.
+    vetoed = np.sort(feats["start"][organised] + (window - step) // 2)
     gap = int(round(params.vfl_merge_gap_s * fs))
-    return _merge_spans(np.column_stack([centre, centre + step]), gap, 0)
+    bridged = (spans[1:, 0] - spans[:-1, 1] <= gap) & (
+        np.searchsorted(vetoed, spans[1:, 0]) == np.searchsorted(vetoed, spans[:-1, 1])
+    )
+    first = np.flatnonzero(np.r_[True, ~bridged])
+    last = np.r_[first[1:] - 1, len(spans) - 1]
+    return np.column_stack([spans[first, 0], spans[last, 1]]).reshape(-1, 2)
 
 
 def _organised_beats(
