@@ -87,12 +87,18 @@ def assess_quality(signal: np.ndarray, fs: float) -> SignalQuality:
     return SignalQuality(unreadable=join_windows(bad, window, len(signal)))
 
 
-def doubtful_stretches(doubtful: np.ndarray, n_samples: int, fs: float) -> list[tuple[int, int]]:
-    """Windows of DOUBT_WINDOW_S with at least MAX_DOUBTFUL doubtful candidates (joined)."""
-    window = max(1, int(round(DOUBT_WINDOW_S * fs)))
-    counts = np.bincount(np.asarray(doubtful, dtype=np.int64) // window,
-                         minlength=-(-n_samples // window))  # fmt: skip
-    return join_windows(np.flatnonzero(counts >= MAX_DOUBTFUL), window, n_samples)
+def doubtful_stretches(
+    doubtful: np.ndarray,
+    n_samples: int,
+    fs: float,
+    window_s: float = DOUBT_WINDOW_S,
+    max_doubtful: int = MAX_DOUBTFUL,
+) -> list[tuple[int, int]]:
+    """Windows of `window_s` with at least `max_doubtful` doubtful candidates (joined)."""
+    window = max(1, int(round(window_s * fs)))
+    n_windows = -(-n_samples // window)
+    counts = np.bincount(np.asarray(doubtful, dtype=np.int64) // window, minlength=n_windows)
+    return join_windows(np.flatnonzero(counts >= max_doubtful), window, n_samples)
 
 
 def join_windows(indices: np.ndarray, window: int, n_samples: int) -> list[tuple[int, int]]:
