@@ -34,8 +34,8 @@ test-fast: setup
 	pytest -m "not slow"
 
 lint: setup
-	ruff check src flows tests benchmarks .ci
-	ruff format --check src flows tests benchmarks .ci
+	ruff check src flows tools tests benchmarks .ci
+	ruff format --check src flows tools tests benchmarks .ci
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

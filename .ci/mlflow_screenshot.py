@@ -14,8 +14,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
-from arrhythmia.tracking.serving import free_port
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/ is not installed
+
+from tools.screenshot import find_chromium, screenshot  # noqa: E402
+from tools.serving import free_port  # noqa: E402
 
 
 def wait_until_up(url: str, timeout_s: float = 90) -> None:
@@ -35,12 +39,8 @@ def main() -> int:
     parser.add_argument("--size", default="2400,600", help="window width,height in pixels")
     args = parser.parse_args()
 
-    import mlflow
-
-    from arrhythmia.reporting.screenshot import find_chromium, screenshot
     from arrhythmia.tracking.mlflow_setup import (
-        DEFAULT_EXPERIMENT,
-        configure_tracking,
+        ensure_experiment,
         headline_view_path,
         missing_sqlite_store,
         tracking_uri,
@@ -52,8 +52,7 @@ def main() -> int:
     if absent is not None:
         raise SystemExit(f"no tracking store at {absent}: run `make run` first")
     store = tracking_uri()
-    configure_tracking()  # makes sure the experiment carries the headline view
-    experiment = mlflow.get_experiment_by_name(DEFAULT_EXPERIMENT)
+    experiment_id = ensure_experiment(uri=store)  # makes sure it carries the headline view
 
     port = free_port()
     server = subprocess.Popen(
@@ -63,7 +62,7 @@ def main() -> int:
     )  # fmt: skip
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health")
-        url = f"http://127.0.0.1:{port}/#" + headline_view_path(experiment.experiment_id)
+        url = f"http://127.0.0.1:{port}/#" + headline_view_path(experiment_id)
         width, height = (int(n) for n in args.size.split(","))
         # the UI draws its table after the page loads: give its scripts time to run
         out = screenshot(url, args.out, width=width, height=height,

@@ -11,6 +11,7 @@ Needs `make run` first (models/cnn.pt, models/qrs_detector.npz), the MITDB mirro
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -18,15 +19,17 @@ import numpy as np
 from mitdb_mirror import mitdb_mirror
 from PIL import Image
 
-from arrhythmia.config import load_params
-from arrhythmia.detection.model import QrsDetector
-from arrhythmia.inference.model_handle import load_model
-from arrhythmia.inference.outputs import report
-from arrhythmia.inference.predict import read_and_diagnose
-from arrhythmia.reporting import render_holter
-from arrhythmia.reporting.screenshot import screenshot
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tools/ is run from the project, not installed
+
+from arrhythmia.config import load_params  # noqa: E402
+from arrhythmia.detection.model import QrsDetector  # noqa: E402
+from arrhythmia.inference.model_handle import load_model  # noqa: E402
+from arrhythmia.inference.outputs import report  # noqa: E402
+from arrhythmia.inference.predict import read_and_diagnose  # noqa: E402
+from arrhythmia.reporting import render_holter  # noqa: E402
+from tools.screenshot import screenshot  # noqa: E402
+
 # 201: N, S, V and F beats; atrial fibrillation, sinus bradycardia, SVTA, trigeminy, pauses
 DEFAULT_RECORD = "201"
 WINDOW = (1100, 16000)  # tall enough for the whole page; the empty rest is cropped off

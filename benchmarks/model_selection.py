@@ -99,9 +99,13 @@ def main() -> None:
     test = arrays["split"] == "DS2"
     arrays = {k: (v[~test] if v.ndim and len(v) == len(test) else v) for k, v in arrays.items()}
     if not args.no_mlflow:
-        from arrhythmia.tracking.mlflow_setup import configure_tracking
+        import mlflow
 
-        configure_tracking(EXPERIMENT)
+        from arrhythmia.tracking.mlflow_setup import ensure_experiment, tracking_uri
+
+        # this process's runs (log_run) go to the pipeline's store, in their own experiment
+        mlflow.set_tracking_uri(tracking_uri())
+        mlflow.set_experiment(experiment_id=ensure_experiment(EXPERIMENT))
 
     rows = []
     for text in args.variants:

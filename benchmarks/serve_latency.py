@@ -19,16 +19,21 @@ import argparse
 import json
 import os
 import statistics
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
-from arrhythmia.config import load_params
-from arrhythmia.data.readers import read_record
-from arrhythmia.inference.request import request_body
-from arrhythmia.signal.ecg import primary_lead_first
-from arrhythmia.tracking.mlflow_setup import missing_sqlite_store, tracking_uri
-from arrhythmia.tracking.serving import model_server, post
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tools/ is run from the project, not installed
+
+from arrhythmia.config import load_params  # noqa: E402
+from arrhythmia.data.readers import read_record  # noqa: E402
+from arrhythmia.inference.request import request_body  # noqa: E402
+from arrhythmia.signal.ecg import primary_lead_first  # noqa: E402
+from arrhythmia.tracking.mlflow_setup import missing_sqlite_store, tracking_uri  # noqa: E402
+from tools.serving import model_server, post  # noqa: E402
 
 MODEL_URI = "models:/arrhythmia-cnn@champion"
 LENGTHS_S = {"60 s": 60.0, "30 min": 1800.0, "2 h": 7200.0}

@@ -20,6 +20,7 @@ from arrhythmia.artifacts import read_run
 from arrhythmia.config import load_params
 from arrhythmia.data.beat_dataset import load_dataset
 from flows.stage_cli import run_stage, stage_parser
+from flows.tracking import activate_tracking
 
 
 def end_to_end(paths, holter_record: str) -> tuple[dict, list[dict], Path]:
@@ -89,7 +90,7 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
         format_single_out_table,
     )
     from arrhythmia.models.bundle import BeatClassifier
-    from arrhythmia.tracking.mlflow_setup import configure_tracking, require_run
+    from arrhythmia.tracking.mlflow_setup import require_run
 
     params = load_params(params_path)
     paths, single_out = params.paths, params.evaluate.single_out
@@ -100,7 +101,7 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     if params.evaluate.holter_record not in DS2:
         raise ValueError(f"evaluate.holter_record {params.evaluate.holter_record!r} in "
                          f"{params_path} is not a DS2 record")  # fmt: skip
-    configure_tracking()
+    activate_tracking()
 
     arrays = load_dataset(paths.dataset)
     classifier = BeatClassifier.load(paths.model)

@@ -15,18 +15,19 @@ from prefect import flow, get_run_logger
 from arrhythmia.artifacts import read_run
 from arrhythmia.config import load_params
 from flows.stage_cli import run_stage, stage_parser
+from flows.tracking import activate_tracking
 
 
 @flow(name="register")
 def register_flow(params_path: str = "params.yaml") -> dict:
     from arrhythmia.evaluation.ec57 import write_metrics_json
-    from arrhythmia.tracking.mlflow_setup import configure_tracking, require_run
+    from arrhythmia.tracking.mlflow_setup import require_run
     from arrhythmia.tracking.registry import register_and_gate
 
     p = load_params(params_path)
     run = read_run(p.paths.mlflow_run)
     require_run(run["run_id"], p.paths.mlflow_run)
-    configure_tracking()
+    activate_tracking()
     decision = register_and_gate(
         run["run_id"],
         p.register.gate_metric,

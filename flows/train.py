@@ -21,6 +21,7 @@ from arrhythmia.atomic import write_json
 from arrhythmia.config import load_params, load_raw_params
 from arrhythmia.data.beat_dataset import load_dataset
 from flows.stage_cli import run_stage, stage_parser
+from flows.tracking import activate_tracking, git_commit
 
 DATASET_NAME = "development-beats"
 EXAMPLE_RECORD = "101"  # a DS1 record: its first seconds are the served model's input example
@@ -37,12 +38,7 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
     from arrhythmia.inference.pyfunc import log_beat_classifier
     from arrhythmia.models.cnn import model_size_bytes, parameter_count
     from arrhythmia.signal.ecg import primary_lead_first
-    from arrhythmia.tracking.mlflow_setup import (
-        configure_tracking,
-        file_md5,
-        flatten_params,
-        git_commit,
-    )
+    from arrhythmia.tracking.mlflow_setup import file_md5, flatten_params
     from arrhythmia.training.ensemble import checkpoint_name, development_beats, train_ensemble
 
     logger = get_run_logger()
@@ -80,7 +76,7 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
     curves_png = plot_training_curves(report.history, reports / "training_curves.png")
     write_json(reports / "folds.json", report.folds)
 
-    configure_tracking()
+    activate_tracking()
     dataset_md5 = file_md5(paths.dataset)
     dev = development_beats(arrays, p.train)
     training_set = mlflow.data.from_numpy(

@@ -96,7 +96,7 @@ def full_svdb_mirror() -> Path:
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Tests that look at a page as a person would need headless Chromium."""
-    from arrhythmia.reporting.screenshot import find_chromium
+    from tools.screenshot import find_chromium
 
     path = find_chromium()
     if path is None:

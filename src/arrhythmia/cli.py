@@ -122,17 +122,14 @@ def _results(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from arrhythmia.config import load_params
-    from arrhythmia.evaluation.report import results_section, update_readme
+    from arrhythmia.evaluation.report import results_section
 
     paths = load_params(args.params).paths
-    section = results_section(
-        Path(paths.ds2_metrics), Path(paths.train_metrics), Path(paths.ds2_end_to_end)
+    print(
+        results_section(
+            Path(paths.ds2_metrics), Path(paths.train_metrics), Path(paths.ds2_end_to_end)
+        )
     )
-    if args.readme:
-        update_readme(Path(args.readme), section)
-        print(f"results: written into {args.readme}")
-    else:
-        print(section)
 
 
 def add_diagnosis_options(p: argparse.ArgumentParser) -> None:
@@ -217,13 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, help="HTML file to write (default: <record>.html here)"
     )
     add_diagnosis_options(report)
-    results = command(
+    command(
         "results",
         _results,
-        "Print the results tables (DS2 EC57 and per class, DS1 validation) from metrics/*.json; "
-        "with --readme, write them into the README between its results markers.",
+        "Print the results tables (DS2 EC57 and per class, DS1 validation) from "
+        "metrics/*.json, as Markdown.",
     )
-    results.add_argument("--readme", default=None, help="README file to update in place")
     return parser
 
 

@@ -92,7 +92,7 @@ def mlflow_server(tmp_path_factory):
             pytest.fail(f"{SERVER_URI_VAR} is set but {SERVER_DSN_VAR} (its database) is not")
         yield MlflowServer(uri, dsn)
         return
-    from arrhythmia.tracking.services import postgres_bin_dir, tracking_services
+    from tools.services import postgres_bin_dir, tracking_services
 
     if postgres_bin_dir() is None:
         _missing("PostgreSQL's server binaries are missing (apt-get install postgresql)")

@@ -224,8 +224,8 @@ def test_the_champion_served_by_mlflow_diagnoses_raw_ecg_and_refuses_bad_request
     from arrhythmia.inference.model_handle import load_model
     from arrhythmia.inference.outputs import report
     from arrhythmia.inference.request import ecg_from_request
-    from arrhythmia.tracking.serving import model_server, post
     from tests.helpers import bad_requests
+    from tools.serving import model_server, post
 
     root, _, _ = pipeline
     body = json.loads((ROOT / "examples" / "request_208_60s.json").read_text())

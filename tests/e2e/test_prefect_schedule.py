@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from arrhythmia.tracking.serving import free_port
+from tools.serving import free_port
 
 pytestmark = pytest.mark.slow
 

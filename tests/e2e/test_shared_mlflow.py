@@ -53,7 +53,7 @@ def shared(pipeline_outputs, mlflow_server, prefect_harness, tmp_path_factory):
                 "register": register_flow(),
                 "register_again": register_flow(),
             }
-        finally:  # configure_tracking sets MLflow's global URI: later tests get theirs back
+        finally:  # the flows set MLflow's global URI: later tests get theirs back
             mlflow.set_tracking_uri(previous_uri)
     yield project, params["register"]["model_name"], results
 
@@ -141,7 +141,7 @@ def test_the_database_refuses_a_connection_without_its_password(mlflow_server):
 
 
 def test_the_champion_is_served_from_the_registry(shared, mlflow_server):
-    from arrhythmia.tracking.serving import model_server, post
+    from tools.serving import model_server, post
 
     _, name, _ = shared
     body = json.loads((ROOT / "examples" / "request_208_60s.json").read_text())

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from arrhythmia.evaluation.ec57 import evaluate_predictions, write_metrics_json
-from arrhythmia.evaluation.report import RESULTS_END, RESULTS_START, results_section, update_readme
+from arrhythmia.evaluation.report import results_section
 
 
 @pytest.fixture
@@ -42,22 +42,3 @@ def test_results_section_reads_the_pipeline_metrics(metrics_dir):
     assert "| QRS Se | - | 99.8 |" in section and "| VEB Se | 50.0 | 50.0 |" in section
     assert "| SVEB Se | 100.0 | n/a |" in section and "| VT episode Se | - | n/a |" in section
     assert "5 beats matched, 1 missed, 0 extra" in section
-
-
-def test_update_readme_replaces_only_the_marked_block(tmp_path, metrics_dir):
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# Title\n\nbefore\n{RESULTS_START}\nold table\n{RESULTS_END}\nafter\n")
-    update_readme(readme, _section(metrics_dir))
-    text = readme.read_text()
-    assert "old table" not in text and "| SVEB Se (EC57) | 100.0 |" in text
-    assert text.startswith("# Title\n\nbefore\n") and text.endswith(f"{RESULTS_END}\nafter\n")
-    update_readme(readme, "second\n")  # idempotent markers
-    assert readme.read_text().count(RESULTS_START) == 1
-
-
-def test_update_readme_without_markers_is_an_error(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text("no markers\n")
-    with pytest.raises(ValueError, match="markers"):
-        update_readme(readme, "x")
-    assert readme.read_text() == "no markers\n"

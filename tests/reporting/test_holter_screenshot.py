@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 from arrhythmia.reporting import render_holter
-from arrhythmia.reporting.screenshot import rendered_dom, screenshot
+from tools.screenshot import rendered_dom, screenshot
 
 
 def test_chromium_renders_the_report(tmp_path, made_up, chromium):

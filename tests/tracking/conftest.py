@@ -31,12 +31,12 @@ def tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_store: Path)
     """A private sqlite tracking store and artifact root inside tmp_path, made current."""
     import mlflow
 
-    from arrhythmia.tracking.mlflow_setup import configure_tracking
+    from flows.tracking import activate_tracking
 
     shutil.copyfile(empty_store, tmp_path / "mlflow.db")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     monkeypatch.setenv("MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK", "true")
-    uri = configure_tracking("test", artifact_location=(tmp_path / "artifacts").as_uri())
+    uri = activate_tracking("test", artifact_location=(tmp_path / "artifacts").as_uri())
     yield uri
     while mlflow.active_run() is not None:
         mlflow.end_run()

@@ -17,6 +17,7 @@ from arrhythmia.inference.pyfunc import (
     OUTPUT_COLUMNS,
     log_beat_classifier,
     model_signature,
+    pip_requirements,
 )
 from arrhythmia.models.bundle import BeatClassifier
 from arrhythmia.signal.rr import RR_FEATURES
@@ -85,6 +86,29 @@ def test_log_load_predict_by_run_and_champion_alias(tracking, classifier_path, b
     assert set(example["inputs"]) == {"windows", "rr"}
     assert 2 <= len(example["inputs"]["windows"]) <= 8
     assert np.asarray(example["inputs"]["windows"]).shape[1:] == (2, 252)
+
+
+def test_logging_never_asks_pip_and_leaves_the_environment_alone(
+    tracking, classifier_path, beats, monkeypatch
+):
+    """MLflow runs pip's resolver (online) only to merge a package named twice: each is named
+    once, so logging needs no MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK, and sets none."""
+    import os
+
+    import mlflow.utils.environment as mlflow_environment
+    from packaging.requirements import Requirement
+
+    names = [Requirement(r).name.lower() for r in pip_requirements()]
+    assert len(names) == len(set(names)) and "mlflow" in names
+
+    def refuse(requirements):
+        raise AssertionError(f"pip's resolver ran on {requirements}")
+
+    monkeypatch.delenv("MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK")
+    monkeypatch.setattr(mlflow_environment, "_validate_version_constraints", refuse)
+    with mlflow.start_run():
+        log_beat_classifier(classifier_path, beats.as_input())
+    assert "MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK" not in os.environ
 
 
 def test_scoring_server_invocations_json_body(tracking, classifier_path, beats):

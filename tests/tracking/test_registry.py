@@ -6,12 +6,14 @@ import hashlib
 import math
 
 import mlflow
+import numpy as np
 import pytest
 from mlflow import MlflowClient
 
 from arrhythmia.inference.pyfunc import log_beat_classifier
-from arrhythmia.tracking import mlflow_setup
-from arrhythmia.tracking.mlflow_setup import file_md5, flatten_params, git_commit
+from arrhythmia.models.bundle import BeatClassifier
+from arrhythmia.signal.rr import RR_FEATURES
+from arrhythmia.tracking.mlflow_setup import file_md5, flatten_params
 from arrhythmia.tracking.registry import (
     BEATS_SUFFIX,
     CHAMPION_ALIAS,
@@ -112,11 +114,26 @@ def test_missing_gate_metric_is_a_clear_error(tracking, classifier_path, beats):
     assert MlflowClient().search_model_versions(f"name='{MODEL_NAME}'") == []
 
 
-def test_configure_tracking_honours_env(tracking, tmp_path):
+def test_activate_tracking_honours_env(tracking, tmp_path):
     assert tracking == f"sqlite:///{tmp_path}/mlflow.db"
     assert mlflow.get_tracking_uri() == tracking
     experiment = mlflow.get_experiment_by_name("test")
     assert experiment.artifact_location == (tmp_path / "artifacts").as_uri()
+
+
+def test_ensure_experiment_touches_only_the_store_it_is_given(tmp_path, empty_store):
+    import shutil
+
+    from arrhythmia.tracking.mlflow_setup import EXPERIMENT_KIND, ensure_experiment
+
+    shutil.copyfile(empty_store, tmp_path / "other.db")
+    uri = f"sqlite:///{tmp_path}/other.db"
+    before = mlflow.get_tracking_uri()
+    experiment_id = ensure_experiment("elsewhere", uri=uri)
+    assert ensure_experiment("elsewhere", uri=uri) == experiment_id  # found, not made again
+    tags = MlflowClient(uri).get_experiment(experiment_id).tags
+    assert tags[EXPERIMENT_KIND[0]] == EXPERIMENT_KIND[1]
+    assert mlflow.get_tracking_uri() == before
 
 
 def test_flatten_params():
@@ -146,36 +163,6 @@ def test_file_md5_is_the_hash_dvc_records(tmp_path):
     assert file_md5(data) == hashlib.md5(data.read_bytes()).hexdigest()
 
 
-class _Done:
-    def __init__(self, returncode: int, stdout: str):
-        self.returncode, self.stdout = returncode, stdout
-
-
-def test_git_commit_clean_dirty_and_outside_repo(monkeypatch):
-    # git itself is faked: these tests must not run git in the working tree.
-    def fake(status_out: str, head_rc: int = 0):
-        def run(args, **kwargs):
-            if args[1] == "rev-parse":
-                return _Done(head_rc, "abc123\n" if head_rc == 0 else "")
-            assert "--untracked-files=no" in args
-            return _Done(0, status_out)
-
-        return run
-
-    monkeypatch.setattr(mlflow_setup.subprocess, "run", fake(""))
-    assert git_commit() == "abc123"
-    monkeypatch.setattr(mlflow_setup.subprocess, "run", fake(" M src/x.py\n"))
-    assert git_commit() == "abc123-dirty"
-    monkeypatch.setattr(mlflow_setup.subprocess, "run", fake("", head_rc=128))
-    assert git_commit() is None
-
-    def no_git(args, **kwargs):
-        raise FileNotFoundError("git")
-
-    monkeypatch.setattr(mlflow_setup.subprocess, "run", no_git)
-    assert git_commit() is None
-
-
 def test_nan_candidate_is_registered_but_not_promoted(tracking, classifier_path, beats):
     decision = register_and_gate(_candidate_run(classifier_path, beats, {"f1": NAN}), "f1")
     assert not decision.promoted and math.isnan(decision.candidate_score)
@@ -195,6 +182,33 @@ def test_registering_the_logged_model_uri_keeps_the_run_link(tracking, classifie
     assert version.source == info.model_uri
     loaded = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@{CHAMPION_ALIAS}")
     assert len(loaded.predict(beats.as_input())) == len(beats.as_input()["rr"])
+
+
+def test_loading_a_registered_model_leaves_mlflows_global_uris_alone(
+    tracking, bundle, beats, tmp_path, monkeypatch
+):
+    """`--model models:/...@champion` reads the store MLFLOW_TRACKING_URI names, whatever
+    MLflow's process-wide URI is, and leaves that URI as it was."""
+    from arrhythmia.inference.model_handle import load_model
+
+    with mlflow.start_run() as run:
+        mlflow.log_metric("f1", 0.7)
+        info = log_beat_classifier(bundle, beats.as_input())
+    register_and_gate(run.info.run_id, "f1", model_uri=info.model_uri)
+    elsewhere = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    mlflow.set_tracking_uri(elsewhere)  # the `tracking` fixture of the next test resets it
+    # set_tracking_uri also exports MLFLOW_TRACKING_URI; the store the model is in comes back
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
+    expected = BeatClassifier.load(bundle).predict_proba(
+        beats.windows, beats.rr, RR_FEATURES, np.zeros(len(beats.rr), dtype=np.int64)
+    )
+    for uri in (f"models:/{MODEL_NAME}@{CHAMPION_ALIAS}", f"models:/{MODEL_NAME}/1",
+                f"runs:/{run.info.run_id}/model", info.model_uri):  # fmt: skip
+        handle = load_model(uri)
+        np.testing.assert_allclose(handle.predict(beats.windows, beats.rr), expected, rtol=1e-6)
+        assert handle.description == uri
+    assert mlflow.get_tracking_uri() == elsewhere
+    assert not (tmp_path / "elsewhere.db").exists()  # nothing asked the global store
 
 
 def test_registering_the_same_run_twice_does_nothing(tracking, classifier_path, beats):

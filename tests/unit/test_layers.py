@@ -145,21 +145,24 @@ def test_subpackages_of_the_library_import_each_other_without_cycles():
         assert cycle is None, f"import cycle between layers: {' -> '.join(cycle)}"
 
 
-def test_flows_are_not_installed_with_the_package(tmp_path):
-    """Outside the project (no PYTHONPATH), the environment has `arrhythmia` but no `flows`."""
+def test_flows_and_tools_are_not_installed_with_the_package(tmp_path):
+    """Outside the project (no PYTHONPATH), the environment has `arrhythmia` but neither
+    `flows` nor `tools` (the servers, browsers and README writing of tests and CI)."""
     import os
 
     code = (
         "import importlib.util as u; "
-        "print(u.find_spec('arrhythmia') is not None, u.find_spec('flows') is None)"
+        "print(u.find_spec('arrhythmia') is not None, u.find_spec('flows') is None, "
+        "u.find_spec('tools') is None)"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env
     )
-    assert done.stdout.split() == ["True", "True"], done.stderr
+    assert done.stdout.split() == ["True", "True", "True"], done.stderr
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert 'include = ["arrhythmia*"]' in pyproject and "flows*" not in pyproject
+    assert 'include = ["arrhythmia*"]' in pyproject
+    assert "flows*" not in pyproject and "tools*" not in pyproject
 
 
 HEAVY = ("prefect", "mlflow", "great_expectations", "dvc")
@@ -216,7 +219,7 @@ def test_nothing_unpickles_arbitrary_objects():
     needle = "weights_only=" + "False"
     offenders = [
         str(path.relative_to(ROOT))
-        for folder in ("src", "flows", "benchmarks", "tests")
+        for folder in ("src", "flows", "tools", "benchmarks", "tests")
         for path in (ROOT / folder).rglob("*.py")
         if needle in path.read_text()
     ]

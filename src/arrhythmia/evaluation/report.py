@@ -1,4 +1,5 @@
-"""Markdown summaries of evaluation metrics (for the README and run reports)."""
+"""Markdown summaries of evaluation metrics (for the README and run reports). Writing them into
+the README is tools/write_readme_results.py's job, not the library's."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from arrhythmia.atomic import write_text
 from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.errors import ArrhythmiaError
 
 
 class ReportError(ArrhythmiaError, ValueError):
-    """Metrics files or README markers are missing."""
+    """A metrics file is missing or unreadable."""
 
 
 def _pct(value: Any) -> str:
@@ -193,19 +193,3 @@ def results_section(ds2_metrics: Path, train_metrics: Path, end_to_end: Path) ->
         + model
         + "\n"
     )
-
-
-RESULTS_START = "<!-- results:start (written by `arrhythmia results --readme README.md`) -->"
-RESULTS_END = "<!-- results:end -->"
-
-
-def update_readme(readme: Path, section: str) -> None:
-    """Replace the text between the results markers; the rest of the README is kept."""
-    text = readme.read_text()
-    if RESULTS_START not in text or RESULTS_END not in text:
-        raise ReportError(
-            f"{readme}: results markers not found ({RESULTS_START!r} ... {RESULTS_END!r})"
-        )
-    head, rest = text.split(RESULTS_START, 1)
-    _, tail = rest.split(RESULTS_END, 1)
-    write_text(readme, f"{head}{RESULTS_START}\n{section}{RESULTS_END}{tail}")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import mlflow
@@ -121,7 +120,6 @@ def log_diagnosis_model(
     EXAMPLE_SECONDS. The package source travels with the model (`code_paths`).
     Returns the ModelInfo.
     """
-    os.environ.setdefault("MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK", "true")
     for path in (classifier_path, detector_path):
         if not Path(path).is_file():
             raise FileNotFoundError(f"{path}: no such model file")

@@ -77,10 +77,40 @@ def _load_mlflow_model(uri: str):
             "run the pipeline, or set MLFLOW_TRACKING_URI to the store that holds the model)"
         )
     store = tracking_uri()
-    mlflow.set_tracking_uri(store)
     try:
-        return mlflow.pyfunc.load_model(uri)
+        # The store is named on each call: loading a model leaves MLflow's global URIs alone.
+        location = _artifact_location(mlflow.MlflowClient(store), uri)
+        local = mlflow.artifacts.download_artifacts(location, tracking_uri=store)
+        return mlflow.pyfunc.load_model(local)
     except (MlflowException, OSError) as error:
         raise ModelError(
             f"{uri}: cannot load it from the tracking store {store}: {first_line(error)}"
         ) from None
+
+
+def _artifact_location(client, uri: str) -> str:
+    """Where the artifacts of a model URI are, looked up with `client`: MLflow's own lookup
+    of models:/ and runs:/ URIs asks the process-wide store and registry. models:/ names a
+    registered version (name@alias, name/version) or a logged model (its id); runs:/RUN/NAME
+    the model that run logged as NAME. Other URIs are returned as they are."""
+    from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+    if uri.startswith("runs:/"):
+        run_id, _, path = uri.removeprefix("runs:/").partition("/")
+        name, _, rest = path.partition("/")
+        run = client.get_run(run_id)
+        logged = client.search_logged_models(
+            [run.info.experiment_id], f"name = '{name}' AND source_run_id = '{run_id}'"
+        )
+        base = logged[0].artifact_location if logged else f"{run.info.artifact_uri}/{name}"
+        return f"{base.rstrip('/')}/{rest}" if rest else base
+    while uri.startswith("models:/"):  # a version's source may itself be models:/<model id>
+        model, path = ModelsArtifactRepository.split_models_uri(uri)
+        found = get_model_name_and_version(client, model)
+        if len(found) == 1:
+            base = client.get_logged_model(found[0]).artifact_location
+        else:
+            base = client.get_model_version_download_uri(*found)
+        uri = f"{base.rstrip('/')}/{path}" if path else base
+    return uri

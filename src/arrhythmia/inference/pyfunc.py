@@ -25,7 +25,6 @@ and answers {"predictions": [{"label": "N", "p_N": 0.98, ...}, ...]}.
 
 from __future__ import annotations
 
-import os
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
@@ -133,7 +132,8 @@ def _pin(package: str) -> str:
 
 def pip_requirements() -> list[str]:
     # Explicit requirements: MLflow then neither infers them (loading the model in a
-    # subprocess) nor needs the network.
+    # subprocess) nor needs the network. Each package once: MLflow runs pip's resolver
+    # (online) only to merge a package named twice.
     return [
         _pin("mlflow"),
         _pin("torch"),
@@ -159,8 +159,6 @@ def log_beat_classifier(
     {"windows", "rr"} of a few beats (only the first MAX_EXAMPLE_BEATS are kept).
     Returns the ModelInfo (model_uri, model_id, signature, ...).
     """
-    # MLflow only pip-resolves requirements when they conflict, but never try it offline.
-    os.environ.setdefault("MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK", "true")
     classifier_path = Path(classifier_path)
     if not classifier_path.is_file():
         raise FileNotFoundError(f"{classifier_path}: no saved BeatClassifier")

@@ -1,4 +1,4 @@
-"""MLflow tracking setup and run metadata (params, code and data versions).
+"""MLflow tracking setup and run metadata (params and data versions).
 
 mlflow is imported inside the functions only, so that `arrhythmia --help` stays fast.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -38,27 +37,31 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
-def configure_tracking(
-    experiment: str = DEFAULT_EXPERIMENT, artifact_location: str | None = None
+def ensure_experiment(
+    experiment: str = DEFAULT_EXPERIMENT,
+    artifact_location: str | None = None,
+    uri: str | None = None,
 ) -> str:
-    """Point MLflow at MLFLOW_TRACKING_URI (or the local sqlite default) and select the
-    experiment, creating it (with `artifact_location`, if given) when it does not exist.
+    """The id of `experiment` in the tracking store `uri` (default: MLFLOW_TRACKING_URI, else
+    the local sqlite store), created (with `artifact_location`, if given) when it does not
+    exist, and tagged so that the UI opens its runs table in the headline view.
 
-    MLflow 3 no longer accepts the old `./mlruns` file store without an explicit opt-in,
-    so the URI is always set. Returns the tracking URI in use.
+    Only this store is touched: making it the process's current store and experiment
+    (`mlflow.set_tracking_uri`, `mlflow.set_experiment`) is the caller's choice, made where
+    the process starts (the flows do it in flows/tracking.py).
     """
-    import mlflow
+    from mlflow import MlflowClient
 
-    uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    if artifact_location is not None and mlflow.get_experiment_by_name(experiment) is None:
-        mlflow.create_experiment(experiment, artifact_location=artifact_location)
-    found = mlflow.set_experiment(experiment)
+    client = MlflowClient(uri or tracking_uri())
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        client.create_experiment(experiment, artifact_location=artifact_location)
+        found = client.get_experiment_by_name(experiment)
     wanted = {EXPERIMENT_KIND[0]: EXPERIMENT_KIND[1], **headline_view_tag()}
     for key, value in wanted.items():
         if found.tags.get(key) != value:
-            mlflow.MlflowClient().set_experiment_tag(found.experiment_id, key, value)
-    return uri
+            client.set_experiment_tag(found.experiment_id, key, value)
+    return found.experiment_id
 
 
 def headline_view_path(experiment_id: str) -> str:
@@ -99,29 +102,6 @@ def flatten_params(d: Mapping, prefix: str = "") -> dict[str, str | float | int]
         else:
             flat[name] = str(value)
     return flat
-
-
-def _git(args: list[str], root: str | Path) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
-def git_commit(root: str | Path = ".") -> str | None:
-    """HEAD's commit hash, with "-dirty" appended when tracked files have uncommitted
-    changes (untracked files do not count); None outside a git repository or without git."""
-    head = _git(["rev-parse", "HEAD"], root)
-    if not head or not head.strip():
-        return None
-    commit = head.strip()
-    status = _git(["status", "--porcelain", "--untracked-files=no"], root)
-    if status and any(line.strip() for line in status.splitlines()):
-        commit += "-dirty"
-    return commit
 
 
 def file_md5(path: str | Path) -> str:

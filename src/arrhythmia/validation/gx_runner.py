@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -94,8 +93,8 @@ Table = tuple[str, Any, Sequence[Any]]  # (table name, pandas DataFrame, GX expe
 
 
 def import_gx():
-    """great_expectations, imported with analytics off (import it through here)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    """great_expectations, imported lazily (import it through here). Analytics and progress
+    bars are off in each context's config (`_context`), not through the environment."""
     import great_expectations as gx
 
     return gx

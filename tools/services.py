@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from arrhythmia.errors import ArrhythmiaError
-from arrhythmia.tracking.serving import free_port
+from tools.serving import free_port
 
 STATE_FILE = "services.json"
 DATABASE = "mlflow"
