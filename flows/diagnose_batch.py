@@ -16,18 +16,25 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 
 from prefect import flow
 
-from arrhythmia.cli import add_diagnosis_options, diagnoser, summary_lines
-from arrhythmia.config import load_params
-from arrhythmia.console import EXPECTED_ERRORS
+from arrhythmia.cli import add_diagnosis_options
 from arrhythmia.data.readers import RecordError, record_name
-from arrhythmia.errors import ArrhythmiaError
-from arrhythmia.inference.outputs import write_diagnosis
+from arrhythmia.inference.diagnoser import (
+    Diagnoser,
+    DiagnosisOptions,
+    diagnose_into,
+    distinct_records,
+    failure_line,
+    load_diagnoser,
+    named_files,
+    records_failed,
+)
+from arrhythmia.inference.model_handle import is_model_uri
+from arrhythmia.reporting import render_holter
 from flows.stage_cli import run_stage, stage_parser
 from flows.task_runner import (
     add_task_runner_options,
@@ -39,26 +46,6 @@ from flows.task_runner import (
 
 PROG = "python -m flows.diagnose_batch"
 RECORD_SUFFIXES = (".hea", ".edf", ".csv")  # what a folder's records are found by
-
-
-class BatchFailed(ArrhythmiaError):
-    """Some records of the batch could not be diagnosed (each was reported)."""
-
-
-@dataclass(frozen=True)
-class DiagnosisOptions:
-    """`arrhythmia predict`'s options for where beats and classes come from."""
-
-    params: str = "params.yaml"
-    model: str | None = None
-    detector: str | None = None
-    beats_from: str | None = None
-    lead: str | None = None
-    fs: float | None = None
-    # What the model and detector are now (file size and time; the version an alias names).
-    # Workers cache what they loaded by these options: a model retrained in place or an
-    # alias moved since is then loaded afresh, never diagnosed with the old one.
-    identity: tuple = ()
 
 
 def records_in(paths: Sequence[str | Path]) -> list[str]:
@@ -73,12 +60,7 @@ def records_in(paths: Sequence[str | Path]) -> list[str]:
         if not found:
             raise RecordError(f"{path}: no records here (WFDB .hea, .edf or .csv files)")
         records.extend(str(p.with_suffix("") if p.suffix.lower() == ".hea" else p) for p in found)
-    names = [record_name(r) for r in records]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise BatchFailed(f"records {repeated} would write the same output files: "
-                          "diagnose them in separate calls or folders")  # fmt: skip
-    return records
+    return distinct_records(records)
 
 
 def _registry_version(uri: str) -> str | None:
@@ -96,12 +78,8 @@ def _registry_version(uri: str) -> str | None:
         return None
 
 
-def _is_uri(model: str) -> bool:
-    return "://" in model or ":/" in model  # as arrhythmia.inference.model_handle reads it
-
-
 def _identity(model: str) -> tuple:
-    if _is_uri(model):
+    if is_model_uri(model):
         return (model, _registry_version(model))
     path = Path(model)
     if not path.is_file():
@@ -110,36 +88,26 @@ def _identity(model: str) -> tuple:
     return (model, status.st_size, status.st_mtime_ns)
 
 
-def identified(options: DiagnosisOptions) -> DiagnosisOptions:
-    """`options` with the identity of the model and detector that will be used: params.yaml's
-    where they name none (a registered model brings its own detector)."""
-    model, detector = options.model, options.detector
-    wants_detector = detector is None and options.beats_from is None
-    if model is None or (wants_detector and not _is_uri(model)):
-        paths = load_params(options.params).paths
-        model = model or paths.model
-        if wants_detector and not _is_uri(model):
-            detector = paths.qrs_detector
-    named = [m for m in (model, detector) if m is not None]
-    return replace(options, identity=tuple(_identity(m) for m in named))
+def identity_now(options: DiagnosisOptions) -> tuple:
+    """What the model and detector the options name are now (file size and time; the
+    version an alias names). Workers cache what they loaded by it: a model retrained in
+    place or an alias moved since is then loaded afresh, never diagnosed with the old one."""
+    return tuple(_identity(name) for name in named_files(options) if name is not None)
 
 
 @lru_cache(maxsize=2)
-def _loaded(options: DiagnosisOptions):
+def _loaded(options: DiagnosisOptions, identity: tuple) -> Diagnoser:
     """The model and detector, loaded once per worker process (not once per record)."""
-    return diagnoser(argparse.Namespace(**asdict(options)))
+    return load_diagnoser(options)
 
 
 @per_record_task("diagnose")
-def diagnose_record(record: str, out: str, options: DiagnosisOptions, report: bool) -> list[str]:
+def diagnose_record(
+    record: str, out: str, options: DiagnosisOptions, identity: tuple, report: bool
+) -> list[str]:
     """Diagnose one record and write its files; predict's summary lines about them."""
-    ecg, d, info = _loaded(options)(record)
-    written = list(write_diagnosis(d, out, info))
-    if report:
-        from arrhythmia.reporting import render_holter
-
-        written.append(render_holter(d, ecg.signal, info, Path(out) / f"{d.record}.html"))
-    return summary_lines(d.record, info, written)
+    page = render_holter if report else None
+    return diagnose_into(_loaded(options, identity), record, out, page)
 
 
 @flow(name="diagnose-batch", task_runner=task_runner())
@@ -148,23 +116,22 @@ def diagnose_batch_flow(
 ) -> dict[str, list[str]]:
     """Every record diagnosed into `out`: {record name: predict's summary lines}, in the
     order given."""
-    options = identified(options or DiagnosisOptions())
+    options = options or DiagnosisOptions()
+    now = identity_now(options)
     # Absolute, so a worker that runs elsewhere finds them (the names written stay the same).
     paths = [str(Path(r).absolute()) for r in records_in(records)]
     out = str(Path(out).absolute())
-    futures = [diagnose_record.submit(r, out, options, report) for r in paths]
+    futures = [diagnose_record.submit(r, out, options, now, report) for r in paths]
     done, failed = {}, []
     for path, outcome in zip(paths, results_in_order(futures, "diagnose"), strict=True):
-        name = record_name(path)
         if not isinstance(outcome, BaseException):
-            done[name] = outcome
+            done[record_name(path)] = outcome
             print("\n".join(outcome), flush=True)
             continue
-        failed.append(name)
-        kind = "" if isinstance(outcome, EXPECTED_ERRORS) else f"{type(outcome).__name__}: "
-        print(f"{PROG}: error: {name}: {kind}{outcome}", file=sys.stderr, flush=True)
+        failed.append(path)
+        print(failure_line(PROG, path, outcome), file=sys.stderr, flush=True)
     if failed:
-        raise BatchFailed(f"{len(failed)} of {len(paths)} records failed: {', '.join(failed)}")
+        raise records_failed(failed, len(paths))
     return done
 
 
@@ -199,9 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     def action(args) -> str:
-        names = [f.name for f in fields(DiagnosisOptions) if hasattr(args, f.name)]  # not identity
-        given = {name: getattr(args, name) for name in names}
-        options = DiagnosisOptions(**given)
+        options = DiagnosisOptions.from_args(args)
         done = run_diagnose_batch(
             args.records, args.out, options, args.report, args.workers, args.dask_address
         )

@@ -12,110 +12,57 @@ import logging
 import sys
 from collections.abc import Callable
 
-from arrhythmia.console import EXPECTED_ERRORS, configure_logging, run_reporting_errors
-from arrhythmia.errors import ArrhythmiaError
-
-
-class PredictFailed(ArrhythmiaError):
-    """Some records of a predict call could not be diagnosed (each was reported)."""
-
-
-def diagnoser(args: argparse.Namespace):
-    """Load the model and detector once (defaults from params.yaml); return the function
-    that reads and diagnoses one record: record -> (ecg, diagnosis, JSON report)."""
-    from arrhythmia.config import load_params
-    from arrhythmia.detection.model import QrsDetector
-    from arrhythmia.inference.model_handle import load_model
-    from arrhythmia.inference.outputs import report
-    from arrhythmia.inference.predict import read_and_diagnose
-
-    paths = load_params(args.params).paths if args.model is None else None
-    model = load_model(args.model or paths.model)
-    detector, detector_path = None, None
-    if args.beats_from is None and args.detector is None and model.detector is not None:
-        detector, detector_path = model.detector, f"{model.description} (its own)"
-    elif args.beats_from is None:
-        detector_path = args.detector or (paths or load_params(args.params).paths).qrs_detector
-        detector = QrsDetector.load(detector_path)
-
-    def diagnose_one(record: str):
-        ecg, d = read_and_diagnose(record, model, detector, beats_from=args.beats_from,
-                                   lead=args.lead, fs=args.fs)  # fmt: skip
-        return ecg, d, report(d, model.description, detector_path)
-
-    return diagnose_one
+from arrhythmia.console import configure_logging, run_reporting_errors
 
 
 def _predict(args: argparse.Namespace) -> None:
     """Every record in turn with one model load; a record that fails is reported on one
     line and the others still finish (exit status 1 if any failed)."""
-    from pathlib import Path
-
     from tqdm import tqdm
 
-    from arrhythmia.data.readers import record_name
-    from arrhythmia.inference.outputs import write_diagnosis
+    from arrhythmia.inference.diagnoser import (
+        DiagnosisOptions,
+        diagnose_into,
+        distinct_records,
+        failure_line,
+        load_diagnoser,
+        records_failed,
+    )
 
-    names = [record_name(r) for r in args.records]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise PredictFailed(f"records {repeated} would write the same output files: "
-                            "diagnose them in separate calls or folders")  # fmt: skip
-    diagnose = diagnoser(args)
-
-    def diagnose_one(record: str) -> list[str]:
-        ecg, d, info = diagnose(record)
-        written = list(write_diagnosis(d, args.out, info))
-        if args.report:
-            from arrhythmia.reporting import render_holter
-
-            written.append(render_holter(d, ecg.signal, info, Path(args.out) / f"{d.record}.html"))
-        return summary_lines(d.record, info, written)
-
-    if len(args.records) == 1:
-        print("\n".join(diagnose_one(args.records[0])))
+    records = distinct_records(args.records)
+    diagnoser = load_diagnoser(DiagnosisOptions.from_args(args))
+    page = _page_writer() if args.report else None
+    if len(records) == 1:
+        print("\n".join(diagnose_into(diagnoser, records[0], args.out, page)))
         return
     failed = []
-    progress = tqdm(args.records, desc="predict", unit="record")
+    progress = tqdm(records, desc="predict", unit="record")
     for record in progress:
         try:
-            progress.write("\n".join(diagnose_one(record)))
+            progress.write("\n".join(diagnose_into(diagnoser, record, args.out, page)))
         except Exception as error:  # one record's failure must not cost the others theirs
             failed.append(record)
-            kind = "" if isinstance(error, EXPECTED_ERRORS) else f"{type(error).__name__}: "
-            message = f"arrhythmia predict: error: {record_name(record)}: {kind}{error}"
-            progress.write(message, file=sys.stderr)
+            progress.write(failure_line("arrhythmia predict", record, error), file=sys.stderr)
             logging.getLogger(__name__).debug("%s failed", record, exc_info=True)
     if failed:
-        raise PredictFailed(f"{len(failed)} of {len(args.records)} records failed: "
-                            + ", ".join(record_name(r) for r in failed))  # fmt: skip
+        raise records_failed(failed, len(records))
 
 
-def summary_lines(record: str, info: dict, written: list) -> list[str]:
-    summary = info["summary"]
-    counts = ", ".join(f"{c} {n}" for c, n in summary["beats_per_class"].items())
-    rhythms = ", ".join(f"{r} {s:.0f} s" for r, s in summary["time_in_rhythm_s"].items())
-    lines = [f"predict: {record}: {summary['n_beats']} beats ({counts}); {rhythms}"]
-    if summary["unreadable_s"]:
-        lines.append(f"predict: {record}: {summary['unreadable_s']:.0f} s unreadable")
-    if "agreement_with_reference" in summary:
-        lines.append(
-            f"predict: {record}: agreement with the reference labels "
-            f"{summary['agreement_with_reference']}"
-        )
-    names = [str(path) for path in written]
-    lines.append(f"predict: wrote {', '.join(names[:-1])} and {names[-1]}")
-    return lines
+def _page_writer():
+    """The Holter page's renderer, imported only by the commands that draw one."""
+    from arrhythmia.reporting import render_holter
+
+    return render_holter
 
 
 def _report(args: argparse.Namespace) -> None:
     """One record diagnosed as predict does, written as the Holter-style HTML page."""
     from arrhythmia.data.readers import record_name
-    from arrhythmia.reporting import render_holter
+    from arrhythmia.inference.diagnoser import DiagnosisOptions, load_diagnoser
 
-    ecg, d, info = diagnoser(args)(args.record)
+    ecg, d, info = load_diagnoser(DiagnosisOptions.from_args(args)).record(args.record)
     out = args.out or f"{record_name(args.record)}.html"
-    print(f"report: wrote {render_holter(d, ecg.signal, info, out)}")
+    print(f"report: wrote {_page_writer()(d, ecg.signal, info, out)}")
 
 
 def _results(args: argparse.Namespace) -> None:
@@ -156,7 +103,7 @@ def add_diagnosis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--lead",
         default=None,
-        help="lead name to use first (default: MLII, else II, else the first)",
+        help="lead to read first (default: MLII, else II, else the first), unless dead throughout",
     )
     p.add_argument("--fs", type=float, default=None, help="sampling rate in Hz (CSV input only)")
 

@@ -92,7 +92,8 @@ def test_batch_diagnosis_on_a_two_worker_cluster_writes_what_predict_writes(
     from distributed import LocalCluster
 
     from arrhythmia.cli import main as arrhythmia
-    from flows.diagnose_batch import DiagnosisOptions, run_diagnose_batch
+    from arrhythmia.inference.diagnoser import DiagnosisOptions
+    from flows.diagnose_batch import run_diagnose_batch
 
     records = [str(excerpt_dir / r) for r in EXCERPT_RECORDS]
     sequential, fanned_out = tmp_path / "sequential", tmp_path / "fanned_out"
@@ -146,14 +147,15 @@ def test_a_cluster_elsewhere_without_a_prefect_server_is_refused_before_anything
 
 
 def test_a_folder_stands_for_its_records_and_one_name_twice_is_refused(tmp_path, excerpt_dir):
-    from flows.diagnose_batch import BatchFailed, records_in
+    from arrhythmia.inference.diagnoser import RecordsFailed
+    from flows.diagnose_batch import records_in
 
     (tmp_path / "a.csv").write_text("1\n")
     assert records_in([excerpt_dir, tmp_path / "x.edf"]) == [
         *(str(excerpt_dir / r) for r in EXCERPT_RECORDS),
         str(tmp_path / "x.edf"),
     ]
-    with pytest.raises(BatchFailed, match="same output files"):
+    with pytest.raises(RecordsFailed, match="same output files"):
         records_in([tmp_path, tmp_path / "a.edf"])
 
 
@@ -202,31 +204,34 @@ def test_workers_load_a_model_afresh_when_it_was_retrained_in_place(bundle, dete
     path (the weekly retrain) must not keep being used from the cache."""
     import os
 
-    from flows.diagnose_batch import DiagnosisOptions, _loaded, identified
+    from arrhythmia.inference.diagnoser import DiagnosisOptions
+    from flows.diagnose_batch import _loaded, identity_now
 
     options = DiagnosisOptions(model=str(bundle), detector=str(detector_file))
-    before = identified(options)
-    assert identified(options) == before  # unchanged files: the cached model serves
-    assert _loaded(before) is _loaded(identified(options))
+    before = identity_now(options)
+    assert identity_now(options) == before  # unchanged files: the cached model serves
+    assert _loaded(options, before) is _loaded(options, identity_now(options))
     status = bundle.stat()
     os.utime(bundle, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))  # rewritten
-    after = identified(options)
-    assert after != before and _loaded(after) is not _loaded(before)
+    after = identity_now(options)
+    assert after != before and _loaded(options, after) is not _loaded(options, before)
 
 
 def test_the_identity_names_params_yamls_model_and_detector_when_none_is_given(params):
-    from flows.diagnose_batch import DiagnosisOptions, identified
+    from arrhythmia.inference.diagnoser import DiagnosisOptions
+    from flows.diagnose_batch import identity_now
 
-    named = [part[0] for part in identified(DiagnosisOptions()).identity]
+    named = [part[0] for part in identity_now(DiagnosisOptions())]
     assert named == [params.paths.model, params.paths.qrs_detector]
-    at_reference = identified(DiagnosisOptions(beats_from="atr")).identity
+    at_reference = identity_now(DiagnosisOptions(beats_from="atr"))
     assert [part[0] for part in at_reference] == [params.paths.model]
 
 
 def test_the_identity_follows_a_registry_alias_to_its_version(monkeypatch):
     import mlflow
 
-    from flows.diagnose_batch import DiagnosisOptions, identified
+    from arrhythmia.inference.diagnoser import DiagnosisOptions
+    from flows.diagnose_batch import identity_now
 
     moved_to = {"champion": "3"}
 
@@ -240,9 +245,9 @@ def test_the_identity_follows_a_registry_alias_to_its_version(monkeypatch):
 
     monkeypatch.setattr(mlflow, "MlflowClient", Registry)
     options = DiagnosisOptions(model="models:/arrhythmia-cnn@champion")
-    before = identified(options)
-    assert before.identity == (("models:/arrhythmia-cnn@champion", "3"),)  # its own detector
+    before = identity_now(options)
+    assert before == (("models:/arrhythmia-cnn@champion", "3"),)  # its own detector
     moved_to["champion"] = "4"
-    assert identified(options) != before
-    pinned = identified(DiagnosisOptions(model="models:/arrhythmia-cnn/3"))
-    assert pinned.identity == (("models:/arrhythmia-cnn/3", None),)  # a version cannot move
+    assert identity_now(options) != before
+    pinned = identity_now(DiagnosisOptions(model="models:/arrhythmia-cnn/3"))
+    assert pinned == (("models:/arrhythmia-cnn/3", None),)  # a version cannot move

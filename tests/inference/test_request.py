@@ -1,10 +1,13 @@
 """The checks on a raw-ECG request, before any work: each unusable request is one
-RequestError that says why; a usable one becomes an EcgRecord with a readable lead first."""
+RecordError that says why (worded as for a file where a file can be wrong the same way); a
+usable one becomes an EcgRecord with its leads as sent. Which lead is read first, and the
+refusal of a request with no readable lead, are the diagnosis's (tests/inference/test_leads.py)."""
 
 import numpy as np
 import pytest
 import wfdb
 
+from arrhythmia.data.checks import RecordError
 from arrhythmia.inference.request import RequestError, ecg_from_request, request_body
 from arrhythmia.signal.ecg import EcgRecord
 
@@ -16,11 +19,11 @@ def signal(excerpt_dir) -> np.ndarray:
     return wfdb.rdrecord(str(excerpt_dir / "100")).p_signal.astype(np.float32)
 
 
-def test_a_good_request_keeps_mlii_first_and_fills_gaps(signal):
+def test_a_good_request_keeps_its_leads_as_sent_and_fills_gaps(signal):
     signal = signal[:, ::-1].copy()
     signal[100:200, 1] = np.nan
     ecg = ecg_from_request(signal, 360, ["V5", "MLII"])
-    assert ecg.leads == ("MLII", "V5") and ecg.fs == FS
+    assert ecg.leads == ("V5", "MLII") and ecg.fs == FS and ecg.name == "request"
     assert np.isfinite(ecg.signal).all() and ecg.signal.dtype == np.float32
 
 
@@ -29,41 +32,13 @@ def test_without_names_the_leads_are_numbered_and_one_lead_is_enough(signal):
     assert ecg_from_request(signal[:, :1], FS).leads == ("lead0",)
 
 
-def test_a_dead_preferred_lead_is_not_put_first(signal):
-    """A disconnected MLII beside a good V5: beats are placed and classified on V5."""
-    dead = signal.copy()
-    dead[:, 0] = np.nan
-    ecg = ecg_from_request(dead, FS, ["MLII", "V5"])
-    assert ecg.leads == ("V5", "MLII")
-    np.testing.assert_array_equal(ecg.signal[:, 0], signal[:, 1])
-
-
-@pytest.mark.parametrize(
-    "name",
-    ["zeros", "nan", "zeros with one spike", "a ramp then nothing", "constant"],
-)
-def test_no_readable_lead_is_refused(signal, name):
-    n = len(signal)
-    dead = {
-        "zeros": np.zeros((n, 2)),
-        "nan": np.full((n, 2), np.nan),
-        "zeros with one spike": np.where(np.arange(n)[:, None] == 5000, 1.0, np.zeros((n, 2))),
-        "a ramp then nothing": np.where(
-            np.arange(n)[:, None] < 100, np.linspace(0, 1, n)[:, None], np.nan
-        ),  # fmt: skip
-        "constant": np.full((n, 2), 0.7),
-    }[name]
-    with pytest.raises(RequestError, match="flat or missing"):
-        ecg_from_request(dead, FS)
-
-
 @pytest.mark.parametrize(
     ("fs", "says"),
     [(None, "fs is required"), (10, "out of range"), (2e4, "out of range"),
      (float("nan"), "out of range"), ("x", "must be a number")],
 )  # fmt: skip
 def test_a_bad_rate_is_refused(signal, fs, says):
-    with pytest.raises(RequestError, match=says):
+    with pytest.raises(RecordError, match=says):
         ecg_from_request(signal, fs)
 
 
@@ -77,12 +52,21 @@ def test_bad_shapes_and_lengths_are_refused(signal):
         ([[1.0, 2.0], [3.0]], "array of numbers"),
     ]
     for ecg, says in cases:
-        with pytest.raises(RequestError, match=says):
+        with pytest.raises(RecordError, match=says):
             ecg_from_request(ecg, FS)
     with pytest.raises(RequestError, match="one name per column"):
         ecg_from_request(signal, FS, ["MLII"])
     with pytest.raises(RequestError, match="repeats"):
         ecg_from_request(signal, FS, ["MLII", "MLII"])
+
+
+def test_rate_and_length_are_worded_as_for_a_file(signal):
+    with pytest.raises(RecordError, match=r"^request: sampling rate 20 Hz is out of range: "
+                       r"an ECG is sampled at 50 to 10000 Hz$"):  # fmt: skip
+        ecg_from_request(signal, 20)
+    with pytest.raises(RecordError, match=r"^request: 9\.0 s of signal \(3240 samples at "
+                       r"360 Hz\); at least 10 s are needed$"):  # fmt: skip
+        ecg_from_request(signal[: int(9 * FS)], FS)
 
 
 def test_over_a_day_is_refused_before_any_work():

@@ -1,6 +1,7 @@
 """The raw-ECG diagnosis as an MLflow pyfunc: logged with its signature, it answers a real
-excerpt with the same JSON as `arrhythmia predict`, and refuses each bad request with a 400
-that says what is wrong (MLflow's own scoring app, in process), never with a NaN."""
+excerpt with the same JSON as `arrhythmia predict` (a dead MLII lead included), and refuses
+each bad request with a 400 that says what is wrong (MLflow's own scoring app, in process),
+never with a NaN."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ import wfdb
 from mlflow.exceptions import MlflowException
 from mlflow.types.schema import TensorSpec
 
+from arrhythmia.cli import main
 from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.detection.model import QrsDetector
-from arrhythmia.inference.diagnose import diagnose
 from arrhythmia.inference.diagnosis_pyfunc import diagnosis_signature, log_diagnosis_model
 from arrhythmia.inference.model_handle import load_model
 from arrhythmia.inference.outputs import report
+from arrhythmia.inference.predict import diagnose_signal
 from arrhythmia.inference.request import ecg_from_request
 from tests.helpers import bad_requests
 
@@ -69,7 +71,7 @@ def test_logged_model_answers_like_predict(served, bundle, detector_file, excerp
     out = model.predict({"ecg": excerpt_signal}, params={"fs": FS, "leads": LEADS})
     handle = load_model(str(bundle))
     ecg = ecg_from_request(excerpt_signal, FS, LEADS)
-    expected = report(diagnose(ecg, handle, QrsDetector.load(detector_file)), "x", "y")
+    expected = report(diagnose_signal(ecg, handle, QrsDetector.load(detector_file))[1], "x", "y")
     assert [b["sample"] for b in out["beats"]] == [b["sample"] for b in expected["beats"]]
     assert [b["label"] for b in out["beats"]] == [b["label"] for b in expected["beats"]]
     assert out["summary"] == expected["summary"]
@@ -90,6 +92,32 @@ def test_served_request_and_response(client, excerpt_signal):
     assert out["summary"]["n_beats"] == len(out["beats"]) >= 25  # 30 s of sinus rhythm
     assert set(out["beats"][0]) == {"sample", "time_s", "label", "p"}
     assert "episodes" in out and out["duration_s"] == pytest.approx(30.0)
+
+
+def test_a_dead_mlii_gets_the_same_json_from_predict_and_from_the_server(
+    client, model_args, excerpt_signal, tmp_path
+):
+    """MLII disconnected from start to end beside a good V5, as a WFDB file to `arrhythmia
+    predict` and as a request to the served model: both read V5 first and answer the same
+    JSON, but for the names of the record, model and detector."""
+    signal = excerpt_signal.astype(np.float64)
+    signal[:, 0] = 0.0
+    wfdb.wrsamp("dead", fs=FS, units=["mV", "mV"], sig_name=LEADS, p_signal=signal,
+                fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0],
+                write_dir=str(tmp_path))  # fmt: skip
+    out = tmp_path / "out"
+    assert main(["predict", str(tmp_path / "dead"), "--out", str(out), *model_args]) == 0
+    predicted = json.loads((out / "dead.json").read_text())
+    as_read = wfdb.rdrecord(str(tmp_path / "dead")).p_signal.astype(np.float32)
+    body = {"inputs": {"ecg": as_read.tolist()}, "params": {"fs": FS, "leads": LEADS}}
+    response = client.post("/invocations", json=body)
+    assert response.status_code == 200, response.text[:300]
+    served = response.json()["predictions"]
+    assert predicted["leads"] == served["leads"] == ["V5", "MLII"]
+    assert predicted["duration_s"] == pytest.approx(30.0)
+    names = ("record", "model", "detector")
+    assert [predicted.pop(k) for k in names] != [served.pop(k) for k in names]
+    assert served == predicted
 
 
 def test_bad_requests_get_400_with_the_reason(client, excerpt_signal):

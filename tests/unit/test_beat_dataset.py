@@ -88,3 +88,20 @@ def test_resampled_svdb_windows_keep_the_r_peak_where_mitdb_windows_have_it(para
     peak = np.abs(arrays["windows"][normal, 0]).argmax(axis=1)
     # the reference marks the QRS within a few samples of its peak at 128 Hz (8 ms each)
     assert abs(np.median(peak) - 90) <= 6
+
+
+def test_one_wfdb_reader_for_the_dataset_and_the_diagnosis(excerpt_dir):
+    """The beat dataset gets wfdb's own float64 values; the diagnosis their float32 cast."""
+    import wfdb
+
+    from arrhythmia.data.readers import read_record
+    from arrhythmia.data.wfdb_io import read_ecg
+    from tests.conftest import SVDB_EXCERPT_DIR
+
+    for path in (excerpt_dir / "208", SVDB_EXCERPT_DIR / "810"):
+        wanted = wfdb.rdrecord(str(path)).p_signal
+        for_training, for_diagnosis = read_ecg(path), read_record(path)
+        assert for_training.signal.dtype == np.float64 and for_diagnosis.signal.dtype == np.float32
+        assert for_training.signal.tobytes() == wanted.tobytes()
+        assert for_diagnosis.signal.tobytes() == wanted.astype(np.float32).tobytes()
+        assert for_training.leads == for_diagnosis.leads and for_training.fs == for_diagnosis.fs

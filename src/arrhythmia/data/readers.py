@@ -1,6 +1,6 @@
 """Reading an ECG from any of the formats `arrhythmia predict` accepts: a WFDB record, an
 EDF/EDF+ file (edfio) or a CSV file with one column per lead. Every problem
-with a file is one `RecordError` naming it."""
+with a file is one `RecordError` naming it; data/checks.py holds the bounds."""
 
 from __future__ import annotations
 
@@ -8,17 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from arrhythmia.data.wfdb_io import fill_nan
-from arrhythmia.errors import ArrhythmiaError
+from arrhythmia.data.checks import RecordError, check_rate_and_length
+from arrhythmia.data.wfdb_io import fill_nan, read_ecg
 from arrhythmia.signal.ecg import EcgRecord
-
-MIN_FS, MAX_FS = 50.0, 10_000.0  # outside this a header's sampling rate is a mistake
-MIN_SECONDS = 10.0  # shorter than this there is no rhythm to speak of
-CHUNK_SAMPLES = 1_000_000  # WFDB records are read in pieces: bounded memory on long ones
-
-
-class RecordError(ArrhythmiaError):
-    """The record, its beat source or the chosen lead cannot be used."""
 
 
 def record_name(path: str | Path) -> str:
@@ -36,43 +28,7 @@ def read_record(path: str | Path, *, fs: float | None = None) -> EcgRecord:
         return _read_csv(path, fs)
     if suffix == ".edf":
         return _read_edf(path)
-    return _read_wfdb(path.with_suffix("") if suffix in (".hea", ".dat") else path)
-
-
-def _check(path: Path, fs: float, n_samples: int) -> None:
-    """A plausible sampling rate and enough signal, before anything is decoded."""
-    if not MIN_FS <= fs <= MAX_FS:
-        raise RecordError(
-            f"{path}: sampling rate {fs:g} Hz is implausible for an ECG "
-            f"(expected {MIN_FS:g} to {MAX_FS:g} Hz); check the header"
-        )
-    seconds = n_samples / fs
-    if seconds < MIN_SECONDS:
-        raise RecordError(
-            f"{path}: {seconds:.1f} s of signal; at least {MIN_SECONDS:g} s are needed"
-        )
-
-
-def _read_wfdb(path: Path) -> EcgRecord:
-    import wfdb
-
-    if not Path(f"{path}.hea").is_file():
-        raise RecordError(f"{path}.hea: no such WFDB header (give the record path)")
-    try:
-        header = wfdb.rdheader(str(path))
-        n = int(header.sig_len or 0)
-        if header.fs is None or not np.isfinite(float(header.fs)) or header.n_sig == 0:
-            raise RecordError(f"{path}.hea: no sampling rate or no signals in the header")
-        _check(path, float(header.fs), n)
-        signal = np.empty((n, header.n_sig), dtype=np.float32)
-        for start in range(0, n, CHUNK_SAMPLES):
-            stop = min(n, start + CHUNK_SAMPLES)
-            signal[start:stop] = wfdb.rdrecord(str(path), sampfrom=start, sampto=stop).p_signal
-    except RecordError:
-        raise
-    except Exception as error:  # wfdb raises bare ValueErrors, struct and OS errors
-        raise RecordError(f"{path}: cannot read the record: {error}") from None
-    return EcgRecord(path.name, float(header.fs), fill_nan(signal), tuple(header.sig_name))
+    return read_ecg(path.with_suffix("") if suffix in (".hea", ".dat") else path, np.float32)
 
 
 # EDF's physical dimension field, to millivolts (the unit of the WFDB records we learn from);
@@ -103,7 +59,8 @@ def _read_edf(path: Path) -> EcgRecord:
         raise RecordError(f"{path}: no signal channels, only annotations")
     fs = max(float(s.sampling_frequency) for s in signals)
     leads = [s for s in signals if float(s.sampling_frequency) == fs]
-    _check(path, fs, len(leads[0].digital))  # the stored integers: nothing decoded yet
+    # the stored integers' count: nothing decoded yet
+    check_rate_and_length(str(path), fs, len(leads[0].digital))
     units = [lead.physical_dimension.strip().lower() for lead in leads]
     unknown = sorted({unit for unit in units if unit not in TO_MILLIVOLT})
     if unknown:
@@ -136,7 +93,7 @@ def _read_csv(path: Path, fs: float | None) -> EcgRecord:
     names = (
         [c.strip() for c in first] if has_header else [f"lead{i}" for i in range(signal.shape[1])]
     )
-    _check(path, float(fs), len(signal))
+    check_rate_and_length(str(path), float(fs), len(signal))
     return EcgRecord(record_name(path), float(fs), fill_nan(signal), tuple(names))
 
 

@@ -1,4 +1,5 @@
-"""Reading WFDB records and their annotations into plain arrays."""
+"""Reading WFDB records and their annotations into plain arrays: the one WFDB reader,
+for training and diagnosis alike."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from arrhythmia.data.aami import SYMBOL_TO_AAMI
+from arrhythmia.data.checks import RecordError, check_rate_and_length
 from arrhythmia.signal.ecg import EcgRecord
+
+CHUNK_SAMPLES = 1_000_000  # read in pieces: bounded memory on 24-hour records
 
 
 @dataclass(frozen=True)
@@ -17,16 +21,31 @@ class Beats:
     symbol: np.ndarray  # (n_beats,) annotation symbol of each beat
 
 
-def read_ecg(path: str | Path) -> EcgRecord:
-    """Read a WFDB record (path without extension) in physical units."""
+def read_ecg(path: str | Path, dtype: type = np.float64) -> EcgRecord:
+    """A WFDB record (path without extension) in physical units, NaN-free, its sampling rate
+    and length checked before any sample is decoded: the one WFDB reader (the beat dataset
+    reads at float64, the diagnosis at float32). Every problem is one RecordError."""
     import wfdb
 
     path = Path(path)
-    rec = wfdb.rdrecord(str(path))
-    signal = np.asarray(rec.p_signal, dtype=np.float64)
+    if not Path(f"{path}.hea").is_file():
+        raise RecordError(f"{path}.hea: no such WFDB header (give the record path)")
+    try:
+        header = wfdb.rdheader(str(path))
+        n = int(header.sig_len or 0)
+        if header.fs is None or not np.isfinite(float(header.fs)) or header.n_sig == 0:
+            raise RecordError(f"{path}.hea: no sampling rate or no signals in the header")
+        check_rate_and_length(str(path), float(header.fs), n)
+        signal = np.empty((n, header.n_sig), dtype=dtype)
+        for start in range(0, n, CHUNK_SAMPLES):
+            stop = min(n, start + CHUNK_SAMPLES)
+            signal[start:stop] = wfdb.rdrecord(str(path), sampfrom=start, sampto=stop).p_signal
+    except RecordError:
+        raise
+    except Exception as error:  # wfdb raises bare ValueErrors, struct and OS errors
+        raise RecordError(f"{path}: cannot read the record: {error}") from None
     # Samples the ADC flagged as invalid decode to NaN; hold the last valid value instead.
-    signal = fill_nan(signal)
-    return EcgRecord(name=path.name, fs=float(rec.fs), signal=signal, leads=tuple(rec.sig_name))
+    return EcgRecord(path.name, float(header.fs), fill_nan(signal), tuple(header.sig_name))
 
 
 def read_beats(path: str | Path, extension: str = "atr") -> Beats:

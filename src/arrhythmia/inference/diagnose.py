@@ -22,7 +22,13 @@ from arrhythmia.rhythm.episodes import Episode, find_episodes, find_pauses
 from arrhythmia.signal.beat_features import clean_signal
 from arrhythmia.signal.beats import beat_windows, window_bounds
 from arrhythmia.signal.ecg import EcgRecord
-from arrhythmia.signal.quality import assess_quality, doubtful_stretches, inside, union
+from arrhythmia.signal.quality import (
+    SignalQuality,
+    assess_quality,
+    doubtful_stretches,
+    inside,
+    union,
+)
 from arrhythmia.signal.resample import resample_positions, resample_record
 from arrhythmia.signal.rr import rr_features
 
@@ -117,13 +123,16 @@ def diagnose(
     *,
     reference: Beats | None = None,
     beats_from: str = "detector",
+    quality: SignalQuality | None = None,
 ) -> Diagnosis:
     """Beats from `detector` (or `reference`), their classes and the rhythm episodes.
-    `ecg` has its primary lead first.
+    `ecg` has its primary lead first; `quality` is its signal quality where already judged.
 
     No beats are reported where the signal is unreadable; where the detector doubts many
     candidates (noise), beats are kept but labelled Q: their class cannot be trusted."""
-    unreadable = assess_quality(ecg.signal, ecg.fs).unreadable
+    if quality is None:
+        quality = assess_quality(ecg.signal, ecg.fs)
+    unreadable = quality.unreadable
     noisy: list[tuple[int, int]] = []
     if reference is not None:
         samples = reference.sample

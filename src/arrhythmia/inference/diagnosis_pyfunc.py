@@ -28,12 +28,14 @@ from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
 from mlflow.pyfunc import PythonModel
 from mlflow.types.schema import ParamSchema, ParamSpec, Schema, TensorSpec
 
+from arrhythmia.data.checks import RecordError
 from arrhythmia.inference.pyfunc import PACKAGE_DIR, pip_requirements
 from arrhythmia.inference.request import RequestError, ecg_from_request
 
 _logger = logging.getLogger(__name__)
 EXAMPLE_SECONDS = 12.0  # the logged input example: just over the 10 s minimum, small
 ECG_INPUT = "ecg"
+DETECTOR_NAME = "qrs_detector (in the model)"  # what the JSON report names as the detector
 
 
 class DiagnosisModel(PythonModel):
@@ -56,23 +58,21 @@ class DiagnosisModel(PythonModel):
         self.handle = classifier_handle(self.classifier, self.description)
 
     def predict(self, context, model_input, params=None) -> dict:
-        from arrhythmia.inference.diagnose import diagnose
-        from arrhythmia.inference.outputs import report
+        from arrhythmia.inference.diagnoser import Diagnoser
 
         params = params or {}
+        diagnoser = Diagnoser(self.handle, self.detector, DETECTOR_NAME)
         try:
             ecg = ecg_from_request(_ecg_input(model_input), params.get("fs"), params.get("leads"))
-        except RequestError as error:  # the client's to fix: 400
+            info = diagnoser.signal(ecg).report
+        except RecordError as error:  # the client's to fix: 400
             raise MlflowException.invalid_parameter_value(str(error)) from None
-        try:
-            diagnosis = diagnose(ecg, self.handle, self.detector)
         except Exception:  # ours to fix: 500, with the traceback in the server's log
             _logger.exception("the diagnosis of a valid request failed")
             raise MlflowException(
                 "the diagnosis failed on a valid request (a bug: the server's log has the details)",
                 error_code=INTERNAL_ERROR,
             ) from None
-        info = report(diagnosis, self.description, "qrs_detector (in the model)")
         return _finite(info)
 
 

@@ -45,13 +45,18 @@ def classifier_handle(classifier, description: str) -> ModelHandle:
                        description)  # fmt: skip
 
 
+def is_model_uri(model: str) -> bool:
+    """An MLflow model URI (models:/..., runs:/..., s3://...), not a bundle file's path."""
+    return "://" in model or ":/" in model
+
+
 def load_model(model: str) -> ModelHandle:
     """A trained bundle file (the pipeline's models/cnn.pt) or an MLflow model URI
     (models:/arrhythmia-cnn@champion, runs:/...): either registered model, raw-ECG or
     beat-level, carries the same BeatClassifier; the raw-ECG one also its QRS detector."""
     from arrhythmia.models.bundle import BeatClassifier
 
-    if "://" not in model and ":/" not in model:
+    if not is_model_uri(model):
         return classifier_handle(BeatClassifier.load(model), model)
     served = _load_mlflow_model(model).unwrap_python_model()
     handle = classifier_handle(served.classifier, model)

@@ -1,21 +1,22 @@
-"""`arrhythmia predict` for one record: read it in any accepted format, put the chosen lead
-first, take beats from the detector (or from reference annotations), diagnose, and write
-`<out>/<record>.cnn` and `<out>/<record>.json`."""
+"""One record or signal in, its diagnosis out, as `arrhythmia predict`, the batch flow and
+the served model all diagnose: read it in any accepted format, judge its quality once, put
+the lead to read first (never a dead one), take beats from the detector (or from reference
+annotations) and diagnose."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from arrhythmia.data.aami import aami_labels
 from arrhythmia.data.readers import RecordError, read_record
 from arrhythmia.data.wfdb_io import Beats, read_beats
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.inference.diagnose import Diagnosis, diagnose
+from arrhythmia.inference.leads import read_lead_first
 from arrhythmia.inference.model_handle import ModelHandle
-from arrhythmia.signal.ecg import EcgRecord, primary_lead_first
+from arrhythmia.signal.ecg import EcgRecord
+from arrhythmia.signal.quality import assess_quality
 
 
 def beat_positions(record_path: Path, beats_from: str, n_samples: int) -> Beats:
@@ -31,15 +32,22 @@ def beat_positions(record_path: Path, beats_from: str, n_samples: int) -> Beats:
     return Beats(sample=beats.sample[inside], symbol=beats.symbol[inside])
 
 
-def choose_lead(record: EcgRecord, lead: str | None) -> EcgRecord:
-    """Put the requested lead first (MLII or II by default, else the first signal)."""
-    if lead is None:
-        return primary_lead_first(record)
-    if lead not in record.leads:
-        raise RecordError(
-            f"record {record.name}: no lead named {lead!r} (leads: {list(record.leads)})"
-        )
-    return primary_lead_first(record, (lead,))
+def diagnose_signal(
+    ecg: EcgRecord, model: ModelHandle, detector: QrsDetector | None, *, lead: str | None = None,
+    reference: Beats | None = None, beats_from: str | None = None,
+) -> tuple[EcgRecord, Diagnosis]:  # fmt: skip
+    """The signal with the lead read first, and its diagnosis. Its quality is judged once,
+    for the choice of lead and for the diagnosis. Beats come from the detector unless
+    `reference` holds them (read from annotation file extension `beats_from`)."""
+    quality = assess_quality(ecg.signal, ecg.fs)
+    ecg = read_lead_first(ecg, quality, lead)
+    if reference is None:
+        if detector is None:
+            raise RecordError(f"record {ecg.name}: no QRS detector to find beats with")
+        return ecg, diagnose(ecg, model, detector, quality=quality)
+    result = diagnose(ecg, model, None, reference=reference, beats_from=beats_from,
+                      quality=quality)  # fmt: skip
+    return ecg, replace(result, reference=aami_labels(reference.symbol))
 
 
 def read_and_diagnose(
@@ -51,21 +59,18 @@ def read_and_diagnose(
     lead: str | None = None,
     fs: float | None = None,
 ) -> tuple[EcgRecord, Diagnosis]:
-    """The record as read (chosen lead first) and its diagnosis: the signal is kept for
+    """The record as read (the lead read first) and its diagnosis: the signal is kept for
     whatever draws it, so the record is read once. Beats come from the detector unless
     `beats_from` names an annotation file extension (evaluation against reference beats)."""
     record_path = Path(record_path)
-    ecg = choose_lead(read_record(record_path, fs=fs), lead)
+    ecg = read_record(record_path, fs=fs)
     if record_path.suffix.lower() in (".hea", ".dat"):
         record_path = record_path.with_suffix("")
-    if beats_from is None:
-        if detector is None:
-            raise RecordError(f"{record_path}: no QRS detector to find beats with")
-        return ecg, diagnose(ecg, model, detector)
-    beats = beat_positions(record_path, beats_from, len(ecg.signal))
-    reference = aami_labels(beats.symbol)
-    result = diagnose(ecg, model, None, reference=beats, beats_from=beats_from)
-    return ecg, _with_reference(result, reference)
+    reference = None
+    if beats_from is not None:
+        reference = beat_positions(record_path, beats_from, len(ecg.signal))
+    return diagnose_signal(ecg, model, detector, lead=lead, reference=reference,
+                           beats_from=beats_from)  # fmt: skip
 
 
 def predict_record(
@@ -74,7 +79,3 @@ def predict_record(
     """The diagnosis of one record: :func:`read_and_diagnose` without the signal (same
     keyword options: beats_from, lead, fs)."""
     return read_and_diagnose(record_path, model, detector, **options)[1]
-
-
-def _with_reference(result: Diagnosis, reference: np.ndarray) -> Diagnosis:
-    return replace(result, reference=reference)

@@ -1,6 +1,8 @@
 """A raw ECG sent to the served model (samples x leads, mV, with its sampling rate), checked
-before anything is computed: every way a request can be unusable is one `RequestError`
-whose message says what is wrong and what is expected.
+before anything is computed: every way a request can be unusable is one `RecordError`
+whose message says what is wrong and what is expected. Its sampling rate and length meet
+the bounds a file meets (data/checks.py); what only a request can get wrong (its shape,
+lead names, fs missing, over a day) is a `RequestError`.
 
 A stretch of NaN or a constant value inside an otherwise usable signal is not an error: it
 is read as leads off and becomes an unreadable (NOISE) episode, as in `arrhythmia predict`.
@@ -10,37 +12,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from arrhythmia.data.readers import MAX_FS, MIN_FS, MIN_SECONDS
+from arrhythmia.data.checks import RecordError, check_rate_and_length
 from arrhythmia.data.wfdb_io import fill_nan
-from arrhythmia.errors import ArrhythmiaError
-from arrhythmia.signal.ecg import EcgRecord, primary_lead_first
-from arrhythmia.signal.quality import assess_quality
+from arrhythmia.signal.ecg import EcgRecord
 
 MAX_SECONDS = 24 * 3600.0  # a Holter day; longer requests belong in `arrhythmia predict`
 MAX_LEADS = 16  # more columns than any ECG has leads: the array is probably transposed
 REQUEST_RECORD = "request"  # the record name a request's diagnosis carries
 
 
-class RequestError(ArrhythmiaError, ValueError):
+class RequestError(RecordError, ValueError):
     """The request cannot be diagnosed; the message says why."""
 
 
 def sampling_rate(fs) -> float:
-    """The request's `fs` param as a float in the accepted range."""
+    """The request's `fs` param as a float (its range is checked with the signal's length)."""
     if fs is None:
         raise RequestError(
             'params.fs is required: the sampling rate in Hz, as in {"params": {"fs": 360}}'
         )
     try:
-        fs = float(fs)
+        return float(fs)
     except (TypeError, ValueError):
         raise RequestError(f"params.fs must be a number of Hz, got {fs!r}") from None
-    if not np.isfinite(fs) or not MIN_FS <= fs <= MAX_FS:
-        raise RequestError(
-            f"params.fs = {fs:g} Hz is out of range: an ECG is sampled at "
-            f"{MIN_FS:g} to {MAX_FS:g} Hz"
-        )
-    return fs
 
 
 def lead_names(leads, n_leads: int) -> tuple[str, ...]:
@@ -78,13 +72,8 @@ def _signal_array(ecg) -> np.ndarray:
     return signal
 
 
-def _check_duration(n_samples: int, fs: float) -> None:
+def _check_at_most_a_day(n_samples: int, fs: float) -> None:
     seconds = n_samples / fs
-    if seconds < MIN_SECONDS:
-        raise RequestError(
-            f"inputs.ecg holds {seconds:.1f} s at {fs:g} Hz ({n_samples} samples); at least "
-            f"{MIN_SECONDS:g} s are needed"
-        )
     if seconds > MAX_SECONDS:
         raise RequestError(
             f"inputs.ecg holds {seconds / 3600:.1f} h at {fs:g} Hz; at most "
@@ -93,37 +82,16 @@ def _check_duration(n_samples: int, fs: float) -> None:
         )
 
 
-def readable_share(lead: np.ndarray, fs: float) -> float:
-    """The share of one lead's time that the quality check can read (not flat, missing,
-    clipped or noise: the rule that makes NOISE episodes)."""
-    unreadable = assess_quality(lead[:, None], fs).unreadable
-    return 1.0 - sum(end - start for start, end in unreadable) / len(lead)
-
-
-def _readable_lead_first(ecg: EcgRecord) -> EcgRecord:
-    """The preferred lead (MLII, else II, else the first) stays first if it can be read
-    somewhere; else the most readable lead comes first, so beats are never placed and
-    classified on a dead lead. A request with no readable lead at all is refused."""
-    shares = [readable_share(ecg.signal[:, i], ecg.fs) for i in range(len(ecg.leads))]
-    if max(shares) == 0.0:
-        raise RequestError(
-            "no readable signal: every lead of inputs.ecg is flat or missing (NaN), or "
-            "clipped or pure noise, from start to end"
-        )
-    if shares[0] > 0.0:
-        return ecg
-    return primary_lead_first(ecg, (ecg.leads[int(np.argmax(shares))],))
-
-
 def ecg_from_request(ecg, fs, leads=None) -> EcgRecord:
-    """The request as an EcgRecord (float32, NaN-free, a readable lead first), or a
-    RequestError saying why it cannot be diagnosed."""
+    """The request as an EcgRecord (float32, NaN-free, its leads in the order sent), or a
+    RecordError saying why it cannot be diagnosed. Which lead is read first is the
+    diagnosis's choice, as for a file (inference/leads.py)."""
     fs = sampling_rate(fs)
     signal = _signal_array(ecg)
     names = lead_names(leads, signal.shape[1])
-    _check_duration(len(signal), fs)
-    record = primary_lead_first(EcgRecord(REQUEST_RECORD, fs, fill_nan(signal), names))
-    return _readable_lead_first(record)
+    check_rate_and_length(REQUEST_RECORD, fs, len(signal))
+    _check_at_most_a_day(len(signal), fs)
+    return EcgRecord(REQUEST_RECORD, fs, fill_nan(signal), names)
 
 
 def request_body(ecg: EcgRecord, start_s: float = 0.0, seconds: float | None = None) -> dict:

@@ -5,7 +5,7 @@ guessing a rhythm there."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,10 +21,24 @@ MAX_DOUBTFUL = 8  # DS1: such windows are 2.2 % of the time and hold 63 % of ext
 @dataclass(frozen=True)
 class SignalQuality:
     unreadable: list[tuple[int, int]]  # sample intervals, end exclusive, sorted, disjoint
+    # (n_windows, n_leads): True where that lead can be read (the leads in the signal's order)
+    lead_usable: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    window: int = 1  # samples per judged window; the last one may be shorter
+    n_samples: int = 0
 
     def mask(self, samples: np.ndarray) -> np.ndarray:
         """True for the sample positions that fall in an unreadable stretch."""
         return inside(samples, self.unreadable)
+
+    def readable_shares(self) -> list[float]:
+        """Per lead, the share of the record's time it can be read (0.0: dead throughout)."""
+        if self.n_samples == 0:
+            return [0.0] * self.lead_usable.shape[1]
+        sizes = np.full(len(self.lead_usable), self.window, dtype=np.int64)
+        if len(sizes):
+            sizes[-1] = self.n_samples - self.window * (len(sizes) - 1)
+        unusable = sizes @ ~self.lead_usable
+        return [1.0 - int(bad) / self.n_samples for bad in unusable]
 
 
 def inside(samples: np.ndarray, stretches: list[tuple[int, int]]) -> np.ndarray:
@@ -63,28 +77,30 @@ def _lead_unusable(x: np.ndarray, fs: float, window: int, clip_levels: tuple[flo
 
 def assess_quality(signal: np.ndarray, fs: float) -> SignalQuality:
     """Unreadable stretches of `signal` (n_samples, n_leads): windows where no lead is
-    usable. A lead's clipping levels are its own extremes, which only matter where it sits
-    on them for a large part of a window. Judged BLOCK_WINDOWS windows at a time: bounded
-    memory."""
+    usable; and which lead is usable in which window. A lead's clipping levels are its own
+    extremes, which only matter where it sits on them for a large part of a window. Judged
+    BLOCK_WINDOWS windows at a time: bounded memory."""
     signal = np.atleast_2d(np.asarray(signal).T).T
     window = max(1, int(round(WINDOW_S * fs)))
     limits = [(float(np.nanmin(signal[:, lead], initial=0.0)),
                float(np.nanmax(signal[:, lead], initial=0.0)))
               for lead in range(signal.shape[1])]  # fmt: skip
-    usable = []
+    usable = [np.zeros((0, signal.shape[1]), dtype=bool)]
     step = window * BLOCK_WINDOWS
     for start in range(0, len(signal), step):
         block = signal[start : start + step]
-        ok = np.zeros(-(-len(block) // window), dtype=bool)
+        ok = np.zeros((-(-len(block) // window), signal.shape[1]), dtype=bool)
         for lead in range(signal.shape[1]):
             x = np.asarray(block[:, lead], dtype=np.float64)
             finite = np.isfinite(x)
             x = np.where(finite, x, 0.0)
             bad = _lead_unusable(x, fs, window, limits[lead])
-            ok |= ~(bad | (_windows(~finite, window).mean(axis=1) > 0.5))
+            ok[:, lead] = ~(bad | (_windows(~finite, window).mean(axis=1) > 0.5))
         usable.append(ok)
-    bad = np.flatnonzero(~np.concatenate(usable)) if usable else np.zeros(0, dtype=np.int64)
-    return SignalQuality(unreadable=join_windows(bad, window, len(signal)))
+    lead_usable = np.concatenate(usable)
+    bad = np.flatnonzero(~lead_usable.any(axis=1))
+    unreadable = join_windows(bad, window, len(signal))
+    return SignalQuality(unreadable, lead_usable, window, len(signal))
 
 
 def doubtful_stretches(
