@@ -25,8 +25,8 @@ from arrhythmia.data.wfdb_io import read_beats
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.evaluation.end_to_end import beat_confusion
 from arrhythmia.inference.diagnose import classify_beats, detect_beats
+from arrhythmia.inference.leads import read_lead_first
 from arrhythmia.inference.model_handle import load_model
-from arrhythmia.inference.predict import choose_lead
 from arrhythmia.signal.quality import assess_quality, doubtful_stretches, inside
 
 NSTDB = [f"{r}e{snr}" for r in ("118", "119") for snr in ("24", "18", "12", "06", "00", "_6")]
@@ -36,9 +36,11 @@ N, S, V, Q, NONE = 0, 1, 2, 4, 5
 
 
 def record_parts(path: Path, model, detector) -> dict:
-    ecg = choose_lead(read_record(path), None)
+    ecg = read_record(path)
+    quality = assess_quality(ecg.signal, ecg.fs)
+    ecg = read_lead_first(ecg, quality)
     found = detect_beats(ecg, detector)
-    samples = found.samples[~inside(found.samples, assess_quality(ecg.signal, ecg.fs).unreadable)]
+    samples = found.samples[~inside(found.samples, quality.unreadable)]
     labels = np.array(AAMI_CLASSES)[classify_beats(ecg, samples, model).argmax(axis=1)]
     beats = read_beats(path)
     return dict(
