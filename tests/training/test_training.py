@@ -172,6 +172,7 @@ def test_resume_after_interruption_ends_with_the_same_result(
         arrays, small_train, params.preprocess, tmp_path / "run", resume=True, progress=False
     )
     assert report.history == ref_report.history
+    np.testing.assert_array_equal(report.oof_proba, ref_report.oof_proba)
     for a, b in zip(reference.state_dicts, resumed.state_dicts, strict=True):
         for key in a:
             torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
@@ -275,3 +276,64 @@ def test_the_development_set_is_the_training_splits_and_ds1_alone_is_one_switch(
     only_ds1 = dataclasses.replace(quick, training_sets=["DS1"])
     _, report = train_ensemble(merged, only_ds1, params.preprocess, tmp_path / "b", progress=False)
     assert seen[-1] == len(ds1["label"]) and set(report.folds) == set(RECORDS)
+
+
+def test_the_out_of_fold_output_is_the_best_epochs_held_out_prediction(
+    tmp_path, small_train, params
+):
+    """Kept from validation, not recomputed: each fold's shipped network, run again on its
+    held-out beats, gives the out-of-fold probabilities bit for bit."""
+    from arrhythmia.models.bundle import ensemble_proba
+    from arrhythmia.models.cnn import BeatCNN
+    from arrhythmia.training.ensemble import development_set
+    from arrhythmia.training.loop import centre_crop, model_config
+
+    arrays = synthetic_dataset()
+    cfg = dataclasses.replace(small_train, max_epochs=3, patience=1)
+    classifier, report = train_ensemble(
+        arrays, cfg, params.preprocess, tmp_path / "ckpt", progress=False
+    )
+    dev = development_set(arrays, cfg)
+    for fold, state_dict in enumerate(classifier.state_dicts):
+        model = BeatCNN(model_config(cfg, dev.data, 5))
+        model.load_state_dict(state_dict)
+        model.eval()
+        held_out = np.flatnonzero(dev.fold_of_beat == fold)
+        beats = centre_crop(dev.data.beats[held_out], cfg.max_shift)
+        again = ensemble_proba([model], beats, dev.data.rr[held_out], [0.0] * 5)
+        np.testing.assert_array_equal(report.oof_proba[held_out], again)
+
+
+def test_the_fold_state_keeps_the_best_epoch_and_stops_after_patience(params):
+    cfg = dataclasses.replace(params.train, patience=2, max_epochs=6)
+    model = torch.nn.Linear(2, 2)
+    state = loop.FoldState()
+    for epoch, score in enumerate([0.3, 0.5, 0.4, 0.5], start=1):
+        with torch.no_grad():
+            model.weight.fill_(epoch)
+        proba = np.full((3, 5), float(epoch), dtype=np.float32)
+        state.record_epoch({"epoch": epoch, "val_score": score}, model, proba, cfg)
+        assert not state.done or epoch == 4
+    assert state.done and state.epoch == 4 and state.bad_epochs == 2  # a tie is no better
+    assert (state.best_epoch, state.best_score) == (2, 0.5)
+    assert torch.equal(state.best_state["weight"], torch.full((2, 2), 2.0))
+    assert state.best_val_proba.numpy()[0, 0] == 2.0
+    last = loop.FoldState()
+    for epoch in range(1, 7):
+        last.record_epoch({"epoch": epoch, "val_score": epoch / 10}, model, proba, cfg)
+    assert last.done and last.epoch == cfg.max_epochs and last.best_epoch == 6
+
+
+def test_resume_refuses_a_checkpoint_of_another_training_loop(tmp_path, small_train, params):
+    """A checkpoint whose fold state lacks a field (one written before the field existed)."""
+    arrays = synthetic_dataset()
+    quick = dataclasses.replace(small_train, max_epochs=1)
+    train_ensemble(arrays, quick, params.preprocess, tmp_path / "ckpt", progress=False)
+    path = tmp_path / "ckpt" / "fold0.pt"
+    saved = torch.load(path, weights_only=True)
+    del saved["state"]["best_val_proba"]
+    torch.save(saved, path)
+    with pytest.raises(ResumeError, match="another version of the training loop"):
+        train_ensemble(
+            arrays, quick, params.preprocess, tmp_path / "ckpt", resume=True, progress=False
+        )

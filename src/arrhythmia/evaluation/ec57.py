@@ -112,36 +112,10 @@ def ec57_statistics(cm: np.ndarray | Sequence[Sequence[int]]) -> dict[str, float
 
     ref = m.sum(axis=1)
     pred = m.sum(axis=0)
-    ref_n, ref_s, ref_v = int(ref[_N]), int(ref[_S]), int(ref[_V])
-    counted = ref_n + ref_s + ref_v
-
-    veb_tp = int(m[_V, _V])
-    veb_fn = ref_v - veb_tp
-    veb_fp = int(m[_N, _V] + m[_S, _V])
-    veb_tn = ref_n + ref_s - veb_fp
-
-    sveb_tp = int(m[_S, _S])
-    sveb_fn = ref_s - sveb_tp
-    sveb_fp = int(m[_N, _S] + m[_V, _S])
-    sveb_tn = ref_n + ref_v - sveb_fp
-
+    counted = int(ref[_N]) + int(ref[_S]) + int(ref[_V])
     out: dict[str, float | int] = {
-        "veb_se": _ratio(veb_tp, veb_tp + veb_fn),
-        "veb_pp": _ratio(veb_tp, veb_tp + veb_fp),
-        "veb_fpr": _ratio(veb_fp, veb_fp + veb_tn),
-        "veb_acc": _ratio(veb_tp + veb_tn, counted),
-        "veb_tp": veb_tp,
-        "veb_fn": veb_fn,
-        "veb_fp": veb_fp,
-        "veb_tn": veb_tn,
-        "sveb_se": _ratio(sveb_tp, sveb_tp + sveb_fn),
-        "sveb_pp": _ratio(sveb_tp, sveb_tp + sveb_fp),
-        "sveb_fpr": _ratio(sveb_fp, sveb_fp + sveb_tn),
-        "sveb_acc": _ratio(sveb_tp + sveb_tn, counted),
-        "sveb_tp": sveb_tp,
-        "sveb_fn": sveb_fn,
-        "sveb_fp": sveb_fp,
-        "sveb_tn": sveb_tn,
+        **_ectopic_statistics(m, "veb", _V, (_N, _S), counted),
+        **_ectopic_statistics(m, "sveb", _S, (_N, _V), counted),
         "n_beats": int(m.sum()),
     }
     for i, name in enumerate(AAMI_CLASSES):
@@ -149,6 +123,30 @@ def ec57_statistics(cm: np.ndarray | Sequence[Sequence[int]]) -> dict[str, float
     for i, name in enumerate(AAMI_CLASSES):
         out[f"n_pred_{name}"] = int(pred[i])
     return out
+
+
+def _ectopic_statistics(
+    m: np.ndarray, prefix: str, c: int, negatives: tuple[int, int], counted: int
+) -> dict[str, float | int]:
+    """Se, +P, FPR, accuracy and the counts of ectopic class `c` (see ec57_statistics):
+    its false positives are the reference `negatives` beats called `c`."""
+    ref = m.sum(axis=1)
+    a, b = negatives
+    tp = int(m[c, c])
+    fn = int(ref[c]) - tp
+    fp = int(m[a, c] + m[b, c])
+    tn = int(ref[a]) + int(ref[b]) - fp
+    figures = {
+        "se": _ratio(tp, tp + fn),
+        "pp": _ratio(tp, tp + fp),
+        "fpr": _ratio(fp, fp + tn),
+        "acc": _ratio(tp + tn, counted),
+        "tp": tp,
+        "fn": fn,
+        "fp": fp,
+        "tn": tn,
+    }
+    return {f"{prefix}_{key}": value for key, value in figures.items()}
 
 
 def classification_metrics(

@@ -4,6 +4,7 @@ beat class and of each rhythm found) and how to draw them at 25 mm/s and 10 mm/m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,8 +163,24 @@ def draw_strip(d: Diagnosis, signal: np.ndarray, strip: Strip) -> str:
     ax.add_patch(Rectangle((0, 0), width, height, color=PAPER, zorder=0))
     _grid(ax, width, height)
 
+    def at(sample) -> float:
+        return LEFT_MM + (sample - strip.start) / d.fs * MM_PER_S
+
     trace = display_trace(signal[:, : len(leads)], d.fs, strip.start, strip.stop)
-    x = LEFT_MM + np.arange(len(trace)) / d.fs * MM_PER_S
+    _traces(ax, trace, d.fs, leads)
+    _beat_labels(ax, d, strip, at, width, label_y=height - RHYTHM_BAR_MM - LABEL_ROW_MM / 2)
+    _rhythm_bar(ax, d, strip, at, bar_bottom=height - RHYTHM_BAR_MM + 0.8)
+    first_second = int(np.ceil(strip.start / d.fs))
+    for second in range(first_second, int(strip.stop / d.fs) + 1):
+        if LEFT_MM + 4 <= at(second * d.fs) <= width - 4:
+            ax.text(at(second * d.fs), TIME_ROW_MM / 2, clock(second), fontsize=5.5,
+                    ha="center", va="center", color="#616161")  # fmt: skip
+    return figure_svg(fig)
+
+
+def _traces(ax, trace: np.ndarray, fs: float, leads: Sequence[str]) -> None:
+    """Each lead in its own band, with its calibration pulse and name."""
+    x = LEFT_MM + np.arange(len(trace)) / fs * MM_PER_S
     for k, lead in enumerate(leads):
         bottom = TIME_ROW_MM + LEAD_BAND_MM * (len(leads) - 1 - k)
         baseline = bottom + BASELINE_MM
@@ -174,10 +191,9 @@ def draw_strip(d: Diagnosis, signal: np.ndarray, strip: Strip) -> str:
         ax.text(1.0, bottom + LEAD_BAND_MM - 1.0, lead, fontsize=6.5, va="top", ha="left",
                 color="#424242")  # fmt: skip
 
-    def at(sample) -> float:
-        return LEFT_MM + (sample - strip.start) / d.fs * MM_PER_S
 
-    label_y = height - RHYTHM_BAR_MM - LABEL_ROW_MM / 2
+def _beat_labels(ax, d: Diagnosis, strip: Strip, at, width: float, label_y: float) -> None:
+    """Each beat's class letter above the traces; the strip's example beat highlighted."""
     shown = np.flatnonzero((d.samples >= strip.start) & (d.samples < strip.stop))
     for i in shown:
         if not LEFT_MM + 1.5 <= at(d.samples[i]) <= width - 1.5:
@@ -192,7 +208,9 @@ def draw_strip(d: Diagnosis, signal: np.ndarray, strip: Strip) -> str:
         ax.text(at(d.samples[i]), label_y, d.labels[i], fontsize=7, fontweight="bold",
                 ha="center", va="center", color=CLASS_COLORS[d.labels[i]], bbox=box)  # fmt: skip
 
-    bar_bottom = height - RHYTHM_BAR_MM + 0.8
+
+def _rhythm_bar(ax, d: Diagnosis, strip: Strip, at, bar_bottom: float) -> None:
+    """The rhythm episodes under the strip, named where there is room."""
     for e in d.episodes:
         a, b = max(e.start, strip.start), min(e.end, strip.stop)
         if a >= b:
@@ -202,10 +220,3 @@ def draw_strip(d: Diagnosis, signal: np.ndarray, strip: Strip) -> str:
         if at(b) - at(a) >= 8:
             ax.text(at(a) + 1.0, bar_bottom + (RHYTHM_BAR_MM - 1.6) / 2, e.rhythm,
                     fontsize=6, va="center", ha="left", color="#212121")  # fmt: skip
-
-    first_second = int(np.ceil(strip.start / d.fs))
-    for second in range(first_second, int(strip.stop / d.fs) + 1):
-        if LEFT_MM + 4 <= at(second * d.fs) <= width - 4:
-            ax.text(at(second * d.fs), TIME_ROW_MM / 2, clock(second), fontsize=5.5,
-                    ha="center", va="center", color="#616161")  # fmt: skip
-    return figure_svg(fig)

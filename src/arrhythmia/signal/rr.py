@@ -89,7 +89,38 @@ def rr_features(
     sinus_beats: int,
     max_rr_s: float = 6.0,
 ) -> np.ndarray:
-    """(n_beats, len(RR_FEATURES)) float32, in seconds for intervals.
+    """(n_beats, len(RR_FEATURES)) float32: the intervals of `rr_intervals`, in seconds,
+    then the ratios of `rr_ratios`, in RR_FEATURES order."""
+    samples = np.asarray(beat_samples, dtype=np.float64)
+    n = len(samples)
+    if n < 2:
+        raise ValueError(f"RR features need at least 2 beats, got {n}")
+    if np.any(np.diff(samples) <= 0):
+        raise ValueError("beat samples must be strictly increasing")
+    intervals = rr_intervals(samples, fs, local_beats, sinus_beats, max_rr_s)
+    ratios = rr_ratios(intervals, samples / fs, sinus_beats)
+    columns = [intervals[name] for name in RR_INTERVALS] + [ratios[name] for name in RR_RATIOS]
+    return np.column_stack(columns).astype(np.float32)
+
+
+def _neighbour_intervals(
+    samples: np.ndarray, fs: float, max_rr_s: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """pre_rr, post_rr and the record's median interval (see `rr_intervals`)."""
+    intervals = np.diff(samples) / fs  # intervals[i] is between beat i and beat i+1
+    gap = np.isnan(intervals) | (intervals > max_rr_s)
+    pre = np.concatenate([[np.nan], np.where(gap, np.nan, intervals)])
+    post = np.concatenate([np.where(gap, np.nan, intervals), [np.nan]])
+    pre, post = np.where(np.isnan(pre), post, pre), np.where(np.isnan(post), pre, post)
+    # A beat isolated between two gaps has no interval at all: use the record's median.
+    typical = np.median(intervals[~gap]) if (~gap).any() else max_rr_s
+    return np.nan_to_num(pre, nan=typical), np.nan_to_num(post, nan=typical), typical
+
+
+def rr_intervals(
+    samples: np.ndarray, fs: float, local_beats: int, sinus_beats: int, max_rr_s: float
+) -> dict[str, np.ndarray]:
+    """The RR_INTERVALS of each beat at `samples` (strictly increasing), in seconds:
 
     - pre_rr / post_rr: interval to the previous / next beat (copied from the neighbour at
       the record's ends).
@@ -104,71 +135,61 @@ def rr_features(
       premature beats are the majority (frequent APCs, runs), every median is ectopic,
       but the sinus cycle is still among the longest intervals; pre_over_upper is the
       beat's prematurity against it.
-    - rr_irregularity: 1 + median absolute successive RR difference / median RR, before
-      the beat: high in atrial fibrillation, where a short interval is not premature.
     - mean_rr_5min / mean_rr_60s: the mean RR over +/-5 minutes around the beat (de Chazal
       2004) and over the past 60 s. Means over a long time, not medians over recent beats:
       where ectopic runs outnumber sinus beats (MITDB 232), every recent-beat median is
       ectopic, but pauses keep the long mean above the ectopic cycle.
-    - rr_variability_20s: 1 + mean |successive RR difference| over +/-10 s, over the 5-minute
-      mean: tells irregular rhythm (AF) from one premature beat.
 
     An interval longer than `max_rr_s` spans a stretch with no beat annotations (in MITDB,
     ventricular flutter, annotated as flutter waves rather than beats), not a pause; it is
     treated like the record's ends: the beat takes its other neighbour's interval.
     """
-    samples = np.asarray(beat_samples, dtype=np.float64)
-    n = len(samples)
-    if n < 2:
-        raise ValueError(f"RR features need at least 2 beats, got {n}")
-    if np.any(np.diff(samples) <= 0):
-        raise ValueError("beat samples must be strictly increasing")
-    intervals = np.diff(samples) / fs  # intervals[i] is between beat i and beat i+1
-    gap = np.isnan(intervals) | (intervals > max_rr_s)
-    pre = np.concatenate([[np.nan], np.where(gap, np.nan, intervals)])
-    post = np.concatenate([np.where(gap, np.nan, intervals), [np.nan]])
-    pre, post = np.where(np.isnan(pre), post, pre), np.where(np.isnan(post), pre, post)
-    # A beat isolated between two gaps has no interval at all: use the record's median.
-    typical = np.median(intervals[~gap]) if (~gap).any() else max_rr_s
-    pre, post = np.nan_to_num(pre, nan=typical), np.nan_to_num(post, nan=typical)
-    local = _trailing_median(pre, local_beats)
+    pre, post, typical = _neighbour_intervals(samples, fs, max_rr_s)
     pair_means = (pre + post) / 2.0
-    # pair_means[i - 1] contains this beat's own pre_rr: skip it, compare with what preceded.
-    sinus = _trailing_median(pair_means, sinus_beats, skip=1)
-    record = np.full(n, typical)
-    upper = _trailing_quantile(pre, sinus_beats, UPPER_QUANTILE)
-    irregularity = _trailing_irregularity(pre, sinus_beats)
     times = samples / fs
-    mean_5min = _windowed_mean(times, pre, MEAN_HALF_WINDOW_S, MEAN_HALF_WINDOW_S)
-    mean_60s = _windowed_mean(times, pre, PAST_WINDOW_S, 0.0)
+    return {
+        "pre_rr": pre,
+        "post_rr": post,
+        "local_rr": _trailing_median(pre, local_beats),
+        # pair_means[i - 1] contains this beat's own pre_rr: skip it, compare with what preceded.
+        "sinus_rr": _trailing_median(pair_means, sinus_beats, skip=1),
+        "record_rr": np.full(len(samples), typical),
+        "upper_rr": _trailing_quantile(pre, sinus_beats, UPPER_QUANTILE),
+        "mean_rr_5min": _windowed_mean(times, pre, MEAN_HALF_WINDOW_S, MEAN_HALF_WINDOW_S),
+        "mean_rr_60s": _windowed_mean(times, pre, PAST_WINDOW_S, 0.0),
+    }
+
+
+def rr_ratios(
+    intervals: dict[str, np.ndarray], times: np.ndarray, sinus_beats: int
+) -> dict[str, np.ndarray]:
+    """The RR_RATIOS of each beat from its `rr_intervals` (beat times in seconds): the
+    intervals over one another, and
+
+    - rr_irregularity: 1 + median absolute successive RR difference / median RR, before
+      the beat: high in atrial fibrillation, where a short interval is not premature.
+    - rr_variability_20s: 1 + mean |successive RR difference| over +/-10 s, over the 5-minute
+      mean: tells irregular rhythm (AF) from one premature beat.
+    """
+    pre, post, local = intervals["pre_rr"], intervals["post_rr"], intervals["local_rr"]
+    sinus, record, mean_5min = (
+        intervals["sinus_rr"],
+        intervals["record_rr"],
+        intervals["mean_rr_5min"],
+    )
     steps = np.abs(np.diff(pre, prepend=pre[0]))
-    variability = (
-        1.0
-        + _windowed_mean(times, steps, VARIABILITY_HALF_WINDOW_S, VARIABILITY_HALF_WINDOW_S)
-        / mean_5min
-    )
-    features = np.column_stack(
-        [
-            pre,
-            post,
-            local,
-            sinus,
-            record,
-            upper,
-            mean_5min,
-            mean_60s,
-            pre / post,
-            pre / local,
-            pre / sinus,
-            post / sinus,
-            pre / record,
-            local / record,
-            pre / upper,
-            irregularity,
-            pre / mean_5min,
-            post / mean_5min,
-            pre / mean_60s,
-            variability,
-        ]
-    )
-    return features.astype(np.float32)
+    step_mean = _windowed_mean(times, steps, VARIABILITY_HALF_WINDOW_S, VARIABILITY_HALF_WINDOW_S)
+    return {
+        "pre_over_post": pre / post,
+        "pre_over_local": pre / local,
+        "pre_over_sinus": pre / sinus,
+        "post_over_sinus": post / sinus,
+        "pre_over_record": pre / record,
+        "local_over_record": local / record,
+        "pre_over_upper": pre / intervals["upper_rr"],
+        "rr_irregularity": _trailing_irregularity(pre, sinus_beats),
+        "pre_over_mean_5min": pre / mean_5min,
+        "post_over_mean_5min": post / mean_5min,
+        "pre_over_mean_60s": pre / intervals["mean_rr_60s"],
+        "rr_variability_20s": 1.0 + step_mean / mean_5min,
+    }

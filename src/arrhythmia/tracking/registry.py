@@ -7,7 +7,7 @@ MLflow 3 deprecates stages, so promotion is an alias (`models:/arrhythmia-cnn@ch
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.tracking.mlflow_setup import HEADLINE_METRICS
@@ -130,10 +130,91 @@ def _input_names(model_uri: str) -> list[str] | None:
     return signature.inputs.input_names() if signature is not None else None
 
 
-def _run_metric(client, run_id: str | None, metric: str) -> float | None:
-    if not run_id:
+@dataclass(frozen=True)
+class Contender:
+    """A model version as the gate sees it: its score on the gate metric (None: its run
+    logged none) and the input names of its signature (None: it has no signature)."""
+
+    version: str
+    score: float | None
+    inputs: list[str] | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    promoted: bool
+    reason: str
+
+
+def gate(
+    candidate: Contender,
+    champion: Contender | None,
+    gate_metric: str,
+    greater_is_better: bool = True,
+) -> Verdict:
+    """Whether `candidate` takes the champion alias, and why; decided without MLflow.
+
+    The scores decide (`should_promote`), except that a champion taking other inputs than
+    the candidate is replaced whatever the scores (clients of the alias send the new
+    input), unless the candidate's score is NaN."""
+    score = candidate.score
+    promoted = should_promote(score, champion.score if champion else None, greater_is_better)
+    if champion is None:
+        if promoted:
+            return Verdict(True, f"no {CHAMPION_ALIAS} yet: version {candidate.version} becomes it")
+        return Verdict(False, f"no {CHAMPION_ALIAS} yet, but {gate_metric}={score} is not a number")
+    if champion.inputs != candidate.inputs and not math.isnan(score):
+        return Verdict(
+            True,
+            f"{CHAMPION_ALIAS} version {champion.version} takes other inputs "
+            f"({champion.inputs}) than version {candidate.version} ({candidate.inputs}): "
+            "replaced, whatever the scores",
+        )
+    if champion.score is None:
+        outcome = "replaced" if promoted else "kept"
+        return Verdict(
+            promoted, f"{CHAMPION_ALIAS} version {champion.version} has no {gate_metric}: {outcome}"
+        )
+    verdict = "beats" if promoted else "does not beat"
+    direction = "higher" if greater_is_better else "lower"
+    return Verdict(
+        promoted,
+        f"{gate_metric}={score:.6g} {verdict} {CHAMPION_ALIAS} version {champion.version} "
+        f"({champion.score:.6g}; {direction} is better)",
+    )
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The version holding the champion alias, read once: its run's gate score and params."""
+
+    version: str
+    score: float | None
+    params: dict[str, str] | None
+
+
+def _champion(client, model_name: str, gate_metric: str) -> Champion | None:
+    """The champion, with one read of its run (its score and params)."""
+    version = _current_champion(client, model_name)
+    if version is None:
         return None
-    return client.get_run(run_id).data.metrics.get(metric)
+    run = client.get_run(version.run_id) if version.run_id else None
+    score = run.data.metrics.get(gate_metric) if run else None
+    return Champion(
+        version=str(version.version),
+        score=float(score) if score is not None else None,
+        params=run.data.params if run else None,
+    )
+
+
+def _gate_score(run, gate_metric: str) -> float:
+    metrics = run.data.metrics
+    if gate_metric not in metrics:
+        raise GateError(
+            f"run {run.info.run_id} has no metric {gate_metric!r} to gate on; "
+            f"it logged: {sorted(metrics) or 'no metrics'}"
+        )
+    return float(metrics[gate_metric])
 
 
 def register_and_gate(
@@ -146,13 +227,11 @@ def register_and_gate(
     companions: dict[str, str] | None = None,
 ) -> GateDecision:
     """Register the run's model (`model_uri`, as returned when it was logged; else
-    `runs:/{run_id}/{artifact_name}`) as a new version of `model_name` and give it
-    the champion alias if its run's `gate_metric` beats the champion's run's.
-
-    The decision is recorded on the new version (tags gate_metric, candidate_score,
-    champion_score, promoted) and on the candidate run (metrics gate_candidate_score,
-    gate_champion_score, tag promoted). Raises ValueError before registering anything when the
-    run has not logged `gate_metric`.
+    `runs:/{run_id}/{artifact_name}`) as a new version of `model_name` and give it the
+    champion alias if `gate` says so. The decision is recorded on the new version (tags
+    gate_metric, candidate_score, champion_score, promoted) and on the candidate run (metrics
+    gate_candidate_score, gate_champion_score, tag promoted). Raises GateError (a ValueError)
+    before registering anything when the run has not logged `gate_metric`.
 
     `companions` ({registered name: model URI}, e.g. the beat-level model of the same run)
     are registered beside it and follow its champion alias: one decision for both.
@@ -162,110 +241,114 @@ def register_and_gate(
 
     client = MlflowClient()
     run = client.get_run(run_id)
-    metrics = run.data.metrics
-    if gate_metric not in metrics:
-        raise GateError(
-            f"run {run_id} has no metric {gate_metric!r} to gate on; "
-            f"it logged: {sorted(metrics) or 'no metrics'}"
-        )
-    candidate = float(metrics[gate_metric])
-
-    champion = _current_champion(client, model_name)
+    candidate = _gate_score(run, gate_metric)
+    champion = _champion(client, model_name, gate_metric)
     existing = _existing_version(client, model_name, run_id)
     if existing is not None and existing.tags.get(GATE_DONE_TAG) == "true":
         # A re-run of `register` on the same training run: nothing to do.
-        return GateDecision(
-            version=str(existing.version),
-            promoted=False,
-            gate_metric=gate_metric,
-            candidate_score=candidate,
-            champion_version=str(champion.version) if champion is not None else None,
-            champion_score=_run_metric(client, champion.run_id, gate_metric) if champion else None,
-            reason=f"run {run_id} is already version {existing.version} of {model_name}; "
-            "nothing registered or moved",
-            already_registered=True,
-            companions={name: str(v.version) for name in companions or {}
-                        if (v := _existing_version(client, name, run_id)) is not None} or None,
-        )  # fmt: skip
-    champion_version = str(champion.version) if champion is not None else None
-    champion_score = (
-        _run_metric(client, champion.run_id, gate_metric) if champion is not None else None
+        return _already_gated(
+            client, existing, candidate, champion, gate_metric, model_name, companions
+        )
+    registered = existing  # when not None: by a run of `register` that stopped half-way
+    if registered is None:
+        registered = mlflow.register_model(
+            model_uri or f"runs:/{run_id}/{artifact_name}", model_name
+        )
+    version = str(registered.version)
+    verdict = gate(
+        _contender(model_name, version, candidate),
+        None if champion is None else _contender(model_name, champion.version, champion.score),
+        gate_metric,
+        greater_is_better,
     )
+    decision = GateDecision(
+        version=version,
+        promoted=verdict.promoted,
+        gate_metric=gate_metric,
+        candidate_score=candidate,
+        champion_version=champion.version if champion else None,
+        champion_score=champion.score if champion else None,
+        reason=verdict.reason,
+    )
+    _record_decision(client, run, model_name, decision, champion)
+    return _move_alias(client, model_name, decision, run_id, companions or {})
 
-    if existing is not None:  # registered by a run of `register` that stopped half-way
-        version = str(existing.version)
-    else:
-        source = model_uri or f"runs:/{run_id}/{artifact_name}"
-        version = str(mlflow.register_model(source, model_name).version)
-    promoted = should_promote(candidate, champion_score, greater_is_better)
-    direction = "higher" if greater_is_better else "lower"
-    new_inputs = _input_names(f"models:/{model_name}/{version}")
-    old_inputs = _input_names(f"models:/{model_name}/{champion_version}") if champion else None
-    if champion is not None and old_inputs != new_inputs and not math.isnan(candidate):
-        # clients of the alias send the new input: a champion that takes another cannot serve
-        promoted = True
-        reason = (
-            f"{CHAMPION_ALIAS} version {champion_version} takes other inputs ({old_inputs}) "
-            f"than version {version} ({new_inputs}): replaced, whatever the scores"
-        )
-    elif champion is None:
-        reason = (
-            f"no {CHAMPION_ALIAS} yet: version {version} becomes it"
-            if promoted
-            else f"no {CHAMPION_ALIAS} yet, but {gate_metric}={candidate} is not a number"
-        )
-    elif champion_score is None:
-        reason = f"{CHAMPION_ALIAS} version {champion_version} has no {gate_metric}: " + (
-            "replaced" if promoted else "kept"
-        )
-    else:
-        verdict = "beats" if promoted else "does not beat"
-        reason = (
-            f"{gate_metric}={candidate:.6g} {verdict} {CHAMPION_ALIAS} version "
-            f"{champion_version} ({champion_score:.6g}; {direction} is better)"
-        )
-    tags = {
-        "gate_metric": gate_metric,
-        "candidate_score": repr(candidate),
-        "champion_score": repr(champion_score) if champion_score is not None else "none",
-        "champion_version": champion_version or "none",
-        "promoted": str(promoted).lower(),
-    }
-    tags["git_commit"] = run.data.tags.get("git_commit", "unknown")
-    tags.update({k: f"{metrics[k]:.4f}" for k in HEADLINE_METRICS if k in metrics})
-    for key, value in tags.items():
-        client.set_model_version_tag(model_name, version, key, value)
-    champion_params = client.get_run(champion.run_id).data.params if champion else None
-    client.update_model_version(
-        model_name, version, description=version_description(
-            run, champion_version, champion_params, reason)
-    )  # fmt: skip
-    client.log_metric(run_id, "gate_candidate_score", candidate)
-    if champion_score is not None:
-        client.log_metric(run_id, "gate_champion_score", float(champion_score))
-    client.set_tag(run_id, "promoted", str(promoted).lower())
-    client.set_tag(run_id, "registered_version", version)
+
+def _move_alias(
+    client, model_name: str, decision: GateDecision, run_id: str, companions: dict[str, str]
+) -> GateDecision:
+    """Register the companions, move the champion alias of all when the decision says so,
+    and mark the version's gate done; the decision with the companions' versions."""
+    version, promoted = decision.version, decision.promoted
+    follows = f"{model_name} version {version}"
     companion_versions = {
-        name: _register_companion(
-            client, name, uri, run_id, f"{model_name} version {version}", promoted
-        )  # fmt: skip
-        for name, uri in (companions or {}).items()
+        name: _register_companion(client, name, uri, run_id, follows, promoted)
+        for name, uri in companions.items()
     }
     if promoted:
         client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version)
     # Last: a version without this tag was left half-done, and a re-run completes it.
     client.set_model_version_tag(model_name, version, GATE_DONE_TAG, "true")
+    return replace(decision, companions=companion_versions or None)
 
+
+def _contender(model_name: str, version: str, score: float | None) -> Contender:
+    return Contender(version, score, _input_names(f"models:/{model_name}/{version}"))
+
+
+def _already_gated(
+    client,
+    existing,
+    candidate: float,
+    champion: Champion | None,
+    gate_metric: str,
+    model_name: str,
+    companions: dict[str, str] | None,
+) -> GateDecision:
+    """The decision of a run that `register` already completed: nothing registered or moved."""
+    run_id = existing.run_id
+    versions = {name: str(v.version) for name in companions or {}
+                if (v := _existing_version(client, name, run_id)) is not None}  # fmt: skip
     return GateDecision(
-        version=version,
-        promoted=promoted,
+        version=str(existing.version),
+        promoted=False,
         gate_metric=gate_metric,
         candidate_score=candidate,
-        champion_version=champion_version,
-        champion_score=float(champion_score) if champion_score is not None else None,
-        reason=reason,
-        companions=companion_versions or None,
+        champion_version=champion.version if champion else None,
+        champion_score=champion.score if champion else None,
+        reason=f"run {run_id} is already version {existing.version} of {model_name}; "
+        "nothing registered or moved",
+        already_registered=True,
+        companions=versions or None,
     )
+
+
+def _record_decision(
+    client, run, model_name: str, decision: GateDecision, champion: Champion | None
+) -> None:
+    """The decision on the new version (tags, description) and on the candidate run."""
+    metrics, run_id, version = run.data.metrics, run.info.run_id, decision.version
+    champion_score = decision.champion_score
+    tags = {
+        "gate_metric": decision.gate_metric,
+        "candidate_score": repr(decision.candidate_score),
+        "champion_score": repr(champion_score) if champion_score is not None else "none",
+        "champion_version": decision.champion_version or "none",
+        "promoted": str(decision.promoted).lower(),
+        "git_commit": run.data.tags.get("git_commit", "unknown"),
+    }
+    tags.update({k: f"{metrics[k]:.4f}" for k in HEADLINE_METRICS if k in metrics})
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, version, key, value)
+    description = version_description(
+        run, decision.champion_version, champion.params if champion else None, decision.reason
+    )
+    client.update_model_version(model_name, version, description=description)
+    client.log_metric(run_id, "gate_candidate_score", decision.candidate_score)
+    if champion_score is not None:
+        client.log_metric(run_id, "gate_champion_score", champion_score)
+    client.set_tag(run_id, "promoted", str(decision.promoted).lower())
+    client.set_tag(run_id, "registered_version", version)
 
 
 def _register_companion(

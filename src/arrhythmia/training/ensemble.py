@@ -20,8 +20,7 @@ import numpy as np
 from arrhythmia.config import PreprocessParams, TrainParams
 from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.evaluation.ec57 import evaluate_predictions
-from arrhythmia.models.bundle import BeatClassifier, ensemble_proba, prepare_beats
-from arrhythmia.models.cnn import BeatCNN
+from arrhythmia.models.bundle import BeatClassifier, prepare_beats
 from arrhythmia.models.inputs import rr_inputs, shape_against_template, template_beats
 from arrhythmia.models.stacking import (
     SupraventricularStage,
@@ -34,7 +33,6 @@ from arrhythmia.training.calibration import apply_bias, cross_fitted_bias, tune_
 from arrhythmia.training.folds import patient_folds
 from arrhythmia.training.loop import (
     TrainData,
-    centre_crop,
     model_config,
     params_fingerprint,
     train_fold,
@@ -154,16 +152,19 @@ def decide(
     return Decision([float(b) for b in bias], stage, staged, untuned_score)
 
 
-def train_ensemble(
-    arrays: Mapping[str, np.ndarray],
-    cfg: TrainParams,
-    preprocess: PreprocessParams,
-    checkpoint_dir: Path,
-    *,
-    resume: bool = False,
-    progress: bool = True,
-) -> tuple[BeatClassifier, TrainingReport]:
-    seed_everything(cfg.seed, cfg.threads)
+@dataclass(frozen=True)
+class DevelopmentSet:
+    """The development beats as the networks train on them, and their patient-wise folds."""
+
+    records: np.ndarray
+    labels: np.ndarray  # int64
+    include: np.ndarray | None  # development_template's beats
+    data: TrainData
+    folds: dict[str, int]  # record -> fold
+    fold_of_beat: np.ndarray
+
+
+def development_set(arrays: Mapping[str, np.ndarray], cfg: TrainParams) -> DevelopmentSet:
     dev = development_beats(arrays, cfg)
     records = arrays["record"][dev]
     labels = arrays["label"][dev].astype(np.int64)
@@ -176,49 +177,100 @@ def train_ensemble(
         labels=labels,
     )
     folds = patient_folds(records, labels, cfg.folds)
-    fingerprint = params_fingerprint(
-        cfg, {"n_beats": int(len(labels)), "preprocess": asdict(preprocess)}
-    )
-    if not resume and checkpoint_dir.exists():
-        shutil.rmtree(checkpoint_dir)  # a fresh run must not pick up an old one's epochs
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    return DevelopmentSet(records, labels, include, data, folds, fold_of(records, folds))
 
+
+@dataclass
+class Members:
+    """Every trained network (seed-major, then fold) and its training history."""
+
+    state_dicts: list[dict]
+    history: list[dict]
+    best_epochs: list[int]
+    oof_proba: np.ndarray  # the members' mean on each beat, from those that did not see it
+
+
+def train_members(
+    dev: DevelopmentSet,
+    cfg: TrainParams,
+    checkpoint_dir: Path,
+    fingerprint: str,
+    *,
+    resume: bool,
+    progress: bool,
+) -> Members:
+    """One network per fold and seed, each early-stopped on its fold's held-out records."""
     n_classes = len(AAMI_CLASSES)
-    oof = np.zeros((len(labels), n_classes), dtype=np.float32)
-    state_dicts, history, best_epochs = [], [], []
-    fold_of_beat = fold_of(records, folds)
+    members = Members([], [], [], np.zeros((len(dev.labels), n_classes), dtype=np.float32))
     for member, seed in enumerate(member_seeds(cfg.seed, cfg.seeds)):
         member_cfg = replace(cfg, seed=seed)
         for fold in range(cfg.folds):
-            val_idx = np.flatnonzero(fold_of_beat == fold)
-            train_idx = np.flatnonzero(fold_of_beat != fold)
+            val_idx = np.flatnonzero(dev.fold_of_beat == fold)
+            train_idx = np.flatnonzero(dev.fold_of_beat != fold)
             log.info(
                 "seed %d, fold %d: validation records %s",
-                seed, fold, sorted(r for r, f in folds.items() if f == fold),
+                seed, fold, sorted(r for r, f in dev.folds.items() if f == fold),
             )  # fmt: skip
             result = train_fold(
-                data, train_idx, val_idx, member_cfg,
+                dev.data, train_idx, val_idx, member_cfg,
                 fold=fold, n_classes=n_classes,
                 checkpoint=checkpoint_dir / checkpoint_name(member, fold),
                 fingerprint=fingerprint, resume=resume, progress=progress,
             )  # fmt: skip
-            model = BeatCNN(model_config(cfg, data, n_classes))
-            model.load_state_dict(result.state_dict)
-            model.eval()
-            # The members' mean, as the shipped ensemble averages them
-            oof[val_idx] += ensemble_proba(
-                [model], centre_crop(data.beats[val_idx], cfg.max_shift), data.rr[val_idx],
-                [0.0] * n_classes,
-            ) / cfg.seeds  # fmt: skip
-            state_dicts.append(result.state_dict)
-            history.extend({"member": member, **row} for row in result.history)
-            best_epochs.append(result.best_epoch)
+            # The best epoch's held-out output, kept from its validation step (not
+            # recomputed); the members' mean, as the shipped ensemble averages them
+            members.oof_proba[val_idx] += result.val_proba / cfg.seeds
+            members.state_dicts.append(result.state_dict)
+            members.history.extend({"member": member, **row} for row in result.history)
+            members.best_epochs.append(result.best_epoch)
+    return members
 
-    decision = decide(arrays, oof, cfg, fold_of_beat, include)
+
+def train_ensemble(
+    arrays: Mapping[str, np.ndarray],
+    cfg: TrainParams,
+    preprocess: PreprocessParams,
+    checkpoint_dir: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> tuple[BeatClassifier, TrainingReport]:
+    seed_everything(cfg.seed, cfg.threads)
+    dev = development_set(arrays, cfg)
+    fingerprint = params_fingerprint(
+        cfg, {"n_beats": int(len(dev.labels)), "preprocess": asdict(preprocess)}
+    )
+    if not resume and checkpoint_dir.exists():
+        shutil.rmtree(checkpoint_dir)  # a fresh run must not pick up an old one's epochs
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    members = train_members(dev, cfg, checkpoint_dir, fingerprint, resume=resume, progress=progress)
+    decision = decide(arrays, members.oof_proba, cfg, dev.fold_of_beat, dev.include)
     predicted = decision.validated.argmax(axis=1)
-    classifier = BeatClassifier(
-        config=model_config(cfg, data, n_classes),
-        state_dicts=state_dicts,
+    report = TrainingReport(
+        folds=dev.folds,
+        history=members.history,
+        best_epochs=members.best_epochs,
+        val_metrics=evaluate_predictions(dev.labels, predicted),
+        val_score=validation_score(dev.labels, predicted),
+        val_score_untuned=decision.untuned_score,
+        oof_proba=members.oof_proba,
+        fold_of_beat=dev.fold_of_beat,
+    )
+    return shipped_classifier(arrays, cfg, preprocess, dev.data, members, decision), report
+
+
+def shipped_classifier(
+    arrays: Mapping[str, np.ndarray],
+    cfg: TrainParams,
+    preprocess: PreprocessParams,
+    data: TrainData,
+    members: Members,
+    decision: Decision,
+) -> BeatClassifier:
+    """The bundle: every member's weights, the input recipe and the decision layer."""
+    return BeatClassifier(
+        config=model_config(cfg, data, len(AAMI_CLASSES)),
+        state_dicts=members.state_dicts,
         rr_features=tuple(cfg.rr_features),
         decimation=cfg.decimation,
         crop_margin=cfg.max_shift,
@@ -232,14 +284,3 @@ def train_ensemble(
         neighbours=cfg.neighbour_beats,
         second_stage=None if decision.stage is None else asdict(decision.stage),
     )
-    report = TrainingReport(
-        folds=folds,
-        history=history,
-        best_epochs=best_epochs,
-        val_metrics=evaluate_predictions(labels, predicted),
-        val_score=validation_score(labels, predicted),
-        val_score_untuned=decision.untuned_score,
-        oof_proba=oof,
-        fold_of_beat=fold_of_beat,
-    )
-    return classifier, report

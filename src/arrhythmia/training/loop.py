@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,7 @@ class FoldResult:
     history: list[dict]
     best_epoch: int
     best_score: float
+    val_proba: np.ndarray  # the best epoch's probabilities on the fold's held-out beats
 
 
 def validation_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -137,6 +138,117 @@ def params_fingerprint(cfg: TrainParams, extra: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+@dataclass
+class FoldState:
+    """Where a fold's training stands after its last finished epoch: what a checkpoint
+    holds besides the weights and optimiser, and what the early stopping decides on."""
+
+    epoch: int = 0
+    history: list[dict] = field(default_factory=list)
+    best_state: dict[str, torch.Tensor] | None = None
+    best_score: float = -1.0
+    best_epoch: int = -1
+    # the best epoch's probabilities on the held-out beats: the fold's out-of-fold output
+    best_val_proba: torch.Tensor | None = None
+    bad_epochs: int = 0
+    done: bool = False
+
+    def record_epoch(
+        self, row: dict, model: nn.Module, val_proba: np.ndarray, cfg: TrainParams
+    ) -> None:
+        """Add a finished epoch; keep its weights if its validation score is the best yet,
+        and stop after `patience` epochs without a better one or at `max_epochs`."""
+        self.history.append(row)
+        self.epoch = row["epoch"]
+        if row["val_score"] > self.best_score:
+            self.best_score, self.best_epoch, self.bad_epochs = row["val_score"], row["epoch"], 0
+            self.best_state = {k: v.clone() for k, v in model.state_dict().items()}
+            self.best_val_proba = torch.from_numpy(val_proba)
+        else:
+            self.bad_epochs += 1
+        self.done = self.bad_epochs >= cfg.patience or self.epoch >= cfg.max_epochs
+
+    def to_checkpoint(self) -> dict:
+        """Plain data (tensors, lists, numbers) that `torch.load(weights_only=True)` reads."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_checkpoint(cls, saved: dict, path: Path) -> FoldState:
+        names = {f.name for f in fields(cls)}
+        if not isinstance(saved, dict) or set(saved) != names:
+            raise ResumeError(
+                f"{path} was written by another version of the training loop; "
+                "run the train stage without --resume to start over"
+            )
+        return cls(**saved)
+
+
+@dataclass
+class FoldTraining:
+    """What trains one fold's network: the model and what updates it."""
+
+    model: BeatCNN
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    loss_fn: nn.Module
+    weights: np.ndarray  # class weights of the training beats (the loss and the val loss)
+
+
+def fold_training(
+    data: TrainData, train_idx: np.ndarray, cfg: TrainParams, fold: int, n_classes: int
+) -> FoldTraining:
+    torch.manual_seed(cfg.seed + fold)  # initial weights
+    model = BeatCNN(model_config(cfg, data, n_classes))
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.max_epochs)
+    weights = class_weights(data.labels[train_idx], n_classes, cfg.class_weight_power)
+    return FoldTraining(model, optimizer, scheduler, make_loss(cfg, weights), weights)
+
+
+def train_epoch(
+    training: FoldTraining,
+    data: TrainData,
+    train_idx: np.ndarray,
+    cfg: TrainParams,
+    rng: np.random.Generator,
+) -> float:
+    """One pass over an epoch's beats (`epoch_order`); the mean training loss."""
+    order = train_idx[epoch_order(data.labels[train_idx], cfg, training.weights, rng)]
+    training.model.train()
+    losses = []
+    for start in range(0, len(order), cfg.batch_size):
+        batch = np.sort(order[start : start + cfg.batch_size])
+        if len(batch) < 2:
+            continue  # batch norm needs two samples
+        x = torch.from_numpy(augment(data.beats[batch], cfg, cfg.max_shift, rng))
+        r = torch.from_numpy(data.rr[batch])
+        y = torch.from_numpy(data.labels[batch])
+        loss = training.loss_fn(training.model(x, r), y)
+        training.optimizer.zero_grad()
+        loss.backward()
+        training.optimizer.step()
+        losses.append(loss.item())
+    training.scheduler.step()
+    return float(np.mean(losses))
+
+
+def validate(
+    training: FoldTraining, val_beats: np.ndarray, val_rr: np.ndarray, val_labels: np.ndarray
+) -> tuple[np.ndarray, float, float]:
+    """The held-out beats' probabilities, weighted loss and validation score."""
+    training.model.eval()
+    with torch.no_grad():
+        proba = ensemble_proba([training.model], val_beats, val_rr, [0.0] * len(training.weights))
+        val_loss = nn.functional.nll_loss(
+            torch.log(torch.from_numpy(proba).clamp_min(1e-8)),
+            torch.from_numpy(val_labels),
+            weight=torch.tensor(training.weights, dtype=torch.float32),
+        ).item()
+    return proba, val_loss, validation_score(val_labels, proba.argmax(axis=1))
+
+
 def train_fold(
     data: TrainData,
     train_idx: np.ndarray,
@@ -152,112 +264,61 @@ def train_fold(
 ) -> FoldResult:
     from tqdm import tqdm
 
-    torch.manual_seed(cfg.seed + fold)  # initial weights
-    model = BeatCNN(model_config(cfg, data, n_classes))
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.max_epochs)
-    weights = class_weights(data.labels[train_idx], n_classes, cfg.class_weight_power)
-    loss_fn = make_loss(cfg, weights)
-    state = {
-        "epoch": 0,
-        "history": [],
-        "best_state": None,
-        "best_score": -1.0,
-        "best_epoch": -1,
-        "bad_epochs": 0,
-        "done": False,
-    }
-
-    if resume and checkpoint.is_file():
-        saved = load_plain(checkpoint)
-        if saved["fingerprint"] != fingerprint:
-            raise ResumeError(
-                f"{checkpoint} was written with other params or data; "
-                "run the train stage without --resume to start over"
-            )
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        state = saved["state"]
-        log.info("fold %d: resuming after epoch %d", fold, state["epoch"])
-
+    training = fold_training(data, train_idx, cfg, fold, n_classes)
+    state = _resume(checkpoint, training, fingerprint, fold) if resume else FoldState()
     val_beats = centre_crop(data.beats[val_idx], cfg.max_shift)
-    bar = tqdm(
-        total=cfg.max_epochs,
-        initial=state["epoch"],
-        desc=f"fold {fold}",
-        unit="epoch",
-        disable=not progress,
-    )
-    while not state["done"] and state["epoch"] < cfg.max_epochs:
-        epoch = state["epoch"]
-        rng = epoch_rng(cfg.seed, fold, epoch)
-        order = train_idx[epoch_order(data.labels[train_idx], cfg, weights, rng)]
-        model.train()
-        losses = []
-        for start in range(0, len(order), cfg.batch_size):
-            batch = np.sort(order[start : start + cfg.batch_size])
-            if len(batch) < 2:
-                continue  # batch norm needs two samples
-            x = torch.from_numpy(augment(data.beats[batch], cfg, cfg.max_shift, rng))
-            r = torch.from_numpy(data.rr[batch])
-            y = torch.from_numpy(data.labels[batch])
-            loss = loss_fn(model(x, r), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-        scheduler.step()
-
-        model.eval()
-        with torch.no_grad():
-            proba = ensemble_proba([model], val_beats, data.rr[val_idx], [0.0] * n_classes)
-            val_loss = nn.functional.nll_loss(
-                torch.log(torch.from_numpy(proba).clamp_min(1e-8)),
-                torch.from_numpy(data.labels[val_idx]),
-                weight=torch.tensor(weights, dtype=torch.float32),
-            ).item()
-        score = validation_score(data.labels[val_idx], proba.argmax(axis=1))
-        row = {
-            "fold": fold,
-            "epoch": epoch + 1,
-            "train_loss": float(np.mean(losses)),
-            "val_loss": val_loss,
-            "val_score": score,
-        }
-        state["history"].append(row)
-        state["epoch"] = epoch + 1
-        if score > state["best_score"]:
-            state.update(
-                best_score=score,
-                best_epoch=epoch + 1,
-                bad_epochs=0,
-                best_state={k: v.clone() for k, v in model.state_dict().items()},
-            )
-        else:
-            state["bad_epochs"] += 1
-        state["done"] = state["bad_epochs"] >= cfg.patience or state["epoch"] >= cfg.max_epochs
-        _save_checkpoint(checkpoint, model, optimizer, scheduler, state, fingerprint)
+    bar = tqdm(total=cfg.max_epochs, initial=state.epoch, desc=f"fold {fold}", unit="epoch",
+               disable=not progress)  # fmt: skip
+    while not state.done and state.epoch < cfg.max_epochs:
+        epoch = state.epoch
+        train_loss = train_epoch(training, data, train_idx, cfg, epoch_rng(cfg.seed, fold, epoch))
+        proba, val_loss, score = validate(
+            training, val_beats, data.rr[val_idx], data.labels[val_idx]
+        )
+        row = {"fold": fold, "epoch": epoch + 1, "train_loss": train_loss,
+               "val_loss": val_loss, "val_score": score}  # fmt: skip
+        state.record_epoch(row, training.model, proba, cfg)
+        _save_checkpoint(checkpoint, training, state, fingerprint)
         bar.update(1)
-        bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_score=f"{score:.3f}")
+        bar.set_postfix(loss=f"{train_loss:.3f}", val_score=f"{score:.3f}")
         log.info("fold %d epoch %d: %s", fold, epoch + 1, row)
     bar.close()
     return FoldResult(
-        state_dict=state["best_state"],
-        history=state["history"],
-        best_epoch=state["best_epoch"],
-        best_score=state["best_score"],
+        state_dict=state.best_state,
+        history=state.history,
+        best_epoch=state.best_epoch,
+        best_score=state.best_score,
+        val_proba=state.best_val_proba.numpy(),
     )
 
 
-def _save_checkpoint(path, model, optimizer, scheduler, state, fingerprint) -> None:
+def _resume(checkpoint: Path, training: FoldTraining, fingerprint: str, fold: int) -> FoldState:
+    """The state saved in `checkpoint`, with its weights and optimiser loaded into
+    `training`; a fresh state when there is no checkpoint yet."""
+    if not checkpoint.is_file():
+        return FoldState()
+    saved = load_plain(checkpoint)
+    if saved["fingerprint"] != fingerprint:
+        raise ResumeError(
+            f"{checkpoint} was written with other params or data; "
+            "run the train stage without --resume to start over"
+        )
+    state = FoldState.from_checkpoint(saved["state"], checkpoint)
+    training.model.load_state_dict(saved["model"])
+    training.optimizer.load_state_dict(saved["optimizer"])
+    training.scheduler.load_state_dict(saved["scheduler"])
+    log.info("fold %d: resuming after epoch %d", fold, state.epoch)
+    return state
+
+
+def _save_checkpoint(
+    path: Path, training: FoldTraining, state: FoldState, fingerprint: str
+) -> None:
     payload = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "state": state,
+        "model": training.model.state_dict(),
+        "optimizer": training.optimizer.state_dict(),
+        "scheduler": training.scheduler.state_dict(),
+        "state": state.to_checkpoint(),
         "fingerprint": fingerprint,
     }
     with atomic_path(path) as tmp:

@@ -83,23 +83,30 @@ def dataset_tables(
 ) -> dict[str, pd.DataFrame]:
     """The facts, records, beats and class_counts tables of a beat dataset."""
     _check_structure(arrays)
-    windows = np.asarray(arrays["windows"])
-    rr = np.asarray(arrays["rr"])
     label = np.asarray(arrays["label"]).astype(np.int64)
-    symbol = _strings(arrays["symbol"])
-    record = _strings(arrays["record"])
     split = _strings(arrays["split"])
-    rr_names = [str(n) for n in _strings(arrays["rr_names"])]
-    window_length = int(np.asarray(arrays["window_length"]))
+    beats = _beats_table(arrays, label, split)
+    return {
+        "facts": _facts_table(arrays, label, split),
+        "records": _records_table(beats),
+        "beats": beats,
+        "class_counts": _class_counts_table(label, split, params),
+    }
 
+
+def _facts_table(arrays: Mapping[str, Any], label: np.ndarray, split: np.ndarray) -> pd.DataFrame:
+    """One row: the dataset's size, rate, window shape, non-finite values, shared records."""
+    windows = np.asarray(arrays["windows"])
+    record = _strings(arrays["record"])
+    window_length = int(np.asarray(arrays["window_length"]))
     # a patient in two splits would leak between the test set and the development set
     records_of = {name: set(record[split == name]) for name in SPLITS}
     both = sorted(
         {r for a in SPLITS for b in SPLITS if a < b for r in records_of[a] & records_of[b]}
     )
     finite_windows = np.isfinite(windows.reshape(len(windows), -1)).all(axis=1)
-    finite_rr = np.isfinite(rr).all(axis=1)
-    facts = pd.DataFrame(
+    finite_rr = np.isfinite(np.asarray(arrays["rr"])).all(axis=1)
+    return pd.DataFrame(
         {
             "n_beats": [len(label)],
             "fs": [int(np.asarray(arrays["fs"]))],
@@ -112,9 +119,14 @@ def dataset_tables(
         }
     )
 
+
+def _beats_table(arrays: Mapping[str, Any], label: np.ndarray, split: np.ndarray) -> pd.DataFrame:
+    """One row per beat: where it is, its labels and its RR features."""
+    symbol = _strings(arrays["symbol"])
+    rr = np.asarray(arrays["rr"])
     beats = pd.DataFrame(
         {
-            "record": pd.Series(record, dtype=object),
+            "record": pd.Series(_strings(arrays["record"]), dtype=object),
             "sample": np.asarray(arrays["sample"]).astype(np.int64),
             "split": pd.Series(split, dtype=object),
             "symbol": pd.Series(symbol, dtype=object),
@@ -128,9 +140,13 @@ def dataset_tables(
             ),
         }
     )
-    for j, name in enumerate(rr_names):
+    for j, name in enumerate(str(n) for n in _strings(arrays["rr_names"])):
         beats[name] = rr[:, j].astype(np.float64)
+    return beats
 
+
+def _records_table(beats: pd.DataFrame) -> pd.DataFrame:
+    """One row per record: its beat count, the splits it is in and the one it belongs to."""
     per_record = beats.groupby("record", sort=True)["split"]
     records = pd.DataFrame(
         {
@@ -142,7 +158,13 @@ def dataset_tables(
     records["record"] = records["record"].astype(object)
     records["splits"] = records["splits"].astype(object)
     records["expected_split"] = pd.Series([_split_of(r) for r in records["record"]], dtype=object)
+    return records
 
+
+def _class_counts_table(
+    label: np.ndarray, split: np.ndarray, params: ValidateDatasetParams
+) -> pd.DataFrame:
+    """Per split and class: the count, the published one and the tolerated band around it."""
     rows = []
     for split_name, expected_counts in params.expected_counts.items():
         in_split = label[split == split_name]
@@ -159,10 +181,7 @@ def dataset_tables(
                     "high": high,
                 }
             )
-    class_counts = pd.DataFrame(
-        rows, columns=["split", "class", "count", "expected", "low", "high"]
-    )
-    return {"facts": facts, "records": records, "beats": beats, "class_counts": class_counts}
+    return pd.DataFrame(rows, columns=["split", "class", "count", "expected", "low", "high"])
 
 
 def is_interval(rr_name: str) -> bool:

@@ -128,6 +128,34 @@ def _context(site_dir: Path):
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
+def _suite_checkpoint(
+    gx, context, source, suite_name: str, table_name: str, expectations, ids: list[str]
+):
+    """A checkpoint validating one whole-dataframe table against `expectations`, its failures
+    identified by the `ids` columns, that updates the Data Docs."""
+    batch_definition = source.add_dataframe_asset(
+        name=table_name
+    ).add_batch_definition_whole_dataframe(name=table_name)
+    suite = context.suites.add(
+        gx.ExpectationSuite(name=suite_name, expectations=[copy.deepcopy(e) for e in expectations])
+    )
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite)
+    )
+    return context.checkpoints.add(
+        gx.Checkpoint(
+            name=suite_name,
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+            result_format={
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": 20,
+                "unexpected_index_column_names": ids,
+            },
+        )
+    )
+
+
 def run_suites(
     name: str,
     tables: Iterable[Table],
@@ -159,28 +187,8 @@ def run_suites(
     for table_name, df, expectations in tables:
         ids = list((id_columns or {}).get(table_name, ["record"] if "record" in df else []))
         suite_name = f"{name}.{table_name}"
-        batch_definition = source.add_dataframe_asset(
-            name=table_name
-        ).add_batch_definition_whole_dataframe(name=table_name)
-        suite = context.suites.add(
-            gx.ExpectationSuite(
-                name=suite_name, expectations=[copy.deepcopy(e) for e in expectations]
-            )
-        )
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite)
-        )
-        checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name=suite_name,
-                validation_definitions=[definition],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
-                result_format={
-                    "result_format": "SUMMARY",
-                    "partial_unexpected_count": 20,
-                    "unexpected_index_column_names": ids,
-                },
-            )
+        checkpoint = _suite_checkpoint(
+            gx, context, source, suite_name, table_name, expectations, ids
         )
         result = checkpoint.run(batch_parameters={"dataframe": df}, run_id=run_id)
         sizes.append((table_name, len(df)))

@@ -85,6 +85,7 @@ def _dat_size_problem(raw_dir: Path, header: Any) -> str | None:
 
 
 def _read_record(raw_dir: Path, record: str) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """The record's row of the `records` table and its annotations (None if unreadable)."""
     import wfdb
 
     row: dict[str, Any] = dict.fromkeys(RECORD_COLUMNS)
@@ -97,66 +98,87 @@ def _read_record(raw_dir: Path, record: str) -> tuple[dict[str, Any], pd.DataFra
         row["read_error"] = f"cannot read header: {_reason(exc)}"
         return row, None
 
+    row.update(_header_facts(header))
+    problem = _dat_size_problem(raw_dir, header)
+    if problem:
+        errors.append(f"cannot read signals: {problem}")
+    else:
+        try:
+            row.update(_signal_facts(path, [str(f) for f in (header.fmt or [])]))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"cannot read signals: {_reason(exc)}")
+
+    annotations = None
+    try:
+        annotations = _annotations(path, record, int(header.sig_len))
+        row["n_annotations"] = len(annotations)
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"cannot read annotations: {_reason(exc)}")
+    row["read_error"] = "; ".join(errors) or None
+    return row, annotations
+
+
+def _header_facts(header: Any) -> dict[str, Any]:
+    """What the header says: rate, size, formats, leads and the ADC and format ranges."""
     fmts = [str(f) for f in (header.fmt or [])]
     leads = list(header.sig_name or [])
-    row.update(
-        fs=float(header.fs),
-        n_sig=int(header.n_sig),
-        sig_len=int(header.sig_len),
-        fmt_0=fmts[0] if len(fmts) > 0 else None,
-        fmt_1=fmts[1] if len(fmts) > 1 else None,
-        lead_0=leads[0] if len(leads) > 0 else None,
-        lead_1=leads[1] if len(leads) > 1 else None,
-    )
+    facts = {
+        "fs": float(header.fs),
+        "n_sig": int(header.n_sig),
+        "sig_len": int(header.sig_len),
+        "fmt_0": fmts[0] if len(fmts) > 0 else None,
+        "fmt_1": fmts[1] if len(fmts) > 1 else None,
+        "lead_0": leads[0] if len(leads) > 0 else None,
+        "lead_1": leads[1] if len(leads) > 1 else None,
+    }
     if header.n_sig:
         ranges = [
             _adc_range(res, zero, fmt)
             for res, zero, fmt in zip(header.adc_res, header.adc_zero, fmts, strict=True)
         ]
         # The narrowest range over the signals: MITDB's signals all share one ADC.
-        row["adc_min"] = max(lo for lo, _ in ranges)
-        row["adc_max"] = min(hi for _, hi in ranges)
+        facts["adc_min"] = max(lo for lo, _ in ranges)
+        facts["adc_max"] = min(hi for _, hi in ranges)
         # What the storage format can hold, whatever resolution the header claims.
         stored = [_adc_range(0, zero, fmt) for zero, fmt in zip(header.adc_zero, fmts, strict=True)]
-        row["fmt_min"] = max(lo for lo, _ in stored)
-        row["fmt_max"] = min(hi for _, hi in stored)
+        facts["fmt_min"] = max(lo for lo, _ in stored)
+        facts["fmt_max"] = min(hi for _, hi in stored)
+    return facts
 
-    problem = _dat_size_problem(raw_dir, header)
-    if problem:
-        errors.append(f"cannot read signals: {problem}")
-    else:
-        try:
-            signal = wfdb.rdrecord(path, physical=False).d_signal
-            invalid = np.zeros(signal.shape, dtype=bool)
-            for i, fmt in enumerate(fmts):
-                if _INVALID_SAMPLE.get(fmt) is not None:
-                    invalid[:, i] = signal[:, i] == _INVALID_SAMPLE[fmt]
-            valid = signal[~invalid]
-            row["n_nan"] = int(invalid.sum())
-            row["d_min"] = int(valid.min()) if valid.size else None
-            row["d_max"] = int(valid.max()) if valid.size else None
-        except Exception as exc:  # noqa: BLE001
-            errors.append(f"cannot read signals: {_reason(exc)}")
 
-    annotations = None
-    try:
-        ann = wfdb.rdann(path, "atr")
-        sample = np.asarray(ann.sample, dtype=np.int64)
-        gap = np.diff(sample, prepend=sample[:1]) if sample.size else sample
-        annotations = pd.DataFrame(
-            {
-                "record": record,
-                "sample": sample,
-                "symbol": pd.Series(list(ann.symbol), dtype=object),
-                "sig_len": int(header.sig_len),
-                "gap_to_previous": gap,
-            }
-        )
-        row["n_annotations"] = len(annotations)
-    except Exception as exc:  # noqa: BLE001
-        errors.append(f"cannot read annotations: {_reason(exc)}")
-    row["read_error"] = "; ".join(errors) or None
-    return row, annotations
+def _signal_facts(path: str, fmts: list[str]) -> dict[str, Any]:
+    """The stored samples' range and how many are the format's invalid-sample marker."""
+    import wfdb
+
+    signal = wfdb.rdrecord(path, physical=False).d_signal
+    invalid = np.zeros(signal.shape, dtype=bool)
+    for i, fmt in enumerate(fmts):
+        if _INVALID_SAMPLE.get(fmt) is not None:
+            invalid[:, i] = signal[:, i] == _INVALID_SAMPLE[fmt]
+    valid = signal[~invalid]
+    return {
+        "n_nan": int(invalid.sum()),
+        "d_min": int(valid.min()) if valid.size else None,
+        "d_max": int(valid.max()) if valid.size else None,
+    }
+
+
+def _annotations(path: str, record: str, sig_len: int) -> pd.DataFrame:
+    """The record's reference annotations, one row each, with the gap to the previous one."""
+    import wfdb
+
+    ann = wfdb.rdann(path, "atr")
+    sample = np.asarray(ann.sample, dtype=np.int64)
+    gap = np.diff(sample, prepend=sample[:1]) if sample.size else sample
+    return pd.DataFrame(
+        {
+            "record": record,
+            "sample": sample,
+            "symbol": pd.Series(list(ann.symbol), dtype=object),
+            "sig_len": sig_len,
+            "gap_to_previous": gap,
+        }
+    )
 
 
 def raw_record_tables(raw_dir: str | Path, records: Sequence[str]) -> dict[str, pd.DataFrame]:
