@@ -152,9 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = stage_parser("diagnose_batch", __doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument(
-        "records", nargs="+", metavar="RECORD_OR_FOLDER",
+        "records",
+        nargs="+",
+        metavar="RECORD_OR_FOLDER",
         help="records to diagnose (as for `arrhythmia predict`), or folders of them",
-    )  # fmt: skip
+    )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument(
         "--report", action="store_true", help="also write OUT/<record>.html, the Holter report"

@@ -44,8 +44,10 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     run_id = read_run(paths.mlflow_run)["run_id"]
     require_run(run_id, paths.mlflow_run)
     if settings.holter_record not in DS2:
-        raise ValueError(f"evaluate.holter_record {settings.holter_record!r} in "
-                         f"{params_path} is not a DS2 record")  # fmt: skip
+        raise ValueError(
+            f"evaluate.holter_record {settings.holter_record!r} in "
+            f"{params_path} is not a DS2 record"
+        )
     activate_tracking()
 
     arrays, classifier = load_dataset(paths.dataset), BeatClassifier.load(paths.model)

@@ -50,13 +50,17 @@ def ingest_flow(params_path: str = "params.yaml") -> list[FetchReport]:
     }
     reports = []
     for database, (raw_dir, source) in targets.items():
-        report = fetch_records(database, raw_dir, source, p.data.download_retries,
-                               p.data.retry_backoff_s)  # fmt: skip
+        report = fetch_records(
+            database, raw_dir, source, p.data.download_retries, p.data.retry_backoff_s
+        )
         get_run_logger().info(
             "%s: %d files fetched, %d already present and verified, from %s into %s",
-            database, len(report.fetched), len(report.already_present), report.source,
+            database,
+            len(report.fetched),
+            len(report.already_present),
+            report.source,
             report.dest,
-        )  # fmt: skip
+        )
         reports.append(report)
     return reports
 

@@ -66,8 +66,10 @@ def join_record_datasets(parts: Sequence[Mapping[str, np.ndarray]]) -> dict[str,
         elif all(np.array_equal(v, first) for v in values):
             joined[key] = first
         else:
-            raise ValueError(f"records differ in {key} ({sorted({str(v) for v in values})}); "
-                             "resample them to one rate first")  # fmt: skip
+            raise ValueError(
+                f"records differ in {key} ({sorted({str(v) for v in values})}); "
+                "resample them to one rate first"
+            )
     return joined
 
 

@@ -27,8 +27,13 @@ from arrhythmia.errors import ArrhythmiaError
 # Worth another try: an I/O hiccup (network storage, a connection). A missing or unreadable
 # file, or a record the library refuses, fails the same way every time. (A worker that dies
 # is Dask's to handle: it reruns the task elsewhere.)
-PERMANENT_OS_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError,
-                       NotADirectoryError)  # fmt: skip
+PERMANENT_OS_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
 
 # The BLAS/OpenMP pools each worker process starts with. Dask's nanny sets the same by
 # default (distributed.nanny.pre-spawn-environ); said here so no local config undoes it.

@@ -53,11 +53,15 @@ def train_detector_flow(params_path: str = "params.yaml") -> dict:
         "ds1_clean_cross_fitted_pp": clean[1],
         "noise_snr_db": list(noise.snr_db),
         "table": {
-            f"{t:.2f}": {"se": se, "pp": pp, "clean_se": info["clean"][t][0],
-                         "clean_pp": info["clean"][t][1]}
+            f"{t:.2f}": {
+                "se": se,
+                "pp": pp,
+                "clean_se": info["clean"][t][0],
+                "clean_pp": info["clean"][t][1],
+            }
             for t, (se, pp) in info["cross_fitted"].items()
         },
-    }  # fmt: skip
+    }
     write_json(p.paths.detector_metrics, metrics)
     get_run_logger().info("\n%s", format_table(info))
     return info

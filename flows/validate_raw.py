@@ -24,8 +24,7 @@ def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
     from arrhythmia.validation.raw import MITDB_RAW, SVDB_RAW, validate_raw_databases
 
     p = load_params(params_path).paths
-    databases = [(Path(p.raw_dir), ALL_RECORDS, MITDB_RAW),
-                 (Path(p.svdb_raw_dir), SVDB, SVDB_RAW)]  # fmt: skip
+    databases = [(Path(p.raw_dir), ALL_RECORDS, MITDB_RAW), (Path(p.svdb_raw_dir), SVDB, SVDB_RAW)]
     report_dir = Path(p.validation_reports) / "raw"
     Path(p.raw_passed).unlink(missing_ok=True)  # a failed run must not leave an old pass
     outcome = gate(validate_raw_databases(databases, report_dir))
@@ -34,9 +33,10 @@ def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
     inputs = {
         f"{database}/{name}": digest
         for database, (raw_dir, records, _) in zip(("mitdb", "svdb"), databases, strict=True)
-        for name, digest in input_digests([raw_dir / f for f in record_files(records)],
-                                          raw_dir).items()
-    }  # fmt: skip
+        for name, digest in input_digests(
+            [raw_dir / f for f in record_files(records)], raw_dir
+        ).items()
+    }
     write_receipt(p.raw_passed, outcome, inputs)
     return outcome
 

@@ -5,12 +5,22 @@ import numpy as np
 AAMI_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 
 SYMBOL_TO_AAMI: dict[str, str] = {
-    "N": "N", "L": "N", "R": "N", "e": "N", "j": "N",
-    "A": "S", "a": "S", "J": "S", "S": "S",
-    "V": "V", "E": "V",
+    "N": "N",
+    "L": "N",
+    "R": "N",
+    "e": "N",
+    "j": "N",
+    "A": "S",
+    "a": "S",
+    "J": "S",
+    "S": "S",
+    "V": "V",
+    "E": "V",
     "F": "F",
-    "/": "Q", "f": "Q", "Q": "Q",
-}  # fmt: skip
+    "/": "Q",
+    "f": "Q",
+    "Q": "Q",
+}
 
 # Every annotation code the MIT-BIH databases use (beats and non-beats), for validation.
 MITBIH_SYMBOLS: frozenset[str] = frozenset(

@@ -174,10 +174,17 @@ def fetch_file(
     if is_url(source):
         part_dir = Path(partial_dir) if partial_dir is not None else target.parent
         _fetch_url(
-            _file_url(source, name), name, target, expected_sha256, part_dir / f"{name}.part",
-            retries=retries, backoff_s=backoff_s, timeout_s=timeout_s, sleep=sleep,
+            _file_url(source, name),
+            name,
+            target,
+            expected_sha256,
+            part_dir / f"{name}.part",
+            retries=retries,
+            backoff_s=backoff_s,
+            timeout_s=timeout_s,
+            sleep=sleep,
             progress=progress,
-        )  # fmt: skip
+        )
     else:
         _fetch_mirror(Path(source), name, target, expected_sha256)
 
@@ -259,8 +266,14 @@ def _download(
             last_error = e
         if attempt < attempts:
             delay = backoff_s * 2 ** (attempt - 1)
-            log.warning("%s: attempt %d/%d failed (%s); retrying in %.1f s",
-                        name, attempt, attempts, _reason(last_error), delay)  # fmt: skip
+            log.warning(
+                "%s: attempt %d/%d failed (%s); retrying in %.1f s",
+                name,
+                attempt,
+                attempts,
+                _reason(last_error),
+                delay,
+            )
             sleep(delay)
     raise FetchError(
         f"{name}: source unreachable after {attempts} attempts: {_reason(last_error)}"
@@ -290,9 +303,16 @@ def _download_once(url: str, part: Path, timeout_s: float, progress: bool, name:
         received = 0
         with (
             part.open(mode) as out,
-            tqdm(total=None if length is None else offset + length, initial=offset, unit="B",
-                 unit_scale=True, desc=name, leave=False, disable=not progress) as bar,
-        ):  # fmt: skip
+            tqdm(
+                total=None if length is None else offset + length,
+                initial=offset,
+                unit="B",
+                unit_scale=True,
+                desc=name,
+                leave=False,
+                disable=not progress,
+            ) as bar,
+        ):
             while chunk := response.read(_CHUNK):
                 out.write(chunk)
                 received += len(chunk)
@@ -351,10 +371,17 @@ def fetch_database(
         _check_same_filesystem(staging, dest)
         for name in tqdm(missing, desc=dest.name, unit="file", disable=not progress):
             fetch_file(
-                source, name, staging / name, checksums[name],
-                retries=retries, backoff_s=backoff_s, partial_dir=partial,
-                timeout_s=timeout_s, sleep=sleep, progress=progress,
-            )  # fmt: skip
+                source,
+                name,
+                staging / name,
+                checksums[name],
+                retries=retries,
+                backoff_s=backoff_s,
+                partial_dir=partial,
+                timeout_s=timeout_s,
+                sleep=sleep,
+                progress=progress,
+            )
         _commit(staging, dest, missing)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

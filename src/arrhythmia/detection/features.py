@@ -22,12 +22,26 @@ LOCAL_AMPLITUDE_BEATS = 17  # agreed candidates in the local amplitude median
 BACKGROUND_S = 2.0  # window of the mean QRS-band level a candidate stands out from
 
 FEATURE_NAMES: tuple[str, ...] = (
-    "primary_only", "other_only", "agreed",
-    "amplitude_primary", "amplitude_other", "template_corr_primary", "template_corr_other",
-    "prev_over_rr", "next_over_rr", "prev_agreed_over_rr", "next_agreed_over_rr", "local_rr_s",
-    "recurrence_primary", "recurrence_other", "local_amplitude_primary", "local_amplitude_other",
-    "background_primary", "background_other", "candidates_within_1s",
-)  # fmt: skip
+    "primary_only",
+    "other_only",
+    "agreed",
+    "amplitude_primary",
+    "amplitude_other",
+    "template_corr_primary",
+    "template_corr_other",
+    "prev_over_rr",
+    "next_over_rr",
+    "prev_agreed_over_rr",
+    "next_agreed_over_rr",
+    "local_rr_s",
+    "recurrence_primary",
+    "recurrence_other",
+    "local_amplitude_primary",
+    "local_amplitude_other",
+    "background_primary",
+    "background_other",
+    "candidates_within_1s",
+)
 
 
 def qrs_band(signal: np.ndarray, fs: float) -> np.ndarray:
@@ -64,6 +78,31 @@ def _local_median(rr: np.ndarray, at: np.ndarray, half: int) -> np.ndarray:
     return medians[inverse]
 
 
+def _spacing(pos: np.ndarray, beats: np.ndarray, k: np.ndarray, fs: float):
+    """Per candidate: the spacing to the previous and next candidate and to the anchor beats
+    around it (capped at CAP_S), and the local median RR of the anchor beats, in samples."""
+    rr = np.diff(beats).astype(np.float64) if len(beats) > 2 else np.array([fs])
+    local = _local_median(rr, k, LOCAL_INTERVALS // 2)
+    cap = CAP_S * fs
+    spacing = np.diff(pos).astype(np.float64)
+    prev = np.minimum(np.r_[cap, spacing], cap)
+    nxt = np.minimum(np.r_[spacing, cap], cap)
+    to_prev = np.where(k > 0, pos - beats[np.clip(k - 1, 0, None)], cap)
+    to_next = np.where(k < len(beats), beats[np.clip(k, None, len(beats) - 1)] - pos, cap)
+    return prev, nxt, to_prev, to_next, local
+
+
+def _recurrence(shape: np.ndarray) -> np.ndarray:
+    """Per candidate and lead: the best shape correlation with its NEIGHBOURS each side
+    (a beat looks like the beats around it; noise does not)."""
+    recurrence = np.full(shape.shape[:-1], -1.0)
+    for lag in range(1, NEIGHBOURS + 1):
+        alike = (shape[:-lag] * shape[lag:]).sum(axis=-1)
+        recurrence[:-lag] = np.maximum(recurrence[:-lag], alike)
+        recurrence[lag:] = np.maximum(recurrence[lag:], alike)
+    return recurrence
+
+
 def candidate_features(signal: np.ndarray, fs: float, candidates: Candidates) -> np.ndarray:
     """(n_candidates, len(FEATURE_NAMES)) float32, finite everywhere."""
     pos, votes = candidates.sample, candidates.votes
@@ -84,21 +123,10 @@ def candidate_features(signal: np.ndarray, fs: float, candidates: Candidates) ->
     corr = (shape * template).sum(axis=-1)
 
     beats = pos[anchor]
-    rr = np.diff(beats).astype(np.float64) if len(beats) > 2 else np.array([fs])
     k = np.searchsorted(beats, pos)
-    local = _local_median(rr, k, LOCAL_INTERVALS // 2)
+    prev, nxt, to_prev, to_next, local = _spacing(pos, beats, k, fs)
     cap = CAP_S * fs
-    spacing = np.diff(pos).astype(np.float64)
-    prev = np.minimum(np.r_[cap, spacing], cap)
-    nxt = np.minimum(np.r_[spacing, cap], cap)
-    to_prev = np.where(k > 0, pos - beats[np.clip(k - 1, 0, None)], cap)
-    to_next = np.where(k < len(beats), beats[np.clip(k, None, len(beats) - 1)] - pos, cap)
-
-    recurrence = np.full(corr.shape, -1.0)
-    for lag in range(1, NEIGHBOURS + 1):
-        alike = (shape[:-lag] * shape[lag:]).sum(axis=-1)
-        recurrence[:-lag] = np.maximum(recurrence[:-lag], alike)
-        recurrence[lag:] = np.maximum(recurrence[lag:], alike)
+    recurrence = _recurrence(shape)
     local_amplitude = ndimage.median_filter(
         amplitude[anchor], size=(LOCAL_AMPLITUDE_BEATS, 1), mode="nearest"
     )
@@ -110,11 +138,22 @@ def candidate_features(signal: np.ndarray, fs: float, candidates: Candidates) ->
     background = level[pos] / (raw_amplitude + 1e-9)
     within_1s = np.searchsorted(pos, pos + fs, side="right") - np.searchsorted(pos, pos - fs)
 
-    features = np.column_stack([
-        primary_only, other_only, agreed, *_primary_and_other(amplitude),
-        *_primary_and_other(corr), prev / local, nxt / local,
-        np.minimum(to_prev, cap) / local, np.minimum(to_next, cap) / local, local / fs,
-        *_primary_and_other(recurrence), *_primary_and_other(relative_amplitude),
-        *_primary_and_other(background), within_1s,
-    ])  # fmt: skip
+    features = np.column_stack(
+        [
+            primary_only,
+            other_only,
+            agreed,
+            *_primary_and_other(amplitude),
+            *_primary_and_other(corr),
+            prev / local,
+            nxt / local,
+            np.minimum(to_prev, cap) / local,
+            np.minimum(to_next, cap) / local,
+            local / fs,
+            *_primary_and_other(recurrence),
+            *_primary_and_other(relative_amplitude),
+            *_primary_and_other(background),
+            within_1s,
+        ]
+    )
     return np.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)

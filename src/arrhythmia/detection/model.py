@@ -45,23 +45,29 @@ class TreeEnsemble:
         for (predictor,) in model._predictors:
             nodes = predictor.nodes
             leaf = nodes["is_leaf"].astype(bool)
-            parts.append((
-                np.where(leaf, -1, nodes["feature_idx"]),
-                nodes["num_threshold"],
-                np.where(leaf, -1, nodes["left"].astype(np.int64) + offset),
-                np.where(leaf, -1, nodes["right"].astype(np.int64) + offset),
-                nodes["value"],
-            ))  # fmt: skip
+            parts.append(
+                (
+                    np.where(leaf, -1, nodes["feature_idx"]),
+                    nodes["num_threshold"],
+                    np.where(leaf, -1, nodes["left"].astype(np.int64) + offset),
+                    np.where(leaf, -1, nodes["right"].astype(np.int64) + offset),
+                    nodes["value"],
+                )
+            )
             roots.append(offset)
             offset += len(nodes)
             depth = max(depth, int(nodes["depth"].max()))
         columns = [np.concatenate(c) for c in zip(*parts, strict=True)]
         return cls(
-            feature=columns[0].astype(np.int32), threshold=columns[1].astype(np.float64),
-            left=columns[2].astype(np.int32), right=columns[3].astype(np.int32),
-            value=columns[4].astype(np.float64), roots=np.asarray(roots, dtype=np.int32),
-            baseline=float(np.ravel(model._baseline_prediction)[0]), max_depth=depth,
-        )  # fmt: skip
+            feature=columns[0].astype(np.int32),
+            threshold=columns[1].astype(np.float64),
+            left=columns[2].astype(np.int32),
+            right=columns[3].astype(np.int32),
+            value=columns[4].astype(np.float64),
+            roots=np.asarray(roots, dtype=np.int32),
+            baseline=float(np.ravel(model._baseline_prediction)[0]),
+            max_depth=depth,
+        )
 
     def decision(self, x: np.ndarray) -> np.ndarray:
         """Raw score (log-odds) of each row of x. All (row, tree) pairs descend together;
@@ -113,10 +119,12 @@ class QrsDetector:
         if fs < MIN_DETECTION_FS:  # sleepecg's 5-30 Hz band needs a higher rate
             up = resample_record(EcgRecord("", fs, signal, ()), MIN_DETECTION_FS)
             found = self.find(up.signal, up.fs)
-            return Detection(*(
-                np.unique(resample_positions(at, up.fs, fs, len(signal)))
-                for at in (found.samples, found.doubtful)
-            ))  # fmt: skip
+            return Detection(
+                *(
+                    np.unique(resample_positions(at, up.fs, fs, len(signal)))
+                    for at in (found.samples, found.doubtful)
+                )
+            )
         candidates = find_candidates(signal, fs)
         p = self.keep_probability(signal, fs, candidates)
         doubtful = (p > DOUBT[0]) & (p < DOUBT[1])
@@ -130,15 +138,22 @@ class QrsDetector:
         return self.find(signal, fs).samples
 
     def save(self, path: str | Path) -> None:
-        arrays = {k: getattr(self.trees, k) for k in ("feature", "threshold", "left", "right",
-                                                       "value", "roots")}  # fmt: skip
-        save_npz(path, {
-            **arrays, "baseline": np.array(self.trees.baseline),
-            "max_depth": np.array(self.trees.max_depth),
-            "keep_threshold": np.array(self.threshold),
-            "feature_names": np.array(self.feature_names),
-            "format": np.array(DETECTOR_FORMAT), "format_version": np.array(DETECTOR_VERSION),
-        })  # fmt: skip
+        arrays = {
+            k: getattr(self.trees, k)
+            for k in ("feature", "threshold", "left", "right", "value", "roots")
+        }
+        save_npz(
+            path,
+            {
+                **arrays,
+                "baseline": np.array(self.trees.baseline),
+                "max_depth": np.array(self.trees.max_depth),
+                "keep_threshold": np.array(self.threshold),
+                "feature_names": np.array(self.feature_names),
+                "format": np.array(DETECTOR_FORMAT),
+                "format_version": np.array(DETECTOR_VERSION),
+            },
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> QrsDetector:
@@ -161,8 +176,13 @@ class QrsDetector:
         if names != FEATURE_NAMES:
             raise DetectorFileError(f"{path}: made for other candidate features; re-train it")
         trees = TreeEnsemble(
-            feature=data["feature"], threshold=data["threshold"], left=data["left"],
-            right=data["right"], value=data["value"], roots=data["roots"],
-            baseline=float(data["baseline"]), max_depth=int(data["max_depth"]),
-        )  # fmt: skip
+            feature=data["feature"],
+            threshold=data["threshold"],
+            left=data["left"],
+            right=data["right"],
+            value=data["value"],
+            roots=data["roots"],
+            baseline=float(data["baseline"]),
+            max_depth=int(data["max_depth"]),
+        )
         return cls(trees=trees, threshold=float(data["keep_threshold"]), feature_names=names)

@@ -78,11 +78,14 @@ def labelled_candidates(
 ) -> LabelledCandidates:
     candidates = find_candidates(signal, fs)
     return LabelledCandidates(
-        record=record, fs=fs, sample=candidates.sample,
+        record=record,
+        fs=fs,
+        sample=candidates.sample,
         features=candidate_features(signal, fs, candidates),
-        is_beat=label_candidates(candidates, reference, fs), reference=np.asarray(reference),
+        is_beat=label_candidates(candidates, reference, fs),
+        reference=np.asarray(reference),
         **copy,
-    )  # fmt: skip
+    )
 
 
 def labelled_copies(
@@ -121,9 +124,12 @@ def fit_trees(data: Sequence[LabelledCandidates], settings: TreeSettings) -> Tre
     x = np.concatenate([d.features for d in data])
     y = np.concatenate([d.is_beat for d in data])
     model = HistGradientBoostingClassifier(
-        max_iter=settings.max_iter, learning_rate=settings.learning_rate,
-        max_leaf_nodes=settings.max_leaf_nodes, random_state=settings.seed, early_stopping=True,
-    )  # fmt: skip
+        max_iter=settings.max_iter,
+        learning_rate=settings.learning_rate,
+        max_leaf_nodes=settings.max_leaf_nodes,
+        random_state=settings.seed,
+        early_stopping=True,
+    )
     return TreeEnsemble.from_sklearn(model.fit(x, y))
 
 

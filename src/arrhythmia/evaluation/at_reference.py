@@ -32,8 +32,9 @@ def rhythm_consistent(
         ecg = primary_lead_first(read_ecg(Path(raw_dir) / record))
         labels = classes[proba[rows].argmax(axis=1)]
         unreadable = assess_quality(ecg.signal, ecg.fs).unreadable
-        episodes = find_episodes(samples[rows], labels, ecg.fs, ecg.signal, len(ecg.signal),
-                                 unreadable)  # fmt: skip
+        episodes = find_episodes(
+            samples[rows], labels, ecg.fs, ecg.signal, len(ecg.signal), unreadable
+        )
         _, out[rows] = no_premature_in_fibrillation(samples[rows], labels, proba[rows], episodes)
     return out
 

@@ -233,8 +233,18 @@ def per_record_table(
     return rows
 
 
-SUBSET_FIGURES = ("sveb_se", "sveb_pp", "veb_se", "veb_pp", "sveb_tp", "sveb_fn", "sveb_fp",
-                  "veb_tp", "veb_fn", "veb_fp")  # fmt: skip
+SUBSET_FIGURES = (
+    "sveb_se",
+    "sveb_pp",
+    "veb_se",
+    "veb_pp",
+    "sveb_tp",
+    "sveb_fn",
+    "sveb_fp",
+    "veb_tp",
+    "veb_fn",
+    "veb_fp",
+)
 
 
 def single_out_statistics(

@@ -55,15 +55,23 @@ def beat_statistics(counts: np.ndarray) -> dict:
     matched = int(counts[:NONE, :NONE].sum())
     missed, extra = int(counts[:NONE, NONE].sum()), int(counts[NONE, :NONE].sum())
     out = {
-        "qrs_se": _ratio(matched, matched + missed), "qrs_pp": _ratio(matched, matched + extra),
-        "qrs_tp": matched, "qrs_fn": missed, "qrs_fp": extra,
-    }  # fmt: skip
+        "qrs_se": _ratio(matched, matched + missed),
+        "qrs_pp": _ratio(matched, matched + extra),
+        "qrs_tp": matched,
+        "qrs_fn": missed,
+        "qrs_fp": extra,
+    }
     for name, c, others in (("veb", _V, (_N, _S)), ("sveb", _S, (_N, _V))):
         tp = int(counts[c, c])
         fp = int(sum(counts[o, c] for o in others) + counts[NONE, c])
         reference = int(counts[c].sum())
-        out |= {f"{name}_se": _ratio(tp, reference), f"{name}_pp": _ratio(tp, tp + fp),
-                f"{name}_tp": tp, f"{name}_fn": reference - tp, f"{name}_fp": fp}  # fmt: skip
+        out |= {
+            f"{name}_se": _ratio(tp, reference),
+            f"{name}_pp": _ratio(tp, tp + fp),
+            f"{name}_tp": tp,
+            f"{name}_fn": reference - tp,
+            f"{name}_fp": fp,
+        }
     return out
 
 
@@ -79,8 +87,10 @@ def record_row(record: str, confusion: np.ndarray, rhythm: dict[str, dict]) -> d
     """One record's line of the end-to-end table."""
     stats = beat_statistics(confusion)
     row = {"record": record}
-    row |= {k: stats[k] for k in ("qrs_se", "qrs_pp", "qrs_fn", "qrs_fp", "veb_se", "veb_pp",
-                                  "sveb_se", "sveb_pp")}  # fmt: skip
+    row |= {
+        k: stats[k]
+        for k in ("qrs_se", "qrs_pp", "qrs_fn", "qrs_fp", "veb_se", "veb_pp", "sveb_se", "sveb_pp")
+    }
     row |= {f"af_{k}": rhythm["af"][k] for k in ("reference_s", "detected_s", "overlap_s")}
     row |= {f"vt_{k}": rhythm["vt"][k] for k in ("reference_episodes", "detected_episodes")}
     return row

@@ -77,6 +77,28 @@ def plot_confusion_matrix(
     return _save_png(fig, path)
 
 
+def _curve(history, key: str, fold: Any, member: int) -> tuple[list[float], list[float]]:
+    """(epochs, values) of `key` for one fold and member; missing or None values left out."""
+    xs, ys = [], []
+    for i, row in enumerate(history):
+        value = row.get(key)
+        if value is None or row.get("fold") != fold or row.get("member", 0) != member:
+            continue
+        xs.append(float(row.get("epoch", i)))
+        ys.append(float(value))
+    return xs, ys
+
+
+def _plot_score(ax, xs: list[float], ys: list[float], colour: str, alpha: float, text) -> None:
+    """A validation-score curve with its best epoch starred (and named in the legend)."""
+    best = int(np.nanargmax(ys)) if not np.all(np.isnan(ys)) else None
+    if text is not None and best is not None:
+        text += f" (best {ys[best]:.3f} @ {xs[best]:g})"
+    ax.plot(xs, ys, color=colour, marker="o", markersize=3, alpha=alpha, label=text)
+    if best is not None:
+        ax.plot([xs[best]], [ys[best]], "*", color=colour, markersize=10, alpha=alpha)
+
+
 def plot_training_curves(history: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
     """Loss curves (train_loss, val_loss) and the validation score against epoch.
 
@@ -87,16 +109,6 @@ def plot_training_curves(history: Sequence[Mapping[str, Any]], path: str | Path)
     """
     folds = sorted({row.get("fold") for row in history}, key=lambda f: (f is None, f))
     members = sorted({row.get("member", 0) for row in history})
-
-    def series(key: str, fold: Any, member: int) -> tuple[list[float], list[float]]:
-        xs, ys = [], []
-        for i, row in enumerate(history):
-            value = row.get(key)
-            if value is None or row.get("fold") != fold or row.get("member", 0) != member:
-                continue
-            xs.append(float(row.get("epoch", i)))
-            ys.append(float(value))
-        return xs, ys
 
     def label(text: str, fold: Any, member: int) -> str | None:
         if member != members[0]:
@@ -109,27 +121,28 @@ def plot_training_curves(history: Sequence[Mapping[str, Any]], path: str | Path)
         colour = f"C{index}"
         for member in members:
             alpha = 1.0 if member == members[0] else 0.5
-            for key, text, style in (("train_loss", "train", "-"),
-                                     ("val_loss", "validation", "--")):  # fmt: skip
-                xs, ys = series(key, fold, member)
+            for key, text, style in (
+                ("train_loss", "train", "-"),
+                ("val_loss", "validation", "--"),
+            ):
+                xs, ys = _curve(history, key, fold, member)
                 if xs:
-                    ax_loss.plot(xs, ys, style, color=colour, marker="o", markersize=3,
-                                 alpha=alpha, label=label(text, fold, member))  # fmt: skip
-            xs, ys = series("val_score", fold, member)
+                    ax_loss.plot(
+                        xs,
+                        ys,
+                        style,
+                        color=colour,
+                        marker="o",
+                        markersize=3,
+                        alpha=alpha,
+                        label=label(text, fold, member),
+                    )
+            xs, ys = _curve(history, "val_score", fold, member)
             if xs:
-                best = int(np.nanargmax(ys)) if not np.all(np.isnan(ys)) else None
-                text = label("score", fold, member)
-                if text is not None and best is not None:
-                    text += f" (best {ys[best]:.3f} @ {xs[best]:g})"
-                ax_score.plot(xs, ys, color=colour, marker="o", markersize=3, alpha=alpha,
-                              label=text)  # fmt: skip
-                if best is not None:
-                    ax_score.plot([xs[best]], [ys[best]], "*", color=colour, markersize=10,
-                                  alpha=alpha)  # fmt: skip
-    for ax, title, ylabel in ((ax_loss, "Loss", "Loss"),
-                              (ax_score, "Validation score", "Validation score")):  # fmt: skip
+                _plot_score(ax_score, xs, ys, colour, alpha, label("score", fold, member))
+    for ax, title in ((ax_loss, "Loss"), (ax_score, "Validation score")):
         ax.set_xlabel("Epoch")
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(title)
         ax.set_title(title)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:

@@ -88,13 +88,19 @@ def format_results_table(metrics: Mapping[str, Any]) -> str:
 
 
 END_TO_END_ROWS = (
-    ("QRS Se", None, "qrs_se"), ("QRS +P", None, "qrs_pp"),
-    ("VEB Se", "veb_se", "veb_se"), ("VEB +P", "veb_pp", "veb_pp"),
-    ("SVEB Se", "sveb_se", "sveb_se"), ("SVEB +P", "sveb_pp", "sveb_pp"),
-    ("AF duration Se", None, "af_duration_se"), ("AF duration +P", None, "af_duration_ppv"),
-    ("AF episode Se", None, "af_episode_se"), ("AF episode +P", None, "af_episode_ppv"),
-    ("VT episode Se", None, "vt_episode_se"), ("VT episode +P", None, "vt_episode_ppv"),
-)  # fmt: skip
+    ("QRS Se", None, "qrs_se"),
+    ("QRS +P", None, "qrs_pp"),
+    ("VEB Se", "veb_se", "veb_se"),
+    ("VEB +P", "veb_pp", "veb_pp"),
+    ("SVEB Se", "sveb_se", "sveb_se"),
+    ("SVEB +P", "sveb_pp", "sveb_pp"),
+    ("AF duration Se", None, "af_duration_se"),
+    ("AF duration +P", None, "af_duration_ppv"),
+    ("AF episode Se", None, "af_episode_se"),
+    ("AF episode +P", None, "af_episode_ppv"),
+    ("VT episode Se", None, "vt_episode_se"),
+    ("VT episode +P", None, "vt_episode_ppv"),
+)
 
 
 def format_end_to_end_table(
@@ -108,8 +114,10 @@ def format_end_to_end_table(
         for label, _, key in END_TO_END_ROWS:
             lines.append(f"| {label} | {_pct(end_to_end.get(key))} |")
     else:
-        lines = ["| Figure (gross, DS2) | At reference beats (%) | End to end (%) |",
-                 "|:--|--:|--:|"]  # fmt: skip
+        lines = [
+            "| Figure (gross, DS2) | At reference beats (%) | End to end (%) |",
+            "|:--|--:|--:|",
+        ]
         for label, ref_key, key in END_TO_END_ROWS:
             ref = _pct(at_reference.get(ref_key)) if ref_key else "-"
             lines.append(f"| {label} | {ref} | {_pct(end_to_end.get(key))} |")

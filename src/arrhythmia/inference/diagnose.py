@@ -89,8 +89,13 @@ def classify_beats(ecg: EcgRecord, samples: np.ndarray, model: ModelHandle) -> n
     if len(distinct) < 2:  # no RR interval: a lone beat's class cannot be told, so it is Q
         proba[:, AAMI_CLASSES.index("Q")] = 1.0
         return proba
-    rr = rr_features(distinct, model.fs, local_beats=p.local_rr_beats,
-                     sinus_beats=p.sinus_rr_beats, max_rr_s=p.max_rr_s)[position]  # fmt: skip
+    rr = rr_features(
+        distinct,
+        model.fs,
+        local_beats=p.local_rr_beats,
+        sinus_beats=p.sinus_rr_beats,
+        max_rr_s=p.max_rr_s,
+    )[position]
     pre, post = window_bounds(model.fs, p.window_pre_s, p.window_post_s)
     margin = int(MARGIN_S * ecg.fs)
     for start, stop in _chunks(len(ecg.signal), ecg.fs):
@@ -144,8 +149,9 @@ def diagnose(
     labels = np.array(AAMI_CLASSES)[proba.argmax(axis=1)] if len(samples) else np.array([], "<U1")
     # The network's labels drive the rhythm rules (noisy stretches override what they find
     # there, flutter excepted); the report then calls the beats in noisy stretches Q.
-    episodes = find_episodes(samples, labels, ecg.fs, ecg.signal, len(ecg.signal), unreadable,
-                             noisy=noisy)  # fmt: skip
+    episodes = find_episodes(
+        samples, labels, ecg.fs, ecg.signal, len(ecg.signal), unreadable, noisy=noisy
+    )
     labels, proba = no_premature_in_fibrillation(samples, labels, proba, episodes)
     labels[inside(samples, noisy)] = "Q"
     unreadable = [(e.start, e.end) for e in episodes if e.rhythm == "NOISE"]
@@ -155,12 +161,20 @@ def diagnose(
         samples, labels, proba = samples[keep], labels[keep], proba[keep]
     no_beats = union(unreadable, flutter)
     pauses = [  # a gap over an unreadable or flutter stretch is not a pause
-        (a, b) for a, b in find_pauses(samples, ecg.fs)
+        (a, b)
+        for a, b in find_pauses(samples, ecg.fs)
         if not any(start < b and end > a for start, end in no_beats)
-    ]  # fmt: skip
+    ]
     return Diagnosis(
-        record=ecg.name, fs=ecg.fs, leads=ecg.leads, n_samples=len(ecg.signal),
-        samples=samples, labels=labels, proba=proba, episodes=episodes,
-        unreadable=unreadable, pauses=pauses,
+        record=ecg.name,
+        fs=ecg.fs,
+        leads=ecg.leads,
+        n_samples=len(ecg.signal),
+        samples=samples,
+        labels=labels,
+        proba=proba,
+        episodes=episodes,
+        unreadable=unreadable,
+        pauses=pauses,
         beats_from=beats_from,
-    )  # fmt: skip
+    )

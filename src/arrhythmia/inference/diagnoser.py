@@ -86,8 +86,9 @@ class Diagnoser:
     def record(self, path: str | Path) -> Diagnosed:
         """A record file (any accepted format) read and diagnosed."""
         o = self.options
-        ecg, d = read_and_diagnose(path, self.model, self.detector, beats_from=o.beats_from,
-                                   lead=o.lead, fs=o.fs)  # fmt: skip
+        ecg, d = read_and_diagnose(
+            path, self.model, self.detector, beats_from=o.beats_from, lead=o.lead, fs=o.fs
+        )
         return Diagnosed(ecg, d, report(d, self.model.description, self.detector_name))
 
     def signal(self, ecg: EcgRecord) -> Diagnosed:
@@ -113,8 +114,10 @@ def distinct_records(records: Sequence[str]) -> list[str]:
     names = [record_name(r) for r in records]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise RecordsFailed(f"records {repeated} would write the same output files: "
-                            "diagnose them in separate calls or folders")  # fmt: skip
+        raise RecordsFailed(
+            f"records {repeated} would write the same output files: "
+            "diagnose them in separate calls or folders"
+        )
     return list(records)
 
 

@@ -41,8 +41,9 @@ def classifier_handle(classifier, description: str) -> ModelHandle:
         records = np.zeros(len(windows), dtype=np.int64)
         return classifier.predict_proba(windows, rr, rr_names, records)
 
-    return ModelHandle(predict, classifier.fs, PreprocessParams(**classifier.preprocess),
-                       description)  # fmt: skip
+    return ModelHandle(
+        predict, classifier.fs, PreprocessParams(**classifier.preprocess), description
+    )
 
 
 def is_model_uri(model: str) -> bool:

@@ -66,56 +66,99 @@ def dominant_rhythm(seconds_in_rhythm: dict[str, float]) -> str | None:
     return max(readable, key=lambda rhythm: readable[rhythm])
 
 
-def report(d: Diagnosis, model: str, detector: str | None) -> dict:
-    """The JSON report: summary, episodes, pauses and every beat with its probabilities."""
+def time_in_rhythm(d: Diagnosis) -> dict[str, float]:
+    """Seconds in each rhythm, summed over its episodes in time order (ms resolution)."""
+    in_rhythm: dict[str, float] = {}
+    for e in d.episodes:
+        in_rhythm[e.rhythm] = round(in_rhythm.get(e.rhythm, 0.0) + (e.end - e.start) / d.fs, 3)
+    return in_rhythm
+
+
+def _episode_rows(d: Diagnosis) -> list[dict]:
+    rows = []
+    for e in d.episodes:
+        beats = d.samples[(d.samples >= e.start) & (d.samples < e.end)]
+        rows.append(
+            {
+                "type": e.rhythm,
+                "start_s": _seconds(e.start, d.fs),
+                "end_s": _seconds(e.end, d.fs),
+                "start_sample": int(e.start),
+                "end_sample": int(e.end),
+                "mean_heart_rate_bpm": _rate_bpm(beats, d.fs),
+            }
+        )
+    return rows
+
+
+def _summary(d: Diagnosis) -> dict:
     duration = d.n_samples / d.fs
     unreadable_s = sum(end - start for start, end in d.unreadable) / d.fs
     readable_hours = max(duration - unreadable_s, 0.0) / 3600
     counts = {c: int(np.sum(d.labels == c)) for c in AAMI_CLASSES}
-    in_rhythm: dict[str, float] = {}
-    episodes = []
-    for e in d.episodes:
-        in_rhythm[e.rhythm] = round(in_rhythm.get(e.rhythm, 0.0) + (e.end - e.start) / d.fs, 3)
-        beats = d.samples[(d.samples >= e.start) & (d.samples < e.end)]
-        episodes.append({
-            "type": e.rhythm, "start_s": _seconds(e.start, d.fs), "end_s": _seconds(e.end, d.fs),
-            "start_sample": int(e.start), "end_sample": int(e.end),
-            "mean_heart_rate_bpm": _rate_bpm(beats, d.fs),
-        })  # fmt: skip
+    in_rhythm = time_in_rhythm(d)
     per_hour = {
         c: (round(counts[c] / readable_hours, 1) if readable_hours > 0 else None)
         for c in ("S", "V", "F")
     }
-    out = {
-        "record": d.record, "fs": d.fs, "leads": list(d.leads), "duration_s": round(duration, 3),
-        "beats_from": d.beats_from, "model": model, "detector": detector,
-        "summary": {
-            "n_beats": int(len(d.samples)), "beats_per_class": counts,
-            "heart_rate_bpm": heart_rate(d), "ectopic_beats_per_hour": per_hour,
-            "dominant_rhythm": dominant_rhythm(in_rhythm),
-            "time_in_rhythm_s": in_rhythm, "unreadable_s": round(unreadable_s, 3),
-            "n_pauses": len(d.pauses),
-            "longest_pause_s": round(max((b - a for a, b in d.pauses), default=0) / d.fs, 3),
-        },
-        "episodes": episodes,
-        "pauses": [{"start_s": _seconds(a, d.fs), "end_s": _seconds(b, d.fs),
-                    "duration_s": _seconds(b - a, d.fs)} for a, b in d.pauses],
-        "unreadable": [{"start_s": _seconds(a, d.fs), "end_s": _seconds(b, d.fs)}
-                       for a, b in d.unreadable],
-        "beats": [
-            {"sample": int(s), "time_s": _seconds(s, d.fs), "label": str(label),
-             "p": {c: round(float(v), 4) for c, v in zip(AAMI_CLASSES, p, strict=True)}}
-            for s, label, p in zip(d.samples, d.labels, d.proba, strict=True)
-        ],
-    }  # fmt: skip
+    summary = {
+        "n_beats": int(len(d.samples)),
+        "beats_per_class": counts,
+        "heart_rate_bpm": heart_rate(d),
+        "ectopic_beats_per_hour": per_hour,
+        "dominant_rhythm": dominant_rhythm(in_rhythm),
+        "time_in_rhythm_s": in_rhythm,
+        "unreadable_s": round(unreadable_s, 3),
+        "n_pauses": len(d.pauses),
+        "longest_pause_s": round(max((b - a for a, b in d.pauses), default=0) / d.fs, 3),
+    }
     if d.reference is not None:
-        out["summary"]["reference_beats_per_class"] = {
+        summary["reference_beats_per_class"] = {
             c: int(np.sum(d.reference == c)) for c in AAMI_CLASSES
         }
-        out["summary"]["agreement_with_reference"] = (
+        summary["agreement_with_reference"] = (
             round(float(np.mean(d.labels == d.reference)), 4) if len(d.labels) else None
         )
-    return out
+    return summary
+
+
+def _beat_rows(d: Diagnosis) -> list[dict]:
+    return [
+        {
+            "sample": int(s),
+            "time_s": _seconds(s, d.fs),
+            "label": str(label),
+            "p": {c: round(float(v), 4) for c, v in zip(AAMI_CLASSES, p, strict=True)},
+        }
+        for s, label, p in zip(d.samples, d.labels, d.proba, strict=True)
+    ]
+
+
+def report(d: Diagnosis, model: str, detector: str | None) -> dict:
+    """The JSON report: summary, episodes, pauses and every beat with its probabilities."""
+    return {
+        "record": d.record,
+        "fs": d.fs,
+        "leads": list(d.leads),
+        "duration_s": round(d.n_samples / d.fs, 3),
+        "beats_from": d.beats_from,
+        "model": model,
+        "detector": detector,
+        "summary": _summary(d),
+        "episodes": _episode_rows(d),
+        "pauses": [
+            {
+                "start_s": _seconds(a, d.fs),
+                "end_s": _seconds(b, d.fs),
+                "duration_s": _seconds(b - a, d.fs),
+            }
+            for a, b in d.pauses
+        ],
+        "unreadable": [
+            {"start_s": _seconds(a, d.fs), "end_s": _seconds(b, d.fs)} for a, b in d.unreadable
+        ],
+        "beats": _beat_rows(d),
+    }
 
 
 def annotations(d: Diagnosis) -> tuple[np.ndarray, list[str], list[str]]:
@@ -125,8 +168,11 @@ def annotations(d: Diagnosis) -> tuple[np.ndarray, list[str], list[str]]:
     symbols = ["+"] * len(d.episodes) + [str(label) for label in d.labels]
     aux = [f"({e.rhythm}" for e in d.episodes] + [""] * len(d.samples)
     order = sorted(range(len(samples)), key=lambda i: (samples[i], symbols[i] != "+"))
-    return (np.array([samples[i] for i in order], dtype=np.int64),
-            [symbols[i] for i in order], [aux[i] for i in order])  # fmt: skip
+    return (
+        np.array([samples[i] for i in order], dtype=np.int64),
+        [symbols[i] for i in order],
+        [aux[i] for i in order],
+    )
 
 
 def write_diagnosis(
@@ -143,8 +189,9 @@ def write_diagnosis(
     samples, symbols, aux = annotations(d)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".predict-") as tmp:
         # wfdb wants a plain record name; the output file may carry any name.
-        wfdb.wrann("record", extension, samples, symbol=symbols, aux_note=aux, fs=d.fs,
-                   write_dir=tmp)  # fmt: skip
+        wfdb.wrann(
+            "record", extension, samples, symbol=symbols, aux_note=aux, fs=d.fs, write_dir=tmp
+        )
         json_tmp = Path(tmp) / "record.json"
         json_tmp.write_text(text)
         os.replace(Path(tmp) / f"record.{extension}", target)

@@ -33,9 +33,14 @@ def beat_positions(record_path: Path, beats_from: str, n_samples: int) -> Beats:
 
 
 def diagnose_signal(
-    ecg: EcgRecord, model: ModelHandle, detector: QrsDetector | None, *, lead: str | None = None,
-    reference: Beats | None = None, beats_from: str | None = None,
-) -> tuple[EcgRecord, Diagnosis]:  # fmt: skip
+    ecg: EcgRecord,
+    model: ModelHandle,
+    detector: QrsDetector | None,
+    *,
+    lead: str | None = None,
+    reference: Beats | None = None,
+    beats_from: str | None = None,
+) -> tuple[EcgRecord, Diagnosis]:
     """The signal with the lead read first, and its diagnosis. Its quality is judged once,
     for the choice of lead and for the diagnosis. Beats come from the detector unless
     `reference` holds them (read from annotation file extension `beats_from`)."""
@@ -45,8 +50,7 @@ def diagnose_signal(
         if detector is None:
             raise RecordError(f"record {ecg.name}: no QRS detector to find beats with")
         return ecg, diagnose(ecg, model, detector, quality=quality)
-    result = diagnose(ecg, model, None, reference=reference, beats_from=beats_from,
-                      quality=quality)  # fmt: skip
+    result = diagnose(ecg, model, None, reference=reference, beats_from=beats_from, quality=quality)
     return ecg, replace(result, reference=aami_labels(reference.symbol))
 
 
@@ -69,8 +73,9 @@ def read_and_diagnose(
     reference = None
     if beats_from is not None:
         reference = beat_positions(record_path, beats_from, len(ecg.signal))
-    return diagnose_signal(ecg, model, detector, lead=lead, reference=reference,
-                           beats_from=beats_from)  # fmt: skip
+    return diagnose_signal(
+        ecg, model, detector, lead=lead, reference=reference, beats_from=beats_from
+    )
 
 
 def predict_record(

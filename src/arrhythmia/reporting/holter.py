@@ -52,19 +52,28 @@ def _package_version() -> str:
 def _environment() -> Environment:
     return Environment(
         loader=PackageLoader("arrhythmia.reporting", "templates"),
-        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-    )  # fmt: skip
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def header(d: Diagnosis, info: dict) -> dict:
     return {
-        "record": d.record, "leads": ", ".join(d.leads) or UNKNOWN,
-        "fs": f"{d.fs:g} Hz", "length": clock(d.n_samples / d.fs),
-        "model": info.get("model") or UNKNOWN, "detector": info.get("detector") or UNKNOWN,
-        "beats_from": ("QRS detector" if d.beats_from == "detector"
-                       else f"reference annotations (.{d.beats_from})"),
+        "record": d.record,
+        "leads": ", ".join(d.leads) or UNKNOWN,
+        "fs": f"{d.fs:g} Hz",
+        "length": clock(d.n_samples / d.fs),
+        "model": info.get("model") or UNKNOWN,
+        "detector": info.get("detector") or UNKNOWN,
+        "beats_from": (
+            "QRS detector"
+            if d.beats_from == "detector"
+            else f"reference annotations (.{d.beats_from})"
+        ),
         "version": _package_version(),
-    }  # fmt: skip
+    }
 
 
 def recording_rows(d: Diagnosis, info: dict) -> list[tuple[str, str]]:
@@ -78,15 +87,18 @@ def recording_rows(d: Diagnosis, info: dict) -> list[tuple[str, str]]:
         ("Unreadable", f"{clock(s['unreadable_s'])} ({percent(s['unreadable_s'], length_s)})"),
         ("Main rhythm", rhythm_name(s["dominant_rhythm"]) if s["dominant_rhythm"] else UNKNOWN),
         ("Total beats", number(s["n_beats"])),
-        ("HR min / mean / max",
-         " / ".join(number(hr[k]) for k in ("min", "mean", "max")) + " bpm"),
+        ("HR min / mean / max", " / ".join(number(hr[k]) for k in ("min", "mean", "max")) + " bpm"),
         ("Pauses (\u2265 2 s)", number(s["n_pauses"])),
         ("Longest pause", duration(s["longest_pause_s"]) if s["n_pauses"] else UNKNOWN),
-    ]  # fmt: skip
+    ]
     if "agreement_with_reference" in s:
         agreement = s["agreement_with_reference"]
-        rows.append(("Agreement with reference",
-                     UNKNOWN if agreement is None else f"{100 * agreement:.1f} %"))  # fmt: skip
+        rows.append(
+            (
+                "Agreement with reference",
+                UNKNOWN if agreement is None else f"{100 * agreement:.1f} %",
+            )
+        )
     return rows
 
 
@@ -95,23 +107,33 @@ def beat_rows(info: dict) -> list[dict]:
     counts, per_hour = s["beats_per_class"], s["ectopic_beats_per_hour"]
     reference = s.get("reference_beats_per_class")
     return [
-        {"code": c, "name": CLASS_NAMES[c], "color": CLASS_COLORS[c],
-         "count": number(counts[c]), "share": percent(counts[c], s["n_beats"]),
-         "per_hour": number(per_hour[c], decimals=1) if c in ECTOPIC_CLASSES else "",
-         "reference": number(reference[c]) if reference else None}
+        {
+            "code": c,
+            "name": CLASS_NAMES[c],
+            "color": CLASS_COLORS[c],
+            "count": number(counts[c]),
+            "share": percent(counts[c], s["n_beats"]),
+            "per_hour": number(per_hour[c], decimals=1) if c in ECTOPIC_CLASSES else "",
+            "reference": number(reference[c]) if reference else None,
+        }
         for c in AAMI_CLASSES
-    ]  # fmt: skip
+    ]
 
 
 def rhythm_rows(d: Diagnosis, info: dict) -> list[dict]:
     length_s = d.n_samples / d.fs
     seconds = info["summary"]["time_in_rhythm_s"]
     return [
-        {"code": r, "name": rhythm_name(r), "color": rhythm_color(r), "time": clock(seconds[r]),
-         "share": percent(seconds[r], length_s),
-         "episodes": sum(1 for e in d.episodes if e.rhythm == r)}
+        {
+            "code": r,
+            "name": rhythm_name(r),
+            "color": rhythm_color(r),
+            "time": clock(seconds[r]),
+            "share": percent(seconds[r], length_s),
+            "episodes": sum(1 for e in d.episodes if e.rhythm == r),
+        }
         for r in by_urgency(seconds)
-    ]  # fmt: skip
+    ]
 
 
 def episode_rows(d: Diagnosis, info: dict) -> list[dict]:
@@ -121,18 +143,26 @@ def episode_rows(d: Diagnosis, info: dict) -> list[dict]:
         if e["type"] == SINUS:
             continue
         first, stop = np.searchsorted(d.samples, [e["start_sample"], e["end_sample"]])
-        rows.append({
-            "code": e["type"], "name": rhythm_name(e["type"]), "color": rhythm_color(e["type"]),
-            "start": clock(e["start_s"]), "end": clock(e["end_s"]),
-            "duration": duration(e["end_s"] - e["start_s"]), "beats": number(stop - first),
-            "rate": number(e["mean_heart_rate_bpm"]),
-        })  # fmt: skip
+        rows.append(
+            {
+                "code": e["type"],
+                "name": rhythm_name(e["type"]),
+                "color": rhythm_color(e["type"]),
+                "start": clock(e["start_s"]),
+                "end": clock(e["end_s"]),
+                "duration": duration(e["end_s"] - e["start_s"]),
+                "beats": number(stop - first),
+                "rate": number(e["mean_heart_rate_bpm"]),
+            }
+        )
     return rows
 
 
 def pause_rows(info: dict) -> list[dict]:
-    return [{"start": clock(p["start_s"], decimals=1), "duration": duration(p["duration_s"])}
-            for p in info["pauses"]]  # fmt: skip
+    return [
+        {"start": clock(p["start_s"], decimals=1), "duration": duration(p["duration_s"])}
+        for p in info["pauses"]
+    ]
 
 
 def strip_caption(d: Diagnosis, strip: Strip) -> dict:
@@ -150,8 +180,10 @@ def strip_caption(d: Diagnosis, strip: Strip) -> dict:
     else:
         e = strip.episode
         title = f"{strip.label} \u00b7 {rhythm_name(strip.label)}"
-        detail = (f"onset of the episode {clock(e.start / d.fs)}\u2013{clock(e.end / d.fs)} "
-                  f"({duration((e.end - e.start) / d.fs)})")  # fmt: skip
+        detail = (
+            f"onset of the episode {clock(e.start / d.fs)}\u2013{clock(e.end / d.fs)} "
+            f"({duration((e.end - e.start) / d.fs)})"
+        )
         color = rhythm_color(strip.label)
     return {"title": title, "detail": detail, "span": span, "color": color}
 

@@ -14,26 +14,46 @@ CLASS_NAMES: dict[str, str] = {
 }
 # Dark enough to read as letters on the pink ECG grid.
 CLASS_COLORS: dict[str, str] = {
-    "N": "#37474f", "S": "#1565c0", "V": "#c62828", "F": "#6a1b9a", "Q": "#e65100",
-}  # fmt: skip
+    "N": "#37474f",
+    "S": "#1565c0",
+    "V": "#c62828",
+    "F": "#6a1b9a",
+    "Q": "#e65100",
+}
 ECTOPIC_CLASSES = ("S", "V", "F")
 
 # MITDB's rhythm aux notes; the ones our rules never emit are named too, for other sources.
 RHYTHM_NAMES: dict[str, str] = {
-    "N": "Sinus rhythm", "SBR": "Sinus bradycardia", "AFIB": "Atrial fibrillation",
-    "AFL": "Atrial flutter", "SVTA": "Supraventricular tachyarrhythmia",
-    "VT": "Ventricular tachycardia", "VFL": "Ventricular flutter / fibrillation",
-    "B": "Ventricular bigeminy", "T": "Ventricular trigeminy", "AB": "Atrial bigeminy",
-    "IVR": "Idioventricular rhythm", "NOD": "Nodal (junctional) rhythm", "P": "Paced rhythm",
-    "PREX": "Pre-excitation (WPW)", "BII": "2nd degree heart block",
+    "N": "Sinus rhythm",
+    "SBR": "Sinus bradycardia",
+    "AFIB": "Atrial fibrillation",
+    "AFL": "Atrial flutter",
+    "SVTA": "Supraventricular tachyarrhythmia",
+    "VT": "Ventricular tachycardia",
+    "VFL": "Ventricular flutter / fibrillation",
+    "B": "Ventricular bigeminy",
+    "T": "Ventricular trigeminy",
+    "AB": "Atrial bigeminy",
+    "IVR": "Idioventricular rhythm",
+    "NOD": "Nodal (junctional) rhythm",
+    "P": "Paced rhythm",
+    "PREX": "Pre-excitation (WPW)",
+    "BII": "2nd degree heart block",
     "NOISE": "Noise (unreadable)",
-}  # fmt: skip
+}
 # Pale fills: rhythm bands sit behind beat marks and under the ECG grid's lines.
 RHYTHM_COLORS: dict[str, str] = {
-    "N": "#c8e6c9", "SBR": "#80cbc4", "AFIB": "#ffb74d", "AFL": "#ffe082",
-    "SVTA": "#90caf9", "VT": "#ef9a9a", "VFL": "#e57373", "B": "#ce93d8", "T": "#e1bee7",
+    "N": "#c8e6c9",
+    "SBR": "#80cbc4",
+    "AFIB": "#ffb74d",
+    "AFL": "#ffe082",
+    "SVTA": "#90caf9",
+    "VT": "#ef9a9a",
+    "VFL": "#e57373",
+    "B": "#ce93d8",
+    "T": "#e1bee7",
     "NOISE": "#bdbdbd",
-}  # fmt: skip
+}
 OTHER_RHYTHM_COLOR = "#fff59d"
 UNREADABLE_COLOR = "#9e9e9e"
 

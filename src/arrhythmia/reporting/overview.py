@@ -47,10 +47,14 @@ def heart_rate_trend(d: Diagnosis) -> pd.DataFrame:
     n_bins = max(1, int(np.ceil(d.n_samples / d.fs / bin_s)))
     rate = pd.Series(60.0 / rr, dtype=float)
     groups = rate.groupby(np.floor(ends / d.fs / bin_s).astype(int))
-    table = pd.DataFrame({
-        "median": groups.median(), "low": groups.quantile(0.1), "high": groups.quantile(0.9),
-        "n": groups.size(),
-    })  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "median": groups.median(),
+            "low": groups.quantile(0.1),
+            "high": groups.quantile(0.9),
+            "n": groups.size(),
+        }
+    )
     table.loc[table["n"] < MIN_INTERVALS_PER_BIN, ["median", "low", "high"]] = np.nan
     table = table.reindex(range(n_bins))
     table.index = (table.index + 0.5) * bin_s
@@ -84,36 +88,64 @@ def heart_rate_trend_svg(d: Diagnosis) -> str:
         ax.axvspan(a / d.fs, b / d.fs, color=UNREADABLE_COLOR, alpha=0.3, linewidth=0)
     ax.fill_between(x, trend["low"], trend["high"], color="#90caf9", alpha=0.6, linewidth=0)
     ax.plot(x, trend["median"], color="#0d47a1", linewidth=1.2)
-    known = trend.dropna()
-    if known.empty:
-        low, high = 40.0, 120.0
-        ax.text(0.5, 0.5, "no readable beat-to-beat intervals", transform=ax.transAxes,
-                ha="center", va="center", fontsize=FONT + 1, color="#616161")  # fmt: skip
-    else:
-        low = max(0.0, 10 * np.floor(known["low"].min() / 10) - 10)
-        high = 10 * np.ceil(known["high"].max() / 10) + 10
+    low, high = _rate_range(ax, trend.dropna())
     ax.set_ylim(low, high)
     for limit in (60, 100):  # bradycardia and tachycardia thresholds
         if low < limit < high:
             ax.axhline(limit, color="#9e9e9e", linewidth=0.6, linestyle=(0, (4, 3)))
     if d.pauses:
         starts = np.array([a for a, _ in d.pauses]) / d.fs
-        ax.plot(starts, np.full(len(starts), high), linestyle="none", marker="v",
-                color="#c62828", markersize=4, clip_on=False)  # fmt: skip
+        ax.plot(
+            starts,
+            np.full(len(starts), high),
+            linestyle="none",
+            marker="v",
+            color="#c62828",
+            markersize=4,
+            clip_on=False,
+        )
     _time_axis(ax, duration_s)
     ax.set_ylabel("heart rate (bpm)", fontsize=FONT)
     ax.set_xlabel("time from start (h:mm:ss)", fontsize=FONT)
-    bin_s = trend_bin_s(duration_s)
+    _trend_legend(ax, trend_bin_s(duration_s), bool(d.pauses))
+    return figure_svg(fig)
+
+
+def _rate_range(ax, known) -> tuple[float, float]:
+    """The heart-rate axis range (bpm) around the known trend; a note where there is none."""
+    if known.empty:
+        ax.text(
+            0.5,
+            0.5,
+            "no readable beat-to-beat intervals",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=FONT + 1,
+            color="#616161",
+        )
+        return 40.0, 120.0
+    low = max(0.0, 10 * np.floor(known["low"].min() / 10) - 10)
+    return low, 10 * np.ceil(known["high"].max() / 10) + 10
+
+
+def _trend_legend(ax, bin_s: int, pauses: bool) -> None:
     handles = [
         Patch(color="#0d47a1", label=f"median per {bin_s} s"),
         Patch(color="#90caf9", label="10th\u201390th percentile"),
         Patch(color=UNREADABLE_COLOR, alpha=0.3, label="unreadable"),
     ]
-    if d.pauses:
+    if pauses:
         handles.append(ax.plot([], [], "v", color="#c62828", markersize=4, label="pause")[0])
-    ax.legend(handles=handles, fontsize=FONT, ncols=len(handles), loc="lower left",
-              bbox_to_anchor=(0, 1.0), frameon=False, borderaxespad=0.2)  # fmt: skip
-    return figure_svg(fig)
+    ax.legend(
+        handles=handles,
+        fontsize=FONT,
+        ncols=len(handles),
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        frameon=False,
+        borderaxespad=0.2,
+    )
 
 
 def beat_timeline_svg(d: Diagnosis) -> str:
@@ -126,10 +158,12 @@ def beat_timeline_svg(d: Diagnosis) -> str:
     y = {name: len(rows) - 1 - i for i, name in enumerate(rows)}  # rhythm on top
     rhythms = by_urgency(e.rhythm for e in d.episodes)
     for rhythm in rhythms:
-        spans = [(e.start / d.fs, (e.end - e.start) / d.fs) for e in d.episodes
-                 if e.rhythm == rhythm]  # fmt: skip
-        ax.broken_barh(spans, (y["rhythm"] - 0.4, 0.8), facecolors=rhythm_color(rhythm),
-                       linewidth=0)  # fmt: skip
+        spans = [
+            (e.start / d.fs, (e.end - e.start) / d.fs) for e in d.episodes if e.rhythm == rhythm
+        ]
+        ax.broken_barh(
+            spans, (y["rhythm"] - 0.4, 0.8), facecolors=rhythm_color(rhythm), linewidth=0
+        )
     t = d.samples / d.fs
     labels = ["rhythm"]
     for c in AAMI_CLASSES:
@@ -137,8 +171,15 @@ def beat_timeline_svg(d: Diagnosis) -> str:
         labels.append(f"{c} ({len(mine):,})")
         if len(mine):
             # one image for all the marks: 100 000 beats of a day stay a small file
-            ax.scatter(mine, np.full(len(mine), y[c]), marker="|", s=40, linewidths=0.7,
-                       color=CLASS_COLORS[c], rasterized=True)  # fmt: skip
+            ax.scatter(
+                mine,
+                np.full(len(mine), y[c]),
+                marker="|",
+                s=40,
+                linewidths=0.7,
+                color=CLASS_COLORS[c],
+                rasterized=True,
+            )
     ax.set_yticks([y[name] for name in rows], labels, fontsize=FONT)
     ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.tick_params(axis="y", length=0)
@@ -146,6 +187,13 @@ def beat_timeline_svg(d: Diagnosis) -> str:
     ax.set_xlabel("time from start (h:mm:ss)", fontsize=FONT)
     handles = [Patch(color=rhythm_color(r), label=f"{r}: {rhythm_name(r)}") for r in rhythms]
     if handles:
-        ax.legend(handles=handles, fontsize=FONT, ncols=min(len(handles), 4), loc="lower left",
-                  bbox_to_anchor=(0, 1.0), frameon=False, borderaxespad=0.2)  # fmt: skip
+        ax.legend(
+            handles=handles,
+            fontsize=FONT,
+            ncols=min(len(handles), 4),
+            loc="lower left",
+            bbox_to_anchor=(0, 1.0),
+            frameon=False,
+            borderaxespad=0.2,
+        )
     return figure_svg(fig)

@@ -92,8 +92,9 @@ def rhythm_examples(d: Diagnosis, per_rhythm: int = PER_RHYTHM) -> list[list[Str
     episodes (at most `per_rhythm`, not two in one strip)."""
     examples = []
     for rhythm in by_urgency(e.rhythm for e in d.episodes if e.rhythm != SINUS):
-        mine = sorted((e for e in d.episodes if e.rhythm == rhythm),
-                      key=lambda e: (e.start - e.end, e.start))  # fmt: skip
+        mine = sorted(
+            (e for e in d.episodes if e.rhythm == rhythm), key=lambda e: (e.start - e.end, e.start)
+        )
         chosen: list[Strip] = []
         for e in mine:
             start, stop = _window(e.start, d, centred=False)
@@ -173,8 +174,15 @@ def draw_strip(d: Diagnosis, signal: np.ndarray, strip: Strip) -> str:
     first_second = int(np.ceil(strip.start / d.fs))
     for second in range(first_second, int(strip.stop / d.fs) + 1):
         if LEFT_MM + 4 <= at(second * d.fs) <= width - 4:
-            ax.text(at(second * d.fs), TIME_ROW_MM / 2, clock(second), fontsize=5.5,
-                    ha="center", va="center", color="#616161")  # fmt: skip
+            ax.text(
+                at(second * d.fs),
+                TIME_ROW_MM / 2,
+                clock(second),
+                fontsize=5.5,
+                ha="center",
+                va="center",
+                color="#616161",
+            )
     return figure_svg(fig)
 
 
@@ -188,8 +196,15 @@ def _traces(ax, trace: np.ndarray, fs: float, leads: Sequence[str]) -> None:
         y = np.clip(baseline + trace[:, k] * MM_PER_MV, bottom + 0.5, bottom + LEAD_BAND_MM - 0.5)
         ax.plot(x, y, color="black", linewidth=0.6, solid_joinstyle="round")
         _calibration_pulse(ax, baseline)
-        ax.text(1.0, bottom + LEAD_BAND_MM - 1.0, lead, fontsize=6.5, va="top", ha="left",
-                color="#424242")  # fmt: skip
+        ax.text(
+            1.0,
+            bottom + LEAD_BAND_MM - 1.0,
+            lead,
+            fontsize=6.5,
+            va="top",
+            ha="left",
+            color="#424242",
+        )
 
 
 def _beat_labels(ax, d: Diagnosis, strip: Strip, at, width: float, label_y: float) -> None:
@@ -200,13 +215,33 @@ def _beat_labels(ax, d: Diagnosis, strip: Strip, at, width: float, label_y: floa
             continue  # half a letter at the edge reads as a different letter
         box = None
         if i == strip.beat:  # the example beat the strip is about
-            ax.add_patch(Rectangle((at(d.samples[i]) - FOCUS_HALF_WIDTH_MM, TIME_ROW_MM),
-                                   2 * FOCUS_HALF_WIDTH_MM, label_y - TIME_ROW_MM,
-                                   color=FOCUS_COLOR, linewidth=0, zorder=0.5))  # fmt: skip
-            box = {"boxstyle": "round,pad=0.15", "facecolor": "white",
-                   "edgecolor": CLASS_COLORS[d.labels[i]], "linewidth": 0.8}  # fmt: skip
-        ax.text(at(d.samples[i]), label_y, d.labels[i], fontsize=7, fontweight="bold",
-                ha="center", va="center", color=CLASS_COLORS[d.labels[i]], bbox=box)  # fmt: skip
+            ax.add_patch(
+                Rectangle(
+                    (at(d.samples[i]) - FOCUS_HALF_WIDTH_MM, TIME_ROW_MM),
+                    2 * FOCUS_HALF_WIDTH_MM,
+                    label_y - TIME_ROW_MM,
+                    color=FOCUS_COLOR,
+                    linewidth=0,
+                    zorder=0.5,
+                )
+            )
+            box = {
+                "boxstyle": "round,pad=0.15",
+                "facecolor": "white",
+                "edgecolor": CLASS_COLORS[d.labels[i]],
+                "linewidth": 0.8,
+            }
+        ax.text(
+            at(d.samples[i]),
+            label_y,
+            d.labels[i],
+            fontsize=7,
+            fontweight="bold",
+            ha="center",
+            va="center",
+            color=CLASS_COLORS[d.labels[i]],
+            bbox=box,
+        )
 
 
 def _rhythm_bar(ax, d: Diagnosis, strip: Strip, at, bar_bottom: float) -> None:
@@ -215,8 +250,22 @@ def _rhythm_bar(ax, d: Diagnosis, strip: Strip, at, bar_bottom: float) -> None:
         a, b = max(e.start, strip.start), min(e.end, strip.stop)
         if a >= b:
             continue
-        ax.add_patch(Rectangle((at(a), bar_bottom), at(b) - at(a), RHYTHM_BAR_MM - 1.6,
-                               color=rhythm_color(e.rhythm), linewidth=0))  # fmt: skip
+        ax.add_patch(
+            Rectangle(
+                (at(a), bar_bottom),
+                at(b) - at(a),
+                RHYTHM_BAR_MM - 1.6,
+                color=rhythm_color(e.rhythm),
+                linewidth=0,
+            )
+        )
         if at(b) - at(a) >= 8:
-            ax.text(at(a) + 1.0, bar_bottom + (RHYTHM_BAR_MM - 1.6) / 2, e.rhythm,
-                    fontsize=6, va="center", ha="left", color="#212121")  # fmt: skip
+            ax.text(
+                at(a) + 1.0,
+                bar_bottom + (RHYTHM_BAR_MM - 1.6) / 2,
+                e.rhythm,
+                fontsize=6,
+                va="center",
+                ha="left",
+                color="#212121",
+            )

@@ -82,9 +82,13 @@ def assess_quality(signal: np.ndarray, fs: float) -> SignalQuality:
     BLOCK_WINDOWS windows at a time: bounded memory."""
     signal = np.atleast_2d(np.asarray(signal).T).T
     window = max(1, int(round(WINDOW_S * fs)))
-    limits = [(float(np.nanmin(signal[:, lead], initial=0.0)),
-               float(np.nanmax(signal[:, lead], initial=0.0)))
-              for lead in range(signal.shape[1])]  # fmt: skip
+    limits = [
+        (
+            float(np.nanmin(signal[:, lead], initial=0.0)),
+            float(np.nanmax(signal[:, lead], initial=0.0)),
+        )
+        for lead in range(signal.shape[1])
+    ]
     usable = [np.zeros((0, signal.shape[1]), dtype=bool)]
     step = window * BLOCK_WINDOWS
     for start in range(0, len(signal), step):

@@ -20,9 +20,18 @@ EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 # The figures that compare models: the runs table shows them as columns (saved view below),
 # and each registered version carries them as tags.
 HEADLINE_METRICS: tuple[str, ...] = (
-    "dev_val_score", "dev_val_sveb_se", "dev_val_sveb_pp", "dev_val_veb_se", "dev_val_veb_pp",
-    "ds2_sveb_se", "ds2_sveb_pp", "ds2_veb_se", "ds2_veb_pp", "ds2_accuracy", "ds2_macro_f1",
-)  # fmt: skip
+    "dev_val_score",
+    "dev_val_sveb_se",
+    "dev_val_sveb_pp",
+    "dev_val_veb_se",
+    "dev_val_veb_pp",
+    "ds2_sveb_se",
+    "ds2_sveb_pp",
+    "ds2_veb_se",
+    "ds2_veb_pp",
+    "ds2_accuracy",
+    "ds2_macro_f1",
+)
 # A saved runs-table view (MLflow's shared view state: an experiment tag holding the UI
 # state as JSON), opened with `#/experiments/<id>?viewStateShareKey=headline`.
 HEADLINE_VIEW_KEY = "headline"

@@ -307,8 +307,11 @@ def _already_gated(
 ) -> GateDecision:
     """The decision of a run that `register` already completed: nothing registered or moved."""
     run_id = existing.run_id
-    versions = {name: str(v.version) for name in companions or {}
-                if (v := _existing_version(client, name, run_id)) is not None}  # fmt: skip
+    versions = {
+        name: str(v.version)
+        for name in companions or {}
+        if (v := _existing_version(client, name, run_id)) is not None
+    }
     return GateDecision(
         version=str(existing.version),
         promoted=False,
@@ -359,8 +362,9 @@ def _register_companion(
     import mlflow
 
     existing = _existing_version(client, name, run_id)
-    version = str(existing.version if existing is not None
-                  else mlflow.register_model(uri, name).version)  # fmt: skip
+    version = str(
+        existing.version if existing is not None else mlflow.register_model(uri, name).version
+    )
     client.set_model_version_tag(name, version, "follows", follows)
     if promoted:
         client.set_registered_model_alias(name, CHAMPION_ALIAS, version)

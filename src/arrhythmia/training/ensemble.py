@@ -95,10 +95,15 @@ def development_template(arrays: Mapping[str, np.ndarray], cfg: TrainParams) -> 
     """Which development beats make their record's template (None: all of them)."""
     dev = development_beats(arrays, cfg)
     return template_beats(
-        arrays["rr"][dev], arrays["rr_names"], cfg.template_beats, cfg.template_min_ratio,
-        arrays["windows"][dev], arrays["record"][dev], float(arrays["fs"]),
+        arrays["rr"][dev],
+        arrays["rr_names"],
+        cfg.template_beats,
+        cfg.template_min_ratio,
+        arrays["windows"][dev],
+        arrays["record"][dev],
+        float(arrays["fs"]),
         int(arrays["window_pre"]),
-    )  # fmt: skip
+    )
 
 
 def decide(
@@ -119,8 +124,10 @@ def decide(
         # each fold scored with offsets tuned on the other folds only.
         bias, _ = tune_bias(oof, labels, validation_score, OFFSET_GRID)
         validated = cross_fitted_bias(oof, labels, fold_of_beat, validation_score, OFFSET_GRID)
-        log.info("decision offsets tuned on development out-of-fold predictions: %s",
-                 dict(zip(AAMI_CLASSES, bias.round(2), strict=True)))  # fmt: skip
+        log.info(
+            "decision offsets tuned on development out-of-fold predictions: %s",
+            dict(zip(AAMI_CLASSES, bias.round(2), strict=True)),
+        )
     if cfg.second_stage == "none":
         return Decision([float(b) for b in bias], None, validated, untuned_score)
 
@@ -137,8 +144,10 @@ def decide(
     logit = out_of_fold_logit(x, labels, cnn, records, cfg.second_stage_c)
 
     def best_offset(rows: np.ndarray) -> float:
-        scores = [validation_score(labels[rows], redivide(cnn[rows], logit[rows] + o).argmax(1))
-                  for o in STAGE_OFFSET_GRID]  # fmt: skip
+        scores = [
+            validation_score(labels[rows], redivide(cnn[rows], logit[rows] + o).argmax(1))
+            for o in STAGE_OFFSET_GRID
+        ]
         return float(STAGE_OFFSET_GRID[int(np.argmax(scores))])
 
     staged = np.empty_like(validated)
@@ -209,14 +218,22 @@ def train_members(
             train_idx = np.flatnonzero(dev.fold_of_beat != fold)
             log.info(
                 "seed %d, fold %d: validation records %s",
-                seed, fold, sorted(r for r, f in dev.folds.items() if f == fold),
-            )  # fmt: skip
+                seed,
+                fold,
+                sorted(r for r, f in dev.folds.items() if f == fold),
+            )
             result = train_fold(
-                dev.data, train_idx, val_idx, member_cfg,
-                fold=fold, n_classes=n_classes,
+                dev.data,
+                train_idx,
+                val_idx,
+                member_cfg,
+                fold=fold,
+                n_classes=n_classes,
                 checkpoint=checkpoint_dir / checkpoint_name(member, fold),
-                fingerprint=fingerprint, resume=resume, progress=progress,
-            )  # fmt: skip
+                fingerprint=fingerprint,
+                resume=resume,
+                progress=progress,
+            )
             # The best epoch's held-out output, kept from its validation step (not
             # recomputed); the members' mean, as the shipped ensemble averages them
             members.oof_proba[val_idx] += result.val_proba / cfg.seeds

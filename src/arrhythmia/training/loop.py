@@ -267,16 +267,26 @@ def train_fold(
     training = fold_training(data, train_idx, cfg, fold, n_classes)
     state = _resume(checkpoint, training, fingerprint, fold) if resume else FoldState()
     val_beats = centre_crop(data.beats[val_idx], cfg.max_shift)
-    bar = tqdm(total=cfg.max_epochs, initial=state.epoch, desc=f"fold {fold}", unit="epoch",
-               disable=not progress)  # fmt: skip
+    bar = tqdm(
+        total=cfg.max_epochs,
+        initial=state.epoch,
+        desc=f"fold {fold}",
+        unit="epoch",
+        disable=not progress,
+    )
     while not state.done and state.epoch < cfg.max_epochs:
         epoch = state.epoch
         train_loss = train_epoch(training, data, train_idx, cfg, epoch_rng(cfg.seed, fold, epoch))
         proba, val_loss, score = validate(
             training, val_beats, data.rr[val_idx], data.labels[val_idx]
         )
-        row = {"fold": fold, "epoch": epoch + 1, "train_loss": train_loss,
-               "val_loss": val_loss, "val_score": score}  # fmt: skip
+        row = {
+            "fold": fold,
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "val_score": score,
+        }
         state.record_epoch(row, training.model, proba, cfg)
         _save_checkpoint(checkpoint, training, state, fingerprint)
         bar.update(1)

@@ -31,8 +31,18 @@ from arrhythmia.validation.gx_runner import (
     run_suites,
 )
 
-REQUIRED_KEYS = ("windows", "label", "symbol", "record", "sample", "split", "rr", "rr_names",
-                 "fs", "window_length")  # fmt: skip
+REQUIRED_KEYS = (
+    "windows",
+    "label",
+    "symbol",
+    "record",
+    "sample",
+    "split",
+    "rr",
+    "rr_names",
+    "fs",
+    "window_length",
+)
 PER_BEAT_KEYS = ("windows", "label", "symbol", "record", "sample", "split", "rr")
 DATASET_ID_COLUMNS = {
     "facts": [],

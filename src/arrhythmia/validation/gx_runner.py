@@ -33,10 +33,23 @@ N_EXAMPLES = 3  # unexpected values quoted per failure line
 MAX_LIST_ITEMS = 6  # longer value sets are abbreviated in failure lines
 # Keyword arguments that are plumbing, or are already shown as the column(s) of the expectation.
 _HIDDEN_KWARGS = frozenset(
-    {"batch_id", "column", "column_A", "column_B", "column_list", "result_format",
-     "catch_exceptions", "include_config", "meta", "notes", "description", "condition_parser",
-     "row_condition", "ignore_row_if"}
-)  # fmt: skip
+    {
+        "batch_id",
+        "column",
+        "column_A",
+        "column_B",
+        "column_list",
+        "result_format",
+        "catch_exceptions",
+        "include_config",
+        "meta",
+        "notes",
+        "description",
+        "condition_parser",
+        "row_condition",
+        "ignore_row_if",
+    }
+)
 
 
 class ValidationFailed(ArrhythmiaError, RuntimeError):

@@ -36,18 +36,61 @@ SVDB_SIG_LEN = 230400  # 30 min at 128 Hz
 EITHER_MISSING = "either_value_is_missing"  # pair checks skip records whose signals were unread
 
 # Digital value wfdb uses for a missing sample, and the bits a sample has, per dat format.
-_INVALID_SAMPLE = {"80": -(2**7), "310": -(2**9), "311": -(2**9), "212": -(2**11),
-                   "16": -(2**15), "61": -(2**15), "160": -(2**15), "24": -(2**23),
-                   "32": -(2**31)}  # fmt: skip
-_FORMAT_BITS = {"8": 8, "80": 8, "310": 10, "311": 10, "212": 12, "16": 16, "61": 16,
-                "160": 16, "24": 24, "32": 32}  # fmt: skip
-_BYTES_PER_SAMPLE = {"8": 1, "80": 1, "212": 1.5, "16": 2, "61": 2, "160": 2, "24": 3, "32": 4,
-                     "310": 4 / 3, "311": 4 / 3}  # fmt: skip
+_INVALID_SAMPLE = {
+    "80": -(2**7),
+    "310": -(2**9),
+    "311": -(2**9),
+    "212": -(2**11),
+    "16": -(2**15),
+    "61": -(2**15),
+    "160": -(2**15),
+    "24": -(2**23),
+    "32": -(2**31),
+}
+_FORMAT_BITS = {
+    "8": 8,
+    "80": 8,
+    "310": 10,
+    "311": 10,
+    "212": 12,
+    "16": 16,
+    "61": 16,
+    "160": 16,
+    "24": 24,
+    "32": 32,
+}
+_BYTES_PER_SAMPLE = {
+    "8": 1,
+    "80": 1,
+    "212": 1.5,
+    "16": 2,
+    "61": 2,
+    "160": 2,
+    "24": 3,
+    "32": 4,
+    "310": 4 / 3,
+    "311": 4 / 3,
+}
 
 RECORD_COLUMNS = (
-    "record", "read_error", "fs", "n_sig", "sig_len", "fmt_0", "fmt_1", "lead_0", "lead_1",
-    "n_nan", "d_min", "d_max", "adc_min", "adc_max", "fmt_min", "fmt_max", "n_annotations",
-)  # fmt: skip
+    "record",
+    "read_error",
+    "fs",
+    "n_sig",
+    "sig_len",
+    "fmt_0",
+    "fmt_1",
+    "lead_0",
+    "lead_1",
+    "n_nan",
+    "d_min",
+    "d_max",
+    "adc_min",
+    "adc_max",
+    "fmt_min",
+    "fmt_max",
+    "n_annotations",
+)
 ANNOTATION_COLUMNS = ("record", "sample", "symbol", "sig_len", "gap_to_previous")
 
 
@@ -194,8 +237,18 @@ def raw_record_tables(raw_dir: str | Path, records: Sequence[str]) -> dict[str, 
     records_df = pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
     for column in ("record", "read_error", "fmt_0", "fmt_1", "lead_0", "lead_1"):
         records_df[column] = records_df[column].astype(object)
-    for column in ("n_sig", "sig_len", "n_nan", "d_min", "d_max", "adc_min", "adc_max",
-                   "fmt_min", "fmt_max", "n_annotations"):  # fmt: skip
+    for column in (
+        "n_sig",
+        "sig_len",
+        "n_nan",
+        "d_min",
+        "d_max",
+        "adc_min",
+        "adc_max",
+        "fmt_min",
+        "fmt_max",
+        "n_annotations",
+    ):
         records_df[column] = records_df[column].astype("Int64")  # nullable: unreadable records
     records_df["fs"] = records_df["fs"].astype(float)
     if frames:
@@ -223,8 +276,15 @@ class RawSpec:
 MITDB_RAW = RawSpec(MITDB_FS, MITDB_SIG_LEN, LEAD_0, LEAD_1)
 # SVDB's headers say 10-bit, but half its records use format 212's 12 bits; and record 860
 # annotates its last beat one sample past the signal (the dataset puts it on the last one).
-SVDB_RAW = RawSpec(SVDB_FS, SVDB_SIG_LEN, ("ECG1",), ("ECG2",), prefix="svdb_",
-                   sample_range=("fmt_min", "fmt_max"), annotation_at_end=True)  # fmt: skip
+SVDB_RAW = RawSpec(
+    SVDB_FS,
+    SVDB_SIG_LEN,
+    ("ECG1",),
+    ("ECG2",),
+    prefix="svdb_",
+    sample_range=("fmt_min", "fmt_max"),
+    annotation_at_end=True,
+)
 
 
 def raw_expectations(spec: RawSpec = MITDB_RAW) -> dict[str, list[Any]]:
