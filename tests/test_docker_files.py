@@ -8,7 +8,7 @@ import yaml
 
 from arrhythmia.cli import build_parser
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "src" / "arrhythmia"
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "arrhythmia"
 
 SUBPROCESS_MODULES = {"subprocess", "pty"}
 # os functions that run another program or fork this one

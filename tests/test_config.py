@@ -50,7 +50,7 @@ def test_every_output_path_has_one_home_in_params(params):
 
     import yaml
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     dvc = (root / "dvc.yaml").read_text()
     for value in vars(params.paths).values():
         assert dvc.count(value) == 0, f"{value} is written in dvc.yaml; use ${{paths.*}}"
