@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))  # tools/ is run from the project, not installed
 from arrhythmia.config import load_params  # noqa: E402
 from arrhythmia.detection.model import QrsDetector  # noqa: E402
 from arrhythmia.inference.model_handle import load_model  # noqa: E402
-from arrhythmia.inference.outputs import report  # noqa: E402
+from arrhythmia.inference.outputs import diagnosis_json  # noqa: E402
 from arrhythmia.inference.predict import read_and_diagnose  # noqa: E402
 from arrhythmia.reporting import render_holter  # noqa: E402
 from tools.screenshot import screenshot  # noqa: E402
@@ -66,7 +66,7 @@ def main() -> int:
 
     start = time.perf_counter()
     ecg, d = read_and_diagnose(mitdb_mirror() / args.record, model, detector)
-    info = report(d, model.description, detector_path)
+    info = diagnosis_json(d, model.description, detector_path)
     diagnosed = time.perf_counter()
     page = render_holter(d, ecg.signal, info, out_dir / f"{args.record}.html")
     rendered = time.perf_counter()

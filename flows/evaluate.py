@@ -29,7 +29,7 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     from arrhythmia.data.records import DS2
     from arrhythmia.evaluation.at_reference import score_at_reference
     from arrhythmia.evaluation.record_scoring import score_end_to_end
-    from arrhythmia.evaluation.report_files import (
+    from arrhythmia.evaluation.result_files import (
         write_at_reference_reports,
         write_end_to_end_reports,
     )
@@ -75,7 +75,7 @@ def diagnose_drawing(paths, holter_record: str, holter: Path) -> Callable:
     to `holter` on the way (the signal is at hand there: each record is read once)."""
     from arrhythmia.detection.model import QrsDetector
     from arrhythmia.inference.model_handle import load_model
-    from arrhythmia.inference.outputs import report
+    from arrhythmia.inference.outputs import diagnosis_json
     from arrhythmia.inference.predict import read_and_diagnose
     from arrhythmia.reporting import render_holter
 
@@ -84,7 +84,7 @@ def diagnose_drawing(paths, holter_record: str, holter: Path) -> Callable:
     def diagnose(path: Path):
         ecg, d = read_and_diagnose(path, model, detector)
         if path.name == holter_record:
-            render_holter(d, ecg.signal, report(d, paths.model, paths.qrs_detector), holter)
+            render_holter(d, ecg.signal, diagnosis_json(d, paths.model, paths.qrs_detector), holter)
         return d
 
     return diagnose

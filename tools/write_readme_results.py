@@ -15,7 +15,7 @@ from arrhythmia.atomic import write_text
 from arrhythmia.config import load_params
 from arrhythmia.console import run_reporting_errors
 from arrhythmia.errors import ArrhythmiaError
-from arrhythmia.evaluation.report import results_section
+from arrhythmia.evaluation.tables import results_section
 
 RESULTS_START = "<!-- results:start (written by `python tools/write_readme_results.py`) -->"
 RESULTS_END = "<!-- results:end -->"

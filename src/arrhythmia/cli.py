@@ -69,7 +69,7 @@ def _results(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from arrhythmia.config import load_params
-    from arrhythmia.evaluation.report import results_section
+    from arrhythmia.evaluation.tables import results_section
 
     paths = load_params(args.params).paths
     print(

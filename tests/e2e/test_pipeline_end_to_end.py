@@ -221,7 +221,7 @@ def test_the_champion_served_by_mlflow_diagnoses_raw_ecg_and_refuses_bad_request
 
     from arrhythmia.detection.model import QrsDetector
     from arrhythmia.inference.model_handle import load_model
-    from arrhythmia.inference.outputs import report
+    from arrhythmia.inference.outputs import diagnosis_json
     from arrhythmia.inference.predict import diagnose_signal
     from arrhythmia.inference.request import ecg_from_request
     from tests.helpers import bad_requests
@@ -243,7 +243,7 @@ def test_the_champion_served_by_mlflow_diagnoses_raw_ecg_and_refuses_bad_request
     ecg = ecg_from_request(signal, fs, body["params"]["leads"])
     model = load_model(str(root / "models" / "cnn.pt"))
     detector = QrsDetector.load(root / "models" / "qrs_detector.npz")
-    expected = report(diagnose_signal(ecg, model, detector)[1], "x", "y")
+    expected = diagnosis_json(diagnose_signal(ecg, model, detector)[1], "x", "y")
     assert [(b["sample"], b["label"]) for b in served["beats"]] == [
         (b["sample"], b["label"]) for b in expected["beats"]
     ]

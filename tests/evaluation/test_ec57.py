@@ -17,7 +17,7 @@ from arrhythmia.evaluation.ec57 import (
     to_jsonable,
     write_metrics_json,
 )
-from arrhythmia.evaluation.report import format_results_table
+from arrhythmia.evaluation.tables import format_results_table
 
 N, S, V, F, Q = range(5)
 
@@ -242,7 +242,7 @@ def test_format_results_table_handles_missing_values():
 
 def test_a_dominant_record_is_reported_alone_and_left_out():
     from arrhythmia.evaluation.ec57 import single_out_statistics
-    from arrhythmia.evaluation.report import format_single_out_table
+    from arrhythmia.evaluation.tables import format_single_out_table
 
     # record "232": 4 S beats, 1 found; record "100": 2 S beats, both found, 1 false S
     records = np.array(["232"] * 6 + ["100"] * 6)

@@ -8,7 +8,7 @@ import wfdb
 
 from arrhythmia.cli import main
 from arrhythmia.inference.diagnose import Diagnosis
-from arrhythmia.inference.outputs import report, write_diagnosis
+from arrhythmia.inference.outputs import diagnosis_json, write_diagnosis
 from arrhythmia.rhythm.episodes import Episode
 
 FS = 360.0
@@ -29,7 +29,7 @@ def _diagnosis() -> Diagnosis:
 
 def test_annotations_read_back_as_mitdb_style_beats_and_rhythm_changes(tmp_path):
     d = _diagnosis()
-    cnn, _ = write_diagnosis(d, tmp_path, report(d, "model", "detector"))
+    cnn, _ = write_diagnosis(d, tmp_path, diagnosis_json(d, "model", "detector"))
     ann = wfdb.rdann(str(tmp_path / "rec"), "cnn")
     assert cnn == tmp_path / "rec.cnn" and ann.fs == FS
     rhythm = [
@@ -44,7 +44,7 @@ def test_annotations_read_back_as_mitdb_style_beats_and_rhythm_changes(tmp_path)
 
 def test_the_json_report_summarises_the_record(tmp_path):
     d = _diagnosis()
-    _, path = write_diagnosis(d, tmp_path, report(d, "model", "detector"))
+    _, path = write_diagnosis(d, tmp_path, diagnosis_json(d, "model", "detector"))
     r = json.loads(path.read_text())
     s = r["summary"]
     assert s["n_beats"] == 100 and s["beats_per_class"] == {

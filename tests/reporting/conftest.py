@@ -8,7 +8,7 @@ import pytest
 
 from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.inference.diagnose import Diagnosis
-from arrhythmia.inference.outputs import report
+from arrhythmia.inference.outputs import diagnosis_json
 from arrhythmia.rhythm.episodes import Episode
 
 FS = 360.0
@@ -51,4 +51,4 @@ def made_up_diagnosis(leads=("MLII", "V1"), samples=BEAT_SAMPLES) -> Diagnosis:
 def made_up():
     """(diagnosis, signal, JSON report) of the made-up record."""
     d = made_up_diagnosis()
-    return d, spiky_signal(d.samples, d.n_samples, 2), report(d, "tiny.pt", "tiny.npz")
+    return d, spiky_signal(d.samples, d.n_samples, 2), diagnosis_json(d, "tiny.pt", "tiny.npz")

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from arrhythmia.inference.outputs import report
+from arrhythmia.inference.outputs import diagnosis_json
 from arrhythmia.reporting import render_holter
 from arrhythmia.reporting.formatting import UNKNOWN, clock, duration, number, percent
 from arrhythmia.reporting.holter import holter_html, strip_caption
@@ -93,7 +93,7 @@ def test_a_flat_record_without_beats(tmp_path):
         made_up_diagnosis(samples=np.zeros(0, dtype=np.int64)), n_samples=n,
         episodes=[Episode("NOISE", 0, n)], unreadable=[(0, n)],
     )  # fmt: skip
-    info = report(d, "tiny.pt", "tiny.npz")
+    info = diagnosis_json(d, "tiny.pt", "tiny.npz")
     html = render_holter(d, np.zeros((n, 2)), info, tmp_path / "flat.html").read_text()
     assert_no_nan_in_html(html)
     assert all(_class_count(html, c) == "0" for c in "NSVFQ")
@@ -106,7 +106,7 @@ def test_a_flat_record_without_beats(tmp_path):
 def test_a_record_without_episodes_or_strips_still_renders():
     d = replace(made_up_diagnosis(samples=np.zeros(0, dtype=np.int64)), episodes=[],
                 unreadable=[])  # fmt: skip
-    html = holter_html(d, np.zeros((d.n_samples, 2)), report(d, "m", None))
+    html = holter_html(d, np.zeros((d.n_samples, 2)), diagnosis_json(d, "m", None))
     assert_no_nan_in_html(html)
     assert "No strips" in html and "no rhythm episodes" in html
 
@@ -117,7 +117,7 @@ def test_a_single_lead_record(shape):
     signal = spiky_signal(d.samples, d.n_samples, 1)
     if shape == "one dimension":
         signal = signal[:, 0]
-    html = holter_html(d, signal, report(d, "m", None))
+    html = holter_html(d, signal, diagnosis_json(d, "m", None))
     assert_no_nan_in_html(html)
     svgs = _strip_svgs(html)
     assert svgs and _svg_size_mm(svgs[0])[1] == pytest.approx(5 + 5 + 35 + 5, abs=0.1)

@@ -20,7 +20,7 @@ from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.inference.diagnosis_pyfunc import diagnosis_signature, log_diagnosis_model
 from arrhythmia.inference.model_handle import load_model
-from arrhythmia.inference.outputs import report
+from arrhythmia.inference.outputs import diagnosis_json
 from arrhythmia.inference.predict import diagnose_signal
 from arrhythmia.inference.request import ecg_from_request
 from tests.helpers import bad_requests
@@ -71,7 +71,9 @@ def test_logged_model_answers_like_predict(served, bundle, detector_file, excerp
     out = model.predict({"ecg": excerpt_signal}, params={"fs": FS, "leads": LEADS})
     handle = load_model(str(bundle))
     ecg = ecg_from_request(excerpt_signal, FS, LEADS)
-    expected = report(diagnose_signal(ecg, handle, QrsDetector.load(detector_file))[1], "x", "y")
+    expected = diagnosis_json(
+        diagnose_signal(ecg, handle, QrsDetector.load(detector_file))[1], "x", "y"
+    )
     assert [b["sample"] for b in out["beats"]] == [b["sample"] for b in expected["beats"]]
     assert [b["label"] for b in out["beats"]] == [b["label"] for b in expected["beats"]]
     assert out["summary"] == expected["summary"]

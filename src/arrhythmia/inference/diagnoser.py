@@ -18,11 +18,11 @@ from arrhythmia.detection.model import QrsDetector
 from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.inference.diagnose import Diagnosis
 from arrhythmia.inference.model_handle import ModelHandle, is_model_uri, load_model
-from arrhythmia.inference.outputs import report, write_diagnosis
+from arrhythmia.inference.outputs import diagnosis_json, write_diagnosis
 from arrhythmia.inference.predict import diagnose_signal, read_and_diagnose
 from arrhythmia.signal.ecg import EcgRecord
 
-# draws a diagnosed record's HTML page: (diagnosis, signal, JSON report, path) -> path
+# draws a diagnosed record's HTML page: (diagnosis, signal, its JSON, path) -> path
 PageWriter = Callable[[Diagnosis, np.ndarray, dict, Path], Path]
 
 
@@ -50,7 +50,7 @@ class DiagnosisOptions:
 class Diagnosed(NamedTuple):
     ecg: EcgRecord  # as diagnosed: the lead read first
     diagnosis: Diagnosis
-    report: dict  # the JSON report
+    json: dict  # the diagnosis as JSON (outputs.diagnosis_json)
 
 
 def _default_paths(options: DiagnosisOptions):
@@ -80,7 +80,7 @@ class Diagnoser:
 
     model: ModelHandle
     detector: QrsDetector | None
-    detector_name: str | None  # what the JSON report names as the detector
+    detector_name: str | None  # what the diagnosis JSON names as the detector
     options: DiagnosisOptions = field(default_factory=DiagnosisOptions)
 
     def record(self, path: str | Path) -> Diagnosed:
@@ -89,12 +89,12 @@ class Diagnoser:
         ecg, d = read_and_diagnose(
             path, self.model, self.detector, beats_from=o.beats_from, lead=o.lead, fs=o.fs
         )
-        return Diagnosed(ecg, d, report(d, self.model.description, self.detector_name))
+        return Diagnosed(ecg, d, diagnosis_json(d, self.model.description, self.detector_name))
 
     def signal(self, ecg: EcgRecord) -> Diagnosed:
         """A signal already in memory (a served request), beats from the detector."""
         ecg, d = diagnose_signal(ecg, self.model, self.detector, lead=self.options.lead)
-        return Diagnosed(ecg, d, report(d, self.model.description, self.detector_name))
+        return Diagnosed(ecg, d, diagnosis_json(d, self.model.description, self.detector_name))
 
 
 def load_diagnoser(options: DiagnosisOptions) -> Diagnoser:

@@ -35,7 +35,7 @@ from arrhythmia.inference.request import RequestError, ecg_from_request
 _logger = logging.getLogger(__name__)
 EXAMPLE_SECONDS = 12.0  # the logged input example: just over the 10 s minimum, small
 ECG_INPUT = "ecg"
-DETECTOR_NAME = "qrs_detector (in the model)"  # what the JSON report names as the detector
+DETECTOR_NAME = "qrs_detector (in the model)"  # what the diagnosis JSON names as the detector
 
 
 class DiagnosisModel(PythonModel):
@@ -64,7 +64,7 @@ class DiagnosisModel(PythonModel):
         diagnoser = Diagnoser(self.handle, self.detector, DETECTOR_NAME)
         try:
             ecg = ecg_from_request(_ecg_input(model_input), params.get("fs"), params.get("leads"))
-            info = diagnoser.signal(ecg).report
+            info = diagnoser.signal(ecg).json
         except RecordError as error:  # the client's to fix: 400
             raise MlflowException.invalid_parameter_value(str(error)) from None
         except Exception:  # ours to fix: 500, with the traceback in the server's log

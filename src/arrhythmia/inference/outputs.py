@@ -1,6 +1,6 @@
 """What `arrhythmia predict` writes for a record: a WFDB annotation file (`.cnn`) that
 PhysioNet's tools read as they read MITDB's `.atr` (one AAMI beat label at each R peak,
-rhythm changes as `+` with aux notes such as "(AFIB"), and a JSON report."""
+rhythm changes as `+` with aux notes such as "(AFIB"), and the diagnosis as JSON."""
 
 from __future__ import annotations
 
@@ -134,8 +134,9 @@ def _beat_rows(d: Diagnosis) -> list[dict]:
     ]
 
 
-def report(d: Diagnosis, model: str, detector: str | None) -> dict:
-    """The JSON report: summary, episodes, pauses and every beat with its probabilities."""
+def diagnosis_json(d: Diagnosis, model: str, detector: str | None) -> dict:
+    """The diagnosis as JSON: summary, episodes, pauses and every beat with its probabilities
+    (the Holter-style HTML report, `reporting`, is drawn from it)."""
     return {
         "record": d.record,
         "fs": d.fs,

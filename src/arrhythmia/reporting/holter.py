@@ -227,8 +227,8 @@ def holter_html(d: Diagnosis, signal: np.ndarray, info: dict) -> str:
 def render_holter(d: Diagnosis, signal: np.ndarray, info: dict, out_path: str | Path) -> Path:
     """Write the Holter report of one diagnosed record to `out_path` (atomically).
 
-    `info` is the JSON report of the same diagnosis (:func:`arrhythmia.inference.outputs.report`),
-    so the page and the JSON never disagree on a number."""
+    `info` is the JSON of the same diagnosis (`inference.outputs.diagnosis_json`), so the
+    page and the JSON never disagree on a number."""
     out_path = Path(out_path)
     write_text(out_path, holter_html(d, signal, info))
     return out_path

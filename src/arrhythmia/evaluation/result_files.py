@@ -20,7 +20,7 @@ from arrhythmia.evaluation.plots import (
     write_csv,
 )
 from arrhythmia.evaluation.record_scoring import EndToEnd
-from arrhythmia.evaluation.report import (
+from arrhythmia.evaluation.tables import (
     format_end_to_end_table,
     format_results_table,
     format_single_out_table,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from arrhythmia.evaluation.ec57 import evaluate_predictions, write_metrics_json
-from arrhythmia.evaluation.report import results_section
+from arrhythmia.evaluation.tables import results_section
 
 
 @pytest.fixture
