@@ -19,7 +19,7 @@ from arrhythmia.detection.model import Detection, QrsDetector
 from arrhythmia.inference.model_handle import ModelHandle
 from arrhythmia.rhythm.consistency import no_premature_in_fibrillation
 from arrhythmia.rhythm.episodes import Episode, find_episodes, find_pauses
-from arrhythmia.signal.beat_features import clean_signal
+from arrhythmia.signal.beat_features import clean_signal, preprocessed_rr
 from arrhythmia.signal.beats import beat_windows, window_bounds
 from arrhythmia.signal.ecg import EcgRecord
 from arrhythmia.signal.quality import (
@@ -30,7 +30,6 @@ from arrhythmia.signal.quality import (
     union,
 )
 from arrhythmia.signal.resample import resample_positions, resample_record
-from arrhythmia.signal.rr import rr_features
 
 CHUNK_S = 1800.0  # 30 min, a MITDB record: its beats make the patient template, as in training
 MARGIN_S = 10.0  # context each side of a chunk, so filters and detectors settle
@@ -89,13 +88,7 @@ def classify_beats(ecg: EcgRecord, samples: np.ndarray, model: ModelHandle) -> n
     if len(distinct) < 2:  # no RR interval: a lone beat's class cannot be told, so it is Q
         proba[:, AAMI_CLASSES.index("Q")] = 1.0
         return proba
-    rr = rr_features(
-        distinct,
-        model.fs,
-        local_beats=p.local_rr_beats,
-        sinus_beats=p.sinus_rr_beats,
-        max_rr_s=p.max_rr_s,
-    )[position]
+    rr = preprocessed_rr(distinct, model.fs, p)[position]
     pre, post = window_bounds(model.fs, p.window_pre_s, p.window_post_s)
     margin = int(MARGIN_S * ecg.fs)
     for start, stop in _chunks(len(ecg.signal), ecg.fs):

@@ -46,11 +46,16 @@ def beat_features(record: EcgRecord, beat_samples: np.ndarray, p: PreprocessPara
     signal = clean_signal(record, beat_samples, p)
     pre, post = window_bounds(record.fs, p.window_pre_s, p.window_post_s)
     windows = beat_windows(signal, beat_samples, pre, post)
-    rr = rr_features(
+    rr = preprocessed_rr(beat_samples, record.fs, p)
+    return BeatFeatures(windows=windows, rr=rr, leads=record.leads[:N_LEADS])
+
+
+def preprocessed_rr(beat_samples: np.ndarray, fs: float, p: PreprocessParams) -> np.ndarray:
+    """RR features with the preprocessing's settings: the same for training and diagnosis."""
+    return rr_features(
         beat_samples,
-        record.fs,
+        fs,
         local_beats=p.local_rr_beats,
         sinus_beats=p.sinus_rr_beats,
         max_rr_s=p.max_rr_s,
     )
-    return BeatFeatures(windows=windows, rr=rr, leads=record.leads[:N_LEADS])

@@ -235,21 +235,13 @@ def raw_record_tables(raw_dir: str | Path, records: Sequence[str]) -> dict[str, 
         if annotations is not None:
             frames.append(annotations)
     records_df = pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
-    for column in ("record", "read_error", "fmt_0", "fmt_1", "lead_0", "lead_1"):
-        records_df[column] = records_df[column].astype(object)
-    for column in (
-        "n_sig",
-        "sig_len",
-        "n_nan",
-        "d_min",
-        "d_max",
-        "adc_min",
-        "adc_max",
-        "fmt_min",
-        "fmt_max",
-        "n_annotations",
-    ):
-        records_df[column] = records_df[column].astype("Int64")  # nullable: unreadable records
+    text = ("record", "read_error", "fmt_0", "fmt_1", "lead_0", "lead_1")
+    for column in RECORD_COLUMNS:
+        if column in text:
+            records_df[column] = records_df[column].astype(object)
+    for column in RECORD_COLUMNS:
+        if column not in text and column != "fs":  # counts: nullable for unreadable records
+            records_df[column] = records_df[column].astype("Int64")
     records_df["fs"] = records_df["fs"].astype(float)
     if frames:
         annotations_df = pd.concat(frames, ignore_index=True)
