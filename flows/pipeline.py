@@ -7,7 +7,8 @@ PREFECT_API_URL set, every one of them reports to that server (no temporary serv
     prefect server start                            # the server and its UI (port 4200)
     export PREFECT_API_URL=http://127.0.0.1:4200/api
     python -m flows.pipeline          # register `pipeline/weekly-retrain` on the cron in
-                                      # params.yaml and run its runs (blocks; Ctrl-C stops)
+                                      # params.yaml and run its runs (blocks; Ctrl-C pauses
+                                      # the schedule, then stops)
     prefect deployment run pipeline/weekly-retrain  # one run now, from another terminal
     python -m flows.pipeline --once   # run the pipeline once now, without the schedule
 """
@@ -15,10 +16,16 @@ PREFECT_API_URL set, every one of them reports to that server (no temporary serv
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextvars
+import logging
 import re
 import signal
 import subprocess
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -98,47 +105,188 @@ def pipeline_flow(project_dir: str = ".", targets: list[str] | None = None) -> l
     return stages_run(output)
 
 
+# How long stopping waits for the server to confirm the pause (a busy server's sqlite database
+# can answer "locked", 503, for a while); past this, the process says that the schedule may
+# still be active and ends.
+PAUSE_TIMEOUT_S = 120.0
+_log = logging.getLogger("flows.pipeline")
+
+
+class ScheduleNotPaused(ArrhythmiaError):
+    """Serving stopped without the server confirming that the schedule is paused."""
+
+
 def serve_schedule(params_path: str = "params.yaml", project_dir: str = ".") -> None:
     """Register the pipeline as a deployment on the cron in params.yaml and run its runs
-    (blocks). The server at PREFECT_API_URL holds the schedule and shows the runs."""
+    (blocks). The server at PREFECT_API_URL holds the schedule and shows the runs; stopping
+    pauses the schedule there before the process ends (`PauseOnStop`)."""
     schedule = load_params(params_path).schedule
+    from prefect.runner import Runner
     from prefect.settings import PREFECT_API_URL
 
-    schedule_server(PREFECT_API_URL.value())
-    deployment = f"{pipeline_flow.name}/{schedule.deployment_name}"
+    api_url = schedule_server(PREFECT_API_URL.value())
+    name = f"{pipeline_flow.name}/{schedule.deployment_name}"
+    _log.setLevel(min(_log.getEffectiveLevel(), logging.INFO))  # Prefect's root is at WARNING
+    # `flow.serve` without its pause: Prefect pauses late in its runner's teardown, with no
+    # deadline, where a busy machine or a second signal can cut it short.
+    runner = Runner(name=schedule.deployment_name, pause_on_shutdown=False, limit=1)
+    try:
+        with PauseOnStop(lambda: pause_deployment(name)) as stop:
+            with stop.registering():
+                runner.add_flow(
+                    pipeline_flow,
+                    name=schedule.deployment_name,
+                    cron=schedule.cron,
+                    # absolute: the runs do not depend on where the runner starts its processes
+                    parameters={"project_dir": str(Path(project_dir).resolve())},
+                    tags=["arrhythmia"],
+                )
+            print(
+                f"Serving {name} on {api_url} (cron {schedule.cron!r}). "
+                f"`prefect deployment run {name}` runs it now; Ctrl-C pauses the schedule "
+                "and stops.",
+                flush=True,
+            )
+            asyncio.run(runner.start())
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: the schedule is paused and the runner stopped
 
-    def pause_then_stop(signum, frame):
-        # Ctrl-C: pause the schedule first, so no run is scheduled with nothing serving it,
-        # then stop as Prefect does. Prefect's own pause on shutdown runs in its runner's
-        # teardown, after other work that a busy machine can make outlast the caller's
-        # patience (seen: killed before it paused).
-        pause_deployment(deployment)
+
+class PauseOnStop:
+    """However serving ends, the schedule is paused on the server before the process does.
+
+    Ctrl-C (SIGINT) pauses first, waiting up to `PAUSE_TIMEOUT_S` for the server to confirm,
+    and only then interrupts the runner; Ctrl-C and SIGTERM during that wait are ignored (after
+    it, Ctrl-C interrupts Prefect's teardown as usual). A Ctrl-C while the deployment is being
+    registered waits for the registration to finish, so that no write in flight re-activates
+    the schedule after the pause; a second one stops at once. SIGTERM does the same until the
+    runner starts and takes it over for its graceful stop; that stop, or anything else that
+    ends the serving after the registration, pauses on the way out. Nothing pauses after a
+    SIGKILL; a server that does not confirm in time is reported (ScheduleNotPaused)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, pause: Callable[[], bool]):
+        self._pause = pause  # True once the server confirms the pause
+        self._registering = False
+        self._registered = False
+        self._deferred = False
+        self._attempted = False
+        self._paused = False
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> PauseOnStop:
+        for signum in self.SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        try:
+            if self._registered:
+                self._pause_once()
+        finally:
+            for signum, handler in self._previous.items():
+                signal.signal(signum, handler)
+        stopped = kind is None or issubclass(kind, (KeyboardInterrupt, SystemExit))
+        if self._registered and not self._paused and stopped:  # else the error says more
+            raise ScheduleNotPaused(
+                "the server did not confirm the pause: the schedule may still be active with "
+                "nothing serving it (pause the deployment in the UI)"
+            )
+
+    @contextmanager
+    def registering(self) -> Iterator[None]:
+        """The registration: a Ctrl-C waits for its end (a second one does not)."""
+        self._registering = True
+        try:
+            yield
+        except KeyboardInterrupt:
+            self._registered = True  # stopped mid-way: a write may have reached the server
+            raise
+        finally:
+            self._registering = False
+        self._registered = True
+        if self._deferred:
+            self._pause_then_interrupt()
+
+    def _on_signal(self, signum, frame) -> None:
+        if self._registering and not self._deferred:
+            self._deferred = True
+            _log.info("stopping once the deployment is registered (Ctrl-C again: at once)")
+        elif self._registering:
+            raise KeyboardInterrupt
+        else:
+            self._pause_then_interrupt()
+
+    def _pause_then_interrupt(self) -> None:
+        if self._registered:
+            self._pause_once()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, pause_then_stop)
-    try:
-        pipeline_flow.serve(
-            name=schedule.deployment_name,
-            cron=schedule.cron,
-            # absolute: the runs do not depend on where the runner starts its processes
-            parameters={"project_dir": str(Path(project_dir).resolve())},
-            limit=1,  # two `dvc repro` in one project would fight over its lock
-            tags=["arrhythmia"],
-        )
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    def _pause_once(self) -> None:
+        if self._attempted:
+            return
+        self._attempted = True
+        held = {signum: signal.signal(signum, signal.SIG_IGN) for signum in self.SIGNALS}
+        try:
+            self._paused = self._pause()
+        finally:
+            for signum, handler in held.items():
+                signal.signal(signum, handler)
 
 
-def pause_deployment(name: str) -> None:
-    """Pause the deployment `flow/deployment` on the server, if the server has it."""
+def pause_deployment(name: str, timeout_s: float = PAUSE_TIMEOUT_S) -> bool:
+    """Pause the deployment `flow/deployment` on the server; True once the server, read back,
+    says it is paused (or has no such deployment: nothing is scheduled), False if it has not
+    said so within `timeout_s`.
+
+    The requests run in a thread of their own: called from a signal handler, they do not
+    re-enter what the interrupted main thread was doing (its locks, its client), and a request
+    that hangs does not hold the process past the deadline."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
-    with get_client(sync_client=True) as client:
+    deadline = time.monotonic() + timeout_s
+    outcome: list[BaseException | None] = []
+
+    def paused() -> bool:
         try:
-            client.pause_deployment(client.read_deployment_by_name(name).id)
+            with get_client(sync_client=True) as client:
+                deployment = client.read_deployment_by_name(name)
+                if not deployment.paused:
+                    client.pause_deployment(deployment.id)
+                    deployment = client.read_deployment(deployment.id)
         except ObjectNotFound:
-            pass  # never registered: nothing is scheduled
+            return True
+        return deployment.paused
+
+    def pause() -> None:
+        error: BaseException = TimeoutError(f"no answer in {timeout_s:.0f} s")
+        # A try every second or so, not the client's backoff (up to 32 s between its tries):
+        # the pause lands as soon as the server can take it. (This thread's settings only.)
+        with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}):
+            while time.monotonic() < deadline:
+                try:
+                    if paused():
+                        outcome.append(None)
+                        return
+                    error = RuntimeError("the server still has it active")
+                except Exception as failure:  # a busy or restarting server: again
+                    error = failure
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        outcome.append(error)
+
+    _log.info("pausing the schedule of %s (waiting up to %.0f s for the server)", name, timeout_s)
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(pause,), daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if outcome and outcome[0] is None:
+        _log.info("schedule of %s paused", name)
+        return True
+    why = outcome[0] if outcome else f"no answer in {timeout_s:.0f} s"
+    _log.warning("the schedule of %s was not paused: %s", name, why)
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             ran = pipeline_flow()
             return f"pipeline: ran {', '.join(ran)}" if ran else "pipeline: every stage up to date"
         serve_schedule(args.params)
-        return "pipeline: schedule stopped"
+        return "pipeline: schedule paused, serving stopped"
 
     return run_stage(parser, argv, action)
 

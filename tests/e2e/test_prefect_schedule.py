@@ -16,9 +16,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -32,6 +35,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGET = "validate_dataset"
 # the stage flows `dvc repro validate_dataset` runs on a fresh clone, by their flow names
 DATA_STAGE_FLOWS = ("ingest", "validate-raw", "preprocess", "validate-dataset")
+# Generous deadlines for a machine shared with other jobs: the serving process starts (imports,
+# registration, first poll) in seconds when idle; its stop is a pause confirmed by the server
+# (flows.pipeline.PAUSE_TIMEOUT_S at most) and Prefect's teardown.
+STARTUP_TIMEOUT_S = 240
+STOP_TIMEOUT_S = 300
 
 
 def wait_for(check: Callable[[], object], timeout_s: float, what: str, log: Path | None = None):
@@ -52,23 +60,24 @@ def wait_for(check: Callable[[], object], timeout_s: float, what: str, log: Path
 @contextmanager
 def background(
     args: list[str], *, cwd: Path, env: dict, log: Path, stop_timeout_s: float = 30
-) -> Iterator[None]:
-    """A long-running command in its own process group, stopped (with its children) on exit:
-    Ctrl-C, then `stop_timeout_s` to end by itself before it is killed."""
+) -> Iterator[subprocess.Popen]:
+    """A long-running command in its own process group, stopped (with its children) on exit
+    if it is still running: Ctrl-C, then `stop_timeout_s` to end by itself before it is
+    killed."""
     with log.open("wb") as out:
         process = subprocess.Popen(
             args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
-            yield
+            yield process
         finally:
-            group = os.getpgid(process.pid)
-            os.killpg(group, signal.SIGINT)
-            try:
-                process.wait(timeout=stop_timeout_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(group, signal.SIGKILL)
-                process.wait()
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)  # its own session: group id = pid
+                try:
+                    process.wait(timeout=stop_timeout_s)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
 
 
 def prefect_env(home: Path, **extra: str) -> dict:
@@ -85,20 +94,32 @@ def prefect_env(home: Path, **extra: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
-    """`prefect server start` on loopback, with its own database; yields its API URL."""
+def prefect_server(tmp_path_factory) -> Iterator[dict]:
+    """`prefect server start` on loopback, with its own sqlite database; yields its API URL
+    and the database's path."""
     import httpx
 
     home = tmp_path_factory.mktemp("prefect-server")
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    # the scheduler looks for new schedules every few seconds instead of every minute
-    env = prefect_env(home, PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2")
+    database = home / "prefect.db"
+    env = prefect_env(
+        home,
+        PREFECT_SERVER_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{database}",
+        # the scheduler looks for new schedules every few seconds instead of every minute
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+    )
     log = home / "server.log"
     command = ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     with background(command, cwd=home, env=env, log=log):
         wait_for(lambda: httpx.get(f"{api}/health").status_code == 200, 180, "Prefect server", log)
-        yield api
+        yield {"api": api, "database": database}
+
+
+@pytest.fixture(scope="module")
+def server(prefect_server) -> str:
+    """The Prefect server's API URL."""
+    return prefect_server["api"]
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +156,10 @@ def served(server, project, full_mirror, full_svdb_mirror, tmp_path_factory) -> 
     with background([sys.executable, "-m", "flows.pipeline"], cwd=project, env=env, log=log):
         with _client(server) as client:
             deployment = wait_for(
-                lambda: client.read_deployment_by_name(name), 120, f"deployment {name}", log
+                lambda: client.read_deployment_by_name(name),
+                STARTUP_TIMEOUT_S,
+                f"deployment {name}",
+                log,
             )
         yield {"deployment": deployment, "env": env, "log": log}
 
@@ -184,7 +208,6 @@ def test_the_deployment_is_on_the_server_with_the_cron_of_params_yaml(served, se
     assert deployment.parameters == {"project_dir": str(project)}
 
     # and the server's scheduler has put the next run on the calendar, at the cron's time
-    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
@@ -240,33 +263,70 @@ def test_every_stage_that_ran_reported_to_the_same_server(triggered, server):
         assert stage_run.end_time <= pipeline_run.end_time
 
 
-def test_stopping_the_served_process_pauses_the_schedule(server, project, tmp_path):
-    """The README: Ctrl-C on `python -m flows.pipeline` pauses the schedule (Prefect's
-    default), so no run is started with nothing serving it. A deployment of its own (another
-    name in a copy of params.yaml): the module's served one stays up, untouched."""
+@contextmanager
+def database_locked(database: Path, seconds: float) -> Iterator[None]:
+    """The server's sqlite database held by another writer for `seconds`, as a busy server's
+    is: every write the server tries meanwhile fails "database is locked" (a 503 to clients)."""
+    import sqlite3
+
+    holder = sqlite3.connect(database, timeout=60, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(seconds, lambda: (holder.execute("COMMIT"), holder.close()))
+    release.start()
+    try:
+        yield
+    finally:
+        release.join()
+
+
+def test_stopping_the_served_process_pauses_the_schedule(prefect_server, project, tmp_path):
+    """The README: Ctrl-C on `python -m flows.pipeline` pauses the schedule on the server,
+    so no run is started with nothing serving it, and serving again resumes it. A deployment
+    of its own (another name in a copy of params.yaml): the module's served one stays up.
+
+    The second time, Ctrl-C comes while the server cannot write (its database locked for a
+    while, as a loaded machine's can be): the process waits for the server, and ends paused.
+
+    Nothing here races the process: Ctrl-C goes once the runner polls for the deployment,
+    the process is given minutes to end by itself, and since it pauses before it ends, the
+    server is read once, after the exit (a poll would let a late pause pass)."""
+    from prefect.client.schemas.objects import DeploymentStatus
+
+    server = prefect_server["api"]
     env = prefect_env(tmp_path, PREFECT_API_URL=server, PREFECT_RUNNER_POLL_FREQUENCY="2")
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["schedule"]["deployment_name"] = "pause-check"
     params_path = tmp_path / "params.yaml"
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
     name = "pipeline/pause-check"
-    log = tmp_path / "serve.log"
-
-    def polled():  # the runner has started and polls for runs: READY (before: NOT_READY)
-        from prefect.client.schemas.objects import DeploymentStatus
-
-        with _client(server) as client:
-            deployment = client.read_deployment_by_name(name)
-        return deployment if deployment.status == DeploymentStatus.READY else None
-
     command = [sys.executable, "-m", "flows.pipeline", "--params", str(params_path)]
-    # a busy machine can take a while to shut the runner down and pause: wait for it to end
-    with background(command, cwd=project, env=env, log=log, stop_timeout_s=180):
-        # Prefect prints "being served" before its runner starts; Ctrl-C before then stops
-        # the process with nothing to pause
-        live = wait_for(polled, 120, "runner polling for the deployment", log)
-        assert not live.paused and all(s.active for s in live.schedules)
-    # the context sent SIGINT (Ctrl-C) to the serving process and waited for it to end
-    with _client(server) as client:
-        stopped = client.read_deployment_by_name(name)
-    assert stopped.paused or not any(s.active for s in stopped.schedules), log.read_text()[-2000:]
+
+    def deployment():
+        with _client(server) as client:
+            return client.read_deployment_by_name(name)
+
+    def polled_since(start: datetime):  # this process's runner polls for the deployment
+        found = deployment()
+        return found if found.last_polled and found.last_polled > start else None
+
+    for attempt, busy_s in (("served", 0), ("served again, stopped on a busy server", 20)):
+        log = tmp_path / f"serve-{busy_s}.log"
+        start = datetime.now(UTC)
+        with background(command, cwd=project, env=env, log=log) as process:
+            polled = partial(polled_since, start)
+            live = wait_for(polled, STARTUP_TIMEOUT_S, f"runner polling ({attempt})", log)
+            assert live.status == DeploymentStatus.READY and not live.paused  # resumed
+            assert all(s.active for s in live.schedules)
+            busy = database_locked(prefect_server["database"], busy_s) if busy_s else nullcontext()
+            with busy:
+                os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the group
+                try:
+                    code = process.wait(timeout=STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    pytest.fail(f"{attempt}: still running {STOP_TIMEOUT_S} s after Ctrl-C\n"
+                                f"{log.read_text(errors='replace')[-4_000:]}")  # fmt: skip
+        output = log.read_text(errors="replace")
+        assert code == 0, f"{attempt}:\n{output[-4_000:]}"
+        assert f"schedule of {name} paused" in output, f"{attempt}:\n{output[-4_000:]}"
+        stopped = deployment()
+        assert stopped.paused, f"{attempt}:\n{output[-4_000:]}"
