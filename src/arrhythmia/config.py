@@ -117,6 +117,8 @@ class TrainParams:
     max_shift: int
     amplitude_jitter: float
     noise_std: float
+    ecg_noise_fraction: float  # share of training beats given electrode-motion and muscle noise
+    ecg_noise_snr_db: list[float]  # its signal-to-noise ratio, drawn uniformly in [low, high]
     widths: list[int]
     kernel_size: int
     rr_hidden: int
@@ -132,6 +134,16 @@ class TrainParams:
     def __post_init__(self):
         if self.seeds < 1:
             raise ConfigError(f"params.train.seeds: {self.seeds!r} must be at least 1")
+        low_high = self.ecg_noise_snr_db
+        if (
+            not 0.0 <= self.ecg_noise_fraction <= 1.0
+            or len(low_high) != 2
+            or low_high[0] > low_high[1]
+        ):
+            raise ConfigError(
+                "params.train: ecg_noise_fraction must lie in [0, 1] and ecg_noise_snr_db be "
+                f"[low, high]; got {self.ecg_noise_fraction!r}, {low_high!r}"
+            )
         if not 0.0 < self.normal_fraction <= 1.0:
             raise ConfigError(
                 f"params.train.normal_fraction: {self.normal_fraction!r} must be in (0, 1]"

@@ -337,3 +337,35 @@ def test_resume_refuses_a_checkpoint_of_another_training_loop(tmp_path, small_tr
         train_ensemble(
             arrays, quick, params.preprocess, tmp_path / "ckpt", resume=True, progress=False
         )
+
+
+def test_ecg_noise_augmentation_reaches_its_share_at_its_level(params):
+    from arrhythmia.detection.noise import ecg_noise_bank
+
+    cfg = dataclasses.replace(
+        params.train, neighbour_beats=True, ecg_noise_fraction=0.5, ecg_noise_snr_db=[6.0, 6.0]
+    )
+    bank = ecg_noise_bank(64, 120, 180.0, 40.0, np.random.default_rng(0))
+    assert bank.shape == (64, 120) and abs(float(bank.std()) - 1.0) < 0.05
+    x = np.zeros((2000, 8, 120), dtype=np.float32)  # 2 leads: beat, beat - template, neighbours
+    loop.add_ecg_noise(x, bank, cfg, np.random.default_rng(1))
+    noisy = np.abs(x).sum(axis=(1, 2)) > 0
+    assert 0.45 < noisy.mean() < 0.55
+    # the beat and beat-minus-template channels share the noise; the neighbours have their own
+    np.testing.assert_array_equal(x[:, :2], x[:, 2:4])
+    assert not np.allclose(x[noisy, :2], x[noisy, 4:6])
+    expected_rms = 10 ** (-6 / 20) / np.sqrt(8)  # QRS amplitude 1 after scaling
+    assert abs(float(x[noisy].std()) / expected_rms - 1) < 0.1
+
+
+def test_ecg_noise_off_leaves_the_augmentation_stream_unchanged(params):
+    from arrhythmia.detection.noise import ecg_noise_bank
+
+    beats = np.random.default_rng(2).normal(size=(50, 4, 136)).astype(np.float32)
+    bank = ecg_noise_bank(16, 128, 180.0, 40.0, np.random.default_rng(0))
+    cfg = dataclasses.replace(params.train, neighbour_beats=False, ecg_noise_fraction=0.0)
+    without = loop.augment(beats, cfg, 4, np.random.default_rng(3))
+    with_bank = loop.augment(beats, cfg, 4, np.random.default_rng(3), bank)
+    np.testing.assert_array_equal(without, with_bank)
+    on = dataclasses.replace(cfg, ecg_noise_fraction=1.0)
+    assert not np.array_equal(loop.augment(beats, on, 4, np.random.default_rng(3), bank), without)

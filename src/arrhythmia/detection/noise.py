@@ -62,3 +62,17 @@ def add_noise(
         ) * band_noise(n, fs, MUSCLE_BAND_HZ, 0.0, rng)
         out[on, lead] += noise_rms * mix[on] / (mix.std() + 1e-12)
     return out.astype(np.float32)
+
+
+def ecg_noise_bank(
+    rows: int, length: int, fs: float, lowpass_hz: float, rng: np.random.Generator
+) -> np.ndarray:
+    """(rows, length) float32 of unit-RMS noise, the electrode-motion and muscle mix of
+    :func:`add_noise` below `lowpass_hz` (what the beat windows keep), cut from one series
+    so that each row has the motion noise's slow drift."""
+    n = rows * length
+    muscle_band = (MUSCLE_BAND_HZ[0], min(MUSCLE_BAND_HZ[1], lowpass_hz))
+    mix = np.sqrt(MOTION_SHARE) * band_noise(n, fs, MOTION_BAND_HZ, 1.0, rng) + np.sqrt(
+        1 - MOTION_SHARE
+    ) * band_noise(n, fs, muscle_band, 0.0, rng)
+    return (mix / (mix.std() + 1e-12)).reshape(rows, length).astype(np.float32)

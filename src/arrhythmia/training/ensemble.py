@@ -161,6 +161,23 @@ def decide(
     return Decision([float(b) for b in bias], stage, staged, untuned_score)
 
 
+NOISE_BANK_ROWS = 4096  # distinct noise stretches the training beats draw from
+
+
+def training_noise_bank(
+    cfg: TrainParams, preprocess: PreprocessParams, fs: float, length: int
+) -> np.ndarray | None:
+    """The noise that `train.ecg_noise_fraction` of the training beats get (none when 0):
+    `length` samples at the model's rate; seeded from `train.seed` alone, so every member
+    and fold draws from the same bank."""
+    if cfg.ecg_noise_fraction <= 0:
+        return None
+    from arrhythmia.detection.noise import ecg_noise_bank
+
+    rng = np.random.default_rng([cfg.seed, NOISE_BANK_ROWS])
+    return ecg_noise_bank(NOISE_BANK_ROWS, length, fs / cfg.decimation, preprocess.lowpass_hz, rng)
+
+
 @dataclass(frozen=True)
 class DevelopmentSet:
     """The development beats as the networks train on them, and their patient-wise folds."""
@@ -178,10 +195,11 @@ def development_set(arrays: Mapping[str, np.ndarray], cfg: TrainParams) -> Devel
     records = arrays["record"][dev]
     labels = arrays["label"][dev].astype(np.int64)
     include = development_template(arrays, cfg)
+    beats = prepare_beats(
+        arrays["windows"][dev], records, cfg.decimation, include, cfg.neighbour_beats
+    )
     data = TrainData(
-        beats=prepare_beats(
-            arrays["windows"][dev], records, cfg.decimation, include, cfg.neighbour_beats
-        ),
+        beats=beats,
         rr=rr_inputs(arrays["rr"][dev], arrays["rr_names"], cfg.rr_features),
         labels=labels,
     )
@@ -254,6 +272,9 @@ def train_ensemble(
 ) -> tuple[BeatClassifier, TrainingReport]:
     seed_everything(cfg.seed, cfg.threads)
     dev = development_set(arrays, cfg)
+    cropped = dev.data.beats.shape[-1] - 2 * cfg.max_shift
+    bank = training_noise_bank(cfg, preprocess, float(arrays["fs"]), cropped)
+    dev = replace(dev, data=replace(dev.data, noise_bank=bank))
     fingerprint = params_fingerprint(
         cfg, {"n_beats": int(len(dev.labels)), "preprocess": asdict(preprocess)}
     )

@@ -35,6 +35,7 @@ class TrainData:
     beats: np.ndarray  # (n, channels, length) float32 at the model's rate, uncropped
     rr: np.ndarray  # (n, n_rr) float32
     labels: np.ndarray  # (n,) int64
+    noise_bank: np.ndarray | None = None  # (rows, cropped length) unit-RMS ECG noise, or none
 
 
 @dataclass
@@ -106,13 +107,47 @@ def epoch_order(
     return chosen[rng.choice(len(labels), size=len(labels), replace=True, p=p / p.sum())]
 
 
-def augment(beats: np.ndarray, cfg: TrainParams, crop: int, rng: np.random.Generator) -> np.ndarray:
+def augment(
+    beats: np.ndarray,
+    cfg: TrainParams,
+    crop: int,
+    rng: np.random.Generator,
+    noise_bank: np.ndarray | None = None,
+) -> np.ndarray:
     """Random shift (crop), gain and noise: the label must not depend on any of them."""
     offset = int(rng.integers(0, 2 * crop + 1))
     x = beats[..., offset : beats.shape[-1] - 2 * crop + offset]
     gain = rng.uniform(1 - cfg.amplitude_jitter, 1 + cfg.amplitude_jitter, (len(x), 1, 1))
     noise = rng.normal(0.0, cfg.noise_std, x.shape)
-    return (x * gain + noise).astype(np.float32)
+    x = (x * gain + noise).astype(np.float32)
+    if noise_bank is not None and cfg.ecg_noise_fraction > 0:  # no draw when off: same stream
+        add_ecg_noise(x, noise_bank, cfg, rng)
+    return x
+
+
+def add_ecg_noise(
+    x: np.ndarray, bank: np.ndarray, cfg: TrainParams, rng: np.random.Generator
+) -> None:
+    """Add recorded-like noise (rows of `bank`) to a random `cfg.ecg_noise_fraction` of the
+    beats in `x`, in place, at a signal-to-noise ratio drawn from `cfg.ecg_noise_snr_db`
+    (the signal a sinusoid of the QRS amplitude, 1 after scaling: detection.noise's
+    definition). The beat and beat-minus-template channels get the same noise (the template
+    is a median over many beats); each neighbour beat its own."""
+    groups = 4 if cfg.neighbour_beats else 2
+    leads = x.shape[1] // groups
+    hit = np.flatnonzero(rng.random(len(x)) < cfg.ecg_noise_fraction)
+    low, high = cfg.ecg_noise_snr_db
+    rms = (10 ** (-rng.uniform(low, high, len(hit)) / 20) / np.sqrt(8)).astype(np.float32)
+
+    def draw() -> np.ndarray:
+        rows = rng.integers(0, len(bank), (len(hit), leads))
+        return bank[rows, : x.shape[-1]] * rms[:, None, None]
+
+    beat = draw()
+    x[hit, :leads] += beat
+    x[hit, leads : 2 * leads] += beat
+    for group in range(2, groups):
+        x[hit, group * leads : (group + 1) * leads] += draw()
 
 
 def centre_crop(beats: np.ndarray, crop: int) -> np.ndarray:
@@ -222,7 +257,7 @@ def train_epoch(
         batch = np.sort(order[start : start + cfg.batch_size])
         if len(batch) < 2:
             continue  # batch norm needs two samples
-        x = torch.from_numpy(augment(data.beats[batch], cfg, cfg.max_shift, rng))
+        x = torch.from_numpy(augment(data.beats[batch], cfg, cfg.max_shift, rng, data.noise_bank))
         r = torch.from_numpy(data.rr[batch])
         y = torch.from_numpy(data.labels[batch])
         loss = training.loss_fn(training.model(x, r), y)
