@@ -159,7 +159,7 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """Mean +/- sd (range) per variant: the README's model-selection table is this output."""
+    """Mean +/- sd (range) per variant: docs/method.md's model-selection table is this output."""
     lines = [
         "| variant (overrides of `train`) | seeds | score | SVEB Se | SVEB +P | VEB Se | VEB +P |",
         "|:--|--:|--:|--:|--:|--:|--:|",

@@ -4,7 +4,7 @@ its figures.
     python benchmarks/serve_latency.py [--record data/raw/mitdb/208] [--repeats 5]
 
 Starts `mlflow models serve -m models:/arrhythmia-cnn@champion --env-manager local` on
-loopback from the pipeline's tracking store (run `make run` first), as the README does,
+loopback from the pipeline's tracking store (run `make run` first), as docs/serving.md does,
 then posts raw-ECG requests made from a MITDB record: 60 s, 30 min and 2 h (the 30-min
 record four times over). Latency is the wall time of the POST as a client sees it (JSON
 parsing, schema checks, the whole diagnosis, the JSON answer), the median over the

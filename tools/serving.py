@@ -1,5 +1,5 @@
 """Run `mlflow models serve` on a registered model as a subprocess on loopback, and post
-requests to it: what the serving test and the latency benchmark do, exactly as the README
+requests to it: what the serving test and the latency benchmark do, exactly as docs/serving.md
 tells a user to."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The scheduled pipeline on a real Prefect server, driven by the README's commands:
+"""The scheduled pipeline on a real Prefect server, driven by docs/operations.md's commands:
 `prefect server start` on loopback, `python -m flows.pipeline` serving the deployment in a
 fresh clone (params composed from the real params.yaml), `prefect deployment run` for one run.
 
@@ -180,7 +180,7 @@ def _client(api: str):
 
 @pytest.fixture(scope="module")
 def triggered(server, served, project) -> dict:
-    """One run now through the server, as the README says: `prefect deployment run`."""
+    """One run now through the server, as docs/operations.md says: `prefect deployment run`."""
     name = _deployment_name(project)
     started, started_at = time.monotonic(), time.time()
     done = subprocess.run(
@@ -280,7 +280,7 @@ def database_locked(database: Path, seconds: float) -> Iterator[None]:
 
 
 def test_stopping_the_served_process_pauses_the_schedule(prefect_server, project, tmp_path):
-    """The README: Ctrl-C on `python -m flows.pipeline` pauses the schedule on the server,
+    """docs/operations.md: Ctrl-C on `python -m flows.pipeline` pauses the schedule on the server,
     so no run is started with nothing serving it, and serving again resumes it. A deployment
     of its own (another name in a copy of params.yaml): the module's served one stays up.
 

@@ -74,7 +74,8 @@ def training_summary(metrics: dict, report: TrainingReport, train_seconds: float
     """The log line of a finished training."""
     val = report.val_metrics
     return (
-        f"trained {metrics['n_models']} fold models ({metrics['n_parameters_per_model']} "
+        f"trained {metrics['n_models']} CNNs, one per fold and seed "
+        f"({metrics['n_parameters_per_model']} "
         f"parameters each) in {train_seconds:.0f} s; validation score {report.val_score:.3f} "
         f"(SVEB Se {val['sveb_se']:.3f} +P {val['sveb_pp']:.3f}, "
         f"VEB Se {val['veb_se']:.3f} +P {val['veb_pp']:.3f})"
