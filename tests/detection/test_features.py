@@ -50,7 +50,7 @@ def _agreed(sample) -> Candidates:
 
 
 @pytest.mark.parametrize("record", EXCERPT_RECORDS)
-def test_true_beats_look_like_the_records_beat_and_noise_candidates_do_not(record):
+def test_true_beats_look_like_the_records_beat_stand_out_and_noise_candidates_do_not(record):
     signal, candidates, is_beat = _beats_and_noise(record)
     f = candidate_features(signal, FS, candidates)
     corr = _column(f, "template_corr_primary")
@@ -58,12 +58,6 @@ def test_true_beats_look_like_the_records_beat_and_noise_candidates_do_not(recor
     assert _ranked_above(corr[is_beat], corr[~is_beat]) > 0.9
     # Bigeminy (119) and PVCs (208) lower it: a beat's neighbours need not share its shape.
     assert _ranked_above(recurrence[is_beat], recurrence[~is_beat]) > 0.75
-
-
-@pytest.mark.parametrize("record", EXCERPT_RECORDS)
-def test_true_beats_stand_out_in_amplitude_and_above_their_background(record):
-    signal, candidates, is_beat = _beats_and_noise(record)
-    f = candidate_features(signal, FS, candidates)
     amplitude = _column(f, "amplitude_primary")
     background = _column(f, "background_primary")
     # Not always all pairs: a noise candidate may land on a P or T wave taller than 232's

@@ -93,14 +93,8 @@ def test_beat_rr_features_are_those_of_the_beats_with_the_params_settings(record
     ecg, beats = record_100
     p = params.preprocess
     f = beat_features(ecg, beats, p)
-    expected = rr_features(
-        beats,
-        ecg.fs,
-        local_beats=p.local_rr_beats,
-        sinus_beats=p.sinus_rr_beats,
-        max_rr_s=p.max_rr_s,
-    )
-    np.testing.assert_array_equal(f.rr, expected)
+    settings = {"local_beats": p.local_rr_beats, "sinus_beats": p.sinus_rr_beats}
+    np.testing.assert_array_equal(f.rr, rr_features(beats, ecg.fs, **settings, max_rr_s=p.max_rr_s))
     # The atrial premature beat (the excerpt's only A) is the earliest against its rhythm.
     (a_beat,) = np.flatnonzero(read_beats(EXCERPT_DIR / "100").symbol == "A")
     pre_over_local = f.rr[:, RR_FEATURES.index("pre_over_local")]
