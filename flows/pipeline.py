@@ -226,8 +226,10 @@ class PauseOnStop:
     def _pause_once(self) -> None:
         if self._attempted:
             return
-        self._attempted = True
+        # signals ignored before the attempt is marked: one arriving in between cannot
+        # interrupt the pause it would then never retry
         held = {signum: signal.signal(signum, signal.SIG_IGN) for signum in self.SIGNALS}
+        self._attempted = True
         try:
             self._paused = self._pause()
         finally:

@@ -134,6 +134,8 @@ class TrainParams:
     def __post_init__(self):
         if self.seeds < 1:
             raise ConfigError(f"params.train.seeds: {self.seeds!r} must be at least 1")
+        if self.max_epochs < 1:
+            raise ConfigError(f"params.train.max_epochs: {self.max_epochs!r} must be at least 1")
         low_high = self.ecg_noise_snr_db
         if (
             not 0.0 <= self.ecg_noise_fraction <= 1.0

@@ -76,3 +76,18 @@ def test_each_leads_readable_share_is_its_own_quality_judged_alone(signal):
         lost = sum(end - start for start, end in alone.unreadable)
         assert share == 1.0 - lost / len(mixed)
     assert 0.0 < shares[1] < shares[0] < 1.0
+
+
+def test_the_quality_follows_the_leads_into_their_new_order(signal, caplog):
+    from arrhythmia.inference.leads import lead_first
+
+    signal = signal.copy()
+    signal[:, 0] = 0.0  # MLII dead throughout, V5 good
+    ecg = EcgRecord("r", FS, signal, ("MLII", "V5"))
+    quality = assess_quality(signal, FS)
+    assert quality.readable_shares() == [0.0, 1.0]
+    with caplog.at_level("WARNING"):
+        first, moved = lead_first(ecg, quality, lead="MLII")
+    assert first.leads == ("V5", "MLII") and moved.readable_shares() == [1.0, 0.0]
+    assert moved.unreadable == quality.unreadable
+    assert "lead MLII is dead throughout; reading V5 first" in caplog.text

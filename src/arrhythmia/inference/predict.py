@@ -13,7 +13,7 @@ from arrhythmia.data.readers import RecordError, read_record
 from arrhythmia.data.wfdb_io import Beats, read_beats
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.inference.diagnose import Diagnosis, diagnose
-from arrhythmia.inference.leads import read_lead_first
+from arrhythmia.inference.leads import lead_first
 from arrhythmia.inference.model_handle import ModelHandle
 from arrhythmia.signal.ecg import EcgRecord
 from arrhythmia.signal.quality import assess_quality
@@ -45,7 +45,7 @@ def diagnose_signal(
     for the choice of lead and for the diagnosis. Beats come from the detector unless
     `reference` holds them (read from annotation file extension `beats_from`)."""
     quality = assess_quality(ecg.signal, ecg.fs)
-    ecg = read_lead_first(ecg, quality, lead)
+    ecg, quality = lead_first(ecg, quality, lead)
     if reference is None:
         if detector is None:
             raise RecordError(f"record {ecg.name}: no QRS detector to find beats with")

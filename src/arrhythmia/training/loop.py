@@ -345,7 +345,7 @@ def _resume(checkpoint: Path, training: FoldTraining, fingerprint: str, fold: in
     saved = load_plain(checkpoint)
     if saved["fingerprint"] != fingerprint:
         raise ResumeError(
-            f"{checkpoint} was written with other params or data; "
+            f"{checkpoint} was written with other params, data or code version; "
             "run the train stage without --resume to start over"
         )
     state = FoldState.from_checkpoint(saved["state"], checkpoint)
