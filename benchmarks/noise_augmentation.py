@@ -21,14 +21,13 @@ from pathlib import Path
 
 from model_selection import parse_variant  # same `key=value;...` variants
 from noise_gate import NSTDB, V, record_parts
+from noise_levels import SNRS
 
 from arrhythmia.config import load_params
 from arrhythmia.data.beat_dataset import load_dataset
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.evaluation.end_to_end import beat_confusion
 from arrhythmia.inference.model_handle import load_model
-
-SNRS = ("24", "18", "12", "06", "00", "_6")  # NSTDB's nominal dB ("_6" is -6 dB)
 
 
 def train_variant(params, arrays, variant: str, out: Path) -> dict:

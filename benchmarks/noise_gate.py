@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from noise_levels import SNRS  # NSTDB's nominal levels: one list for every script
 
 from arrhythmia.config import load_params
 from arrhythmia.data.aami import AAMI_CLASSES, aami_labels
@@ -29,7 +30,7 @@ from arrhythmia.inference.leads import read_lead_first
 from arrhythmia.inference.model_handle import load_model
 from arrhythmia.signal.quality import assess_quality, doubtful_stretches, inside
 
-NSTDB = [f"{r}e{snr}" for r in ("118", "119") for snr in ("24", "18", "12", "06", "00", "_6")]
+NSTDB = [f"{r}e{snr}" for r in ("118", "119") for snr in SNRS]
 OFF = 10**6  # more doubtful candidates than a window can hold
 SETTINGS = [(10.0, n) for n in (OFF, 8, 6, 5, 4, 3)] + [(20.0, n) for n in (10, 8, 6)]
 N, S, V, Q, NONE = 0, 1, 2, 4, 5
