@@ -41,6 +41,16 @@ def qrs_peak_to_peak(lead: np.ndarray, fs: float, beats: np.ndarray) -> float:
     return float(np.median(windows.max(axis=1) - windows.min(axis=1)))
 
 
+def motion_and_muscle(
+    n: int, fs: float, muscle_band: tuple[float, float], rng: np.random.Generator
+) -> np.ndarray:
+    """(n,) electrode motion (1/f) and white muscle noise in `muscle_band`, MOTION_SHARE of
+    the power the motion's. Not normalised: callers scale it."""
+    motion = band_noise(n, fs, MOTION_BAND_HZ, 1.0, rng)
+    muscle = band_noise(n, fs, muscle_band, 0.0, rng)
+    return np.sqrt(MOTION_SHARE) * motion + np.sqrt(1 - MOTION_SHARE) * muscle
+
+
 def noisy_periods(n: int, fs: float) -> np.ndarray:
     """(n,) bool: where NSTDB's protocol adds noise."""
     t = np.arange(n) / fs - CLEAN_START_S
@@ -57,9 +67,7 @@ def add_noise(
     out = signal.copy()
     for lead in range(signal.shape[1]):
         noise_rms = qrs_peak_to_peak(signal[:, lead], fs, beats) / np.sqrt(8) * 10 ** (-snr_db / 20)
-        mix = np.sqrt(MOTION_SHARE) * band_noise(n, fs, MOTION_BAND_HZ, 1.0, rng) + np.sqrt(
-            1 - MOTION_SHARE
-        ) * band_noise(n, fs, MUSCLE_BAND_HZ, 0.0, rng)
+        mix = motion_and_muscle(n, fs, MUSCLE_BAND_HZ, rng)
         out[on, lead] += noise_rms * mix[on] / (mix.std() + 1e-12)
     return out.astype(np.float32)
 
@@ -72,7 +80,5 @@ def ecg_noise_bank(
     so that each row has the motion noise's slow drift."""
     n = rows * length
     muscle_band = (MUSCLE_BAND_HZ[0], min(MUSCLE_BAND_HZ[1], lowpass_hz))
-    mix = np.sqrt(MOTION_SHARE) * band_noise(n, fs, MOTION_BAND_HZ, 1.0, rng) + np.sqrt(
-        1 - MOTION_SHARE
-    ) * band_noise(n, fs, muscle_band, 0.0, rng)
+    mix = motion_and_muscle(n, fs, muscle_band, rng)
     return (mix / (mix.std() + 1e-12)).reshape(rows, length).astype(np.float32)
