@@ -185,6 +185,42 @@ def test_regular_beats_between_flutter_bursts_keep_them_apart():
     assert not any(ep.start <= s < ep.end for ep in flutter for s in sinus[1:-1])
 
 
+def _ventricular_waves(wave: np.ndarray, start_s: float = 10.0) -> tuple[np.ndarray, int, int]:
+    """A 50-s record: sinus spikes, then `wave` (mV, at FS) from `start_s`, no beats in it."""
+    n = int(50 * FS)
+    start, end = int(start_s * FS), int(start_s * FS) + len(wave)
+    sinus = beats_from_rr(np.full(11, 0.8))
+    ecg = spiky_ecg(sinus, n)
+    ecg[start:end] += wave[:, None]
+    return ecg, start, end
+
+
+def test_regular_repeating_wide_waves_under_250_bpm_are_vt_not_flutter():
+    t = np.arange(int(25 * FS)) / FS
+    cycle = 2 * np.pi * 3.0 * t  # 180 bpm, each cycle the same non-sinusoidal shape
+    ecg, start, end = _ventricular_waves(np.sin(cycle) + 0.4 * np.sin(2 * cycle + 1.0))
+    episodes = detect(np.zeros(0, np.int64), [], len(ecg), signal=ecg)
+    assert_partition(episodes, len(ecg))
+    vt = [ep for ep in episodes if ep.rhythm == "VT"]
+    assert seconds_of(episodes, "VFL") == 0
+    assert len(vt) == 1 and vt[0].start >= start - 2 * FS and vt[0].end <= end + 2 * FS
+    assert seconds_of(episodes, "VT") > 0.7 * 25
+
+
+def test_waves_changing_size_and_rate_are_fibrillation_not_vt():
+    rng = np.random.default_rng(7)
+    t = np.arange(int(25 * FS)) / FS
+    rate_hz = 3.5 + 0.6 * np.sin(2 * np.pi * 0.2 * t)
+    size = np.repeat(rng.uniform(0.3, 1.5, len(t) // int(0.3 * FS) + 1), int(0.3 * FS))
+    wave = np.convolve(size, np.ones(36) / 36, "same")[: len(t)] * np.sin(
+        2 * np.pi * np.cumsum(rate_hz) / FS
+    )
+    ecg, start, end = _ventricular_waves(wave)
+    episodes = detect(np.zeros(0, np.int64), [], len(ecg), signal=ecg)
+    assert seconds_of(episodes, "VT") == 0
+    assert seconds_of(episodes, "VFL") > 0.7 * 25
+
+
 def test_single_lead_signal_works():
     samples = beats_from_rr(np.full(100, 0.8))
     n = int(samples[-1] + FS)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal as sps
+from scipy.ndimage import median_filter
 
 from arrhythmia.rhythm.atrial import clean_intervals, p_wave_similarity
 from arrhythmia.rhythm.strip import STRIP_MAX_S, strip_af_spans
@@ -77,6 +78,13 @@ class RhythmParams:
     vfl_veto_beats: int = 3  # this many regular non-V beats in a window veto VF; DS1
     vfl_veto_rr_cv: float = 0.15  # "regular": RR coefficient of variation under this; DS1
     vfl_merge_gap_s: float = 10.0  # flutter spans this close are one episode; DS1, VFDB, CUDB
+    # Monomorphic VT among the flutter windows: consecutive cycles alike (the autocorrelation
+    # one period on) and their amplitudes steady, slower than flutter's 250 bpm. VF's cycles
+    # change shape and size. Chosen on VFDB, CUDB and DS1 windows (docs/method.md).
+    vt_min_cycle_similarity: float = 0.75
+    vt_max_amplitude_cv: float = 0.12  # of the peak-to-peak amplitude in half-second steps
+    vt_max_rate_hz: float = 250 / 60  # clinical VT / flutter line
+    vt_smooth_windows: int = 9  # the features' running median over this many windows
 
 
 def find_episodes(
@@ -101,6 +109,7 @@ def find_episodes(
     labels = np.asarray(labels, dtype="<U1")
     if samples.shape != labels.shape:
         raise ValueError(f"{len(samples)} beats but {len(labels)} labels")
+    flutter, monomorphic_vt = ventricular_tachyarrhythmia_spans(signal, fs, samples, labels, params)
     proposals = {
         "SBR": sinus_bradycardia_spans(samples, labels, fs, params),
         "SVTA": run_spans(
@@ -114,15 +123,16 @@ def find_episodes(
             else atrial_fibrillation_spans(samples, labels, fs, params, signal)
         ),
         "VT": run_spans(samples, labels, fs, "V", params.vt_min_beats, params.vt_min_rate_bpm),
-        "VFL": ventricular_flutter_spans(signal, fs, samples, labels, params),
+        "VFL": flutter,
         "NOISE": np.asarray(list(unreadable), dtype=np.int64).reshape(-1, 2),
     }
     layers = [(name, proposals[name]) for name in PRIORITY]
     # Noisy (beats found, classes doubtful) overrides every rhythm told from beat labels, but
-    # not flutter, which is told from the signal and whose waves make the detector doubt.
-    layers.insert(
-        PRIORITY.index("VFL"), ("NOISE", np.asarray(list(noisy), np.int64).reshape(-1, 2))
-    )
+    # not flutter or VT told from the signal, whose waves make the detector doubt.
+    layers[PRIORITY.index("VFL") : PRIORITY.index("VFL")] = [
+        ("NOISE", np.asarray(list(noisy), np.int64).reshape(-1, 2)),
+        ("VT", monomorphic_vt),
+    ]
     return merge_touching(paint(n_samples, layers))
 
 
@@ -368,7 +378,8 @@ def vfl_window_features(signal: np.ndarray, fs: float, params: RhythmParams) -> 
     n_low = signal.shape[0] // factor
     n_win = 0 if n_low < win else (n_low - win) // step + 1
     shape = (n_win, signal.shape[1])
-    out = {k: np.zeros(shape) for k in ("peak_hz", "concentration", "tcsc", "std")}
+    keys = ("peak_hz", "concentration", "tcsc", "std", "cycle_similarity", "amplitude_cv")
+    out = {k: np.zeros(shape) for k in keys}
     out["start"] = np.arange(n_win, dtype=np.int64) * step * factor
     if n_win == 0:
         return out
@@ -377,6 +388,8 @@ def vfl_window_features(signal: np.ndarray, fs: float, params: RhythmParams) -> 
     in_band = (freqs >= 1.0) & (freqs <= 25.0)
     search = (freqs >= params.vfl_band_hz[0]) & (freqs <= params.vfl_band_hz[1])
     taper = np.hanning(win)
+    lags = np.arange(win) / rate
+    half_second = max(1, int(round(0.5 * rate)))
     for lead in range(signal.shape[1]):
         # Block means are a cheap anti-alias filter; reshaping a column is a view, not a copy.
         low = signal[: n_low * factor, lead].reshape(n_low, factor).mean(axis=1, dtype=float)
@@ -398,43 +411,103 @@ def vfl_window_features(signal: np.ndarray, fs: float, params: RhythmParams) -> 
                 axis=1
             )
             out["std"][rows, lead] = x.std(axis=1)
+            out["cycle_similarity"][rows, lead] = _cycle_similarity(x, 1.0 / freqs[peak], lags)
+            out["amplitude_cv"][rows, lead] = _amplitude_cv(x, half_second)
     return out
 
 
-def ventricular_flutter_spans(
+def _cycle_similarity(x: np.ndarray, period_s: np.ndarray, lags_s: np.ndarray) -> np.ndarray:
+    """Each row's highest autocorrelation (1 at lag 0) between 0.7 and 1.3 periods: how much
+    a cycle looks like the one before it."""
+    n = x.shape[1]
+    acf = np.fft.irfft(np.abs(np.fft.rfft(x, 2 * n, axis=1)) ** 2, axis=1)[:, :n]
+    acf /= acf[:, :1] + 1e-12
+    near = np.abs(lags_s[None, :] / period_s[:, None] - 1.0) <= 0.3
+    return np.where(near, acf, -1.0).max(axis=1)
+
+
+def _amplitude_cv(x: np.ndarray, step: int) -> np.ndarray:
+    """Coefficient of variation of each row's peak-to-peak amplitude over `step`-sample pieces."""
+    pieces = x[:, : (x.shape[1] // step) * step].reshape(len(x), -1, step)
+    swing = pieces.max(axis=2) - pieces.min(axis=2)
+    return swing.std(axis=1) / (swing.mean(axis=1) + 1e-12)
+
+
+def ventricular_tachyarrhythmia_spans(
     signal: np.ndarray, fs: float, samples: np.ndarray, labels: np.ndarray, params: RhythmParams
-) -> np.ndarray:
-    """VF / flutter spans: runs of ``vfl_min_windows`` windows where some lead shows a strong
-    sinusoid-like 2-9 Hz oscillation, except where regular non-V beats were detected."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(flutter, monomorphic VT) spans told from the signal: runs of ``vfl_min_windows``
+    windows where the leads show a strong 2-9 Hz oscillation, except where regular non-V
+    beats were detected; of those, windows whose cycles repeat alike at a steady amplitude
+    below flutter's rate are VT, the others flutter / fibrillation."""
+    empty = np.empty((0, 2), dtype=np.int64)
     feats = vfl_window_features(signal, fs, params)
-    if len(feats["start"]) == 0:
-        return np.empty((0, 2), dtype=np.int64)
+    k = params.vfl_min_windows
+    if len(feats["start"]) < k:
+        return empty, empty
     low, high = params.vfl_band_hz
+    peak_hz = np.median(feats["peak_hz"], axis=1)
     # Averaged over the leads: VF shows on every lead, a local artefact seldom does.
     positive = (
         (feats["concentration"].mean(axis=1) >= params.vfl_min_concentration)
         & (feats["tcsc"].mean(axis=1) >= params.vfl_min_tcsc)
         & (feats["std"].max(axis=1) >= params.vfl_min_std_mv)
-        & (np.median(feats["peak_hz"], axis=1) > low)
-        & (np.median(feats["peak_hz"], axis=1) < high)
+        & (peak_hz > low)
+        & (peak_hz < high)
     )
     window, step = int(round(params.vfl_window_s * fs)), int(round(params.vfl_step_s * fs))
     organised = _organised_beats(feats["start"], window, samples, labels, fs, params)
     positive &= ~organised
-    k = params.vfl_min_windows
-    if len(positive) < k:
-        return np.empty((0, 2), dtype=np.int64)
     # Windows in runs of k positive ones; each window stands for its central step.
     in_run = np.zeros(len(positive), dtype=bool)
     for shift in range(k):
         in_run[shift : len(positive) - k + 1 + shift] |= sliding_window_view(positive, k).all(1)
-    centre = feats["start"][in_run] + (window - step) // 2
-    spans = _merge_spans(np.column_stack([centre, centre + step]), 0, 0)
-    if len(spans) < 2:
-        return spans
-    # Short gaps join flutter stretches, but never across organised beats: those are kept.
-    vetoed = np.sort(feats["start"][organised] + (window - step) // 2)
+    smooth = params.vt_smooth_windows
+    monomorphic = (
+        (median_filter(feats["cycle_similarity"].mean(axis=1), smooth, mode="nearest")
+         >= params.vt_min_cycle_similarity)
+        & (median_filter(feats["amplitude_cv"].mean(axis=1), smooth, mode="nearest")
+           <= params.vt_max_amplitude_cv)
+        & (median_filter(peak_hz, smooth, mode="nearest") < params.vt_max_rate_hz)
+    )  # fmt: skip
+    # A stretch shorter than flutter's minimum cannot stand alone: it takes its neighbour's
+    # name (the mixed windows where VT starts and ends would otherwise read as flutter).
+    monomorphic = _absorb_short_runs(monomorphic & in_run, in_run, k)
+    centre = feats["start"] + (window - step) // 2
+    # Short gaps join stretches, but never across organised beats: those are kept.
+    vetoed = np.sort(centre[organised])
     gap = int(round(params.vfl_merge_gap_s * fs))
+    return (
+        _bridged_spans(centre[in_run & ~monomorphic], step, vetoed, gap),
+        _bridged_spans(centre[in_run & monomorphic], step, vetoed, gap),
+    )
+
+
+def _absorb_short_runs(flag: np.ndarray, inside: np.ndarray, min_length: int) -> np.ndarray:
+    """`flag` with each run of equal values inside `inside` that is shorter than `min_length`
+    and touches a run of the other value flipped to that value."""
+    where = np.flatnonzero(inside)
+    if len(where) == 0:
+        return flag
+    new_run = np.r_[True, (np.diff(where) > 1) | (flag[where[1:]] != flag[where[:-1]])]
+    starts = np.flatnonzero(new_run)
+    stops = np.r_[starts[1:], len(where)]
+    out = flag.copy()
+    for a, b in zip(starts, stops, strict=True):
+        touches = (a > 0 and where[a] - 1 == where[a - 1]) or (
+            b < len(where) and where[b] == where[b - 1] + 1
+        )
+        if b - a < min_length and touches:
+            out[where[a:b]] = not flag[where[a]]
+    return out
+
+
+def _bridged_spans(centres: np.ndarray, step: int, vetoed: np.ndarray, gap: int) -> np.ndarray:
+    """Spans of the steps at `centres`, joined across gaps up to `gap` holding no `vetoed`
+    position."""
+    spans = _merge_spans(np.column_stack([centres, centres + step]), 0, 0)
+    if len(spans) < 2:
+        return spans.reshape(-1, 2)
     bridged = (spans[1:, 0] - spans[:-1, 1] <= gap) & (
         np.searchsorted(vetoed, spans[1:, 0]) == np.searchsorted(vetoed, spans[:-1, 1])
     )
