@@ -33,6 +33,7 @@ from arrhythmia.data.records import DS1
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.evaluation.rhythm_scoring import episode_scores, pool, reference_episodes
 from arrhythmia.inference.model_handle import load_model
+from arrhythmia.inference.outputs import time_in_rhythm
 from arrhythmia.inference.predict import predict_record
 
 # VFDB names fibrillation "(VF" or "(VFIB"; the product reports flutter and fibrillation as VFL
@@ -52,9 +53,7 @@ def cinc_call(d) -> str:
     ~ where the unreadable part does, N for sinus rhythm (bradycardia included) at 40-110 bpm
     with at most two ectopic beats, O for anything else (chosen on these strips: the N / O
     line is the challenge's, not a bar of ours)."""
-    seconds = Counter()
-    for episode in d.episodes:
-        seconds[episode.rhythm] += (episode.end - episode.start) / d.fs
+    seconds = Counter(time_in_rhythm(d))
     length = d.n_samples / d.fs
     if seconds["AFIB"] + seconds["AFL"] >= length / 2:
         return "A"
