@@ -12,6 +12,7 @@ from arrhythmia.data.wfdb_io import read_beats, read_ecg
 from arrhythmia.rhythm.episodes import (
     Episode,
     RhythmParams,
+    _absorb_short_runs,
     find_episodes,
     find_pauses,
     to_rhythm_annotations,
@@ -195,10 +196,24 @@ def _ventricular_waves(wave: np.ndarray, start_s: float = 10.0) -> tuple[np.ndar
     return ecg, start, end
 
 
+def _monomorphic_vt(seconds: float) -> np.ndarray:
+    """180 bpm, each cycle the same wide, non-sinusoidal shape."""
+    cycle = 2 * np.pi * 3.0 * np.arange(int(seconds * FS)) / FS
+    return np.sin(cycle) + 0.4 * np.sin(2 * cycle + 1.0)
+
+
+def _fibrillation(seconds: float, seed: int = 7) -> np.ndarray:
+    """3-4 Hz waves whose rate drifts and whose size changes every 0.3 s."""
+    t = np.arange(int(seconds * FS)) / FS
+    rate_hz = 3.5 + 0.6 * np.sin(2 * np.pi * 0.2 * t)
+    piece = int(0.3 * FS)
+    size = np.repeat(np.random.default_rng(seed).uniform(0.3, 1.5, len(t) // piece + 1), piece)
+    size = np.convolve(size, np.ones(36) / 36, "same")[: len(t)]
+    return size * np.sin(2 * np.pi * np.cumsum(rate_hz) / FS)
+
+
 def test_regular_repeating_wide_waves_under_250_bpm_are_vt_not_flutter():
-    t = np.arange(int(25 * FS)) / FS
-    cycle = 2 * np.pi * 3.0 * t  # 180 bpm, each cycle the same non-sinusoidal shape
-    ecg, start, end = _ventricular_waves(np.sin(cycle) + 0.4 * np.sin(2 * cycle + 1.0))
+    ecg, start, end = _ventricular_waves(_monomorphic_vt(25))
     episodes = detect(np.zeros(0, np.int64), [], len(ecg), signal=ecg)
     assert_partition(episodes, len(ecg))
     vt = [ep for ep in episodes if ep.rhythm == "VT"]
@@ -208,17 +223,53 @@ def test_regular_repeating_wide_waves_under_250_bpm_are_vt_not_flutter():
 
 
 def test_waves_changing_size_and_rate_are_fibrillation_not_vt():
-    rng = np.random.default_rng(7)
-    t = np.arange(int(25 * FS)) / FS
-    rate_hz = 3.5 + 0.6 * np.sin(2 * np.pi * 0.2 * t)
-    size = np.repeat(rng.uniform(0.3, 1.5, len(t) // int(0.3 * FS) + 1), int(0.3 * FS))
-    wave = np.convolve(size, np.ones(36) / 36, "same")[: len(t)] * np.sin(
-        2 * np.pi * np.cumsum(rate_hz) / FS
-    )
-    ecg, start, end = _ventricular_waves(wave)
+    ecg, start, end = _ventricular_waves(_fibrillation(25))
     episodes = detect(np.zeros(0, np.int64), [], len(ecg), signal=ecg)
     assert seconds_of(episodes, "VT") == 0
     assert seconds_of(episodes, "VFL") > 0.7 * 25
+
+
+def test_short_vt_between_fibrillation_stretches_is_not_bridged_over():
+    wave = np.r_[_fibrillation(15), _monomorphic_vt(8), _fibrillation(15, seed=8)]
+    ecg, start, end = _ventricular_waves(wave, start_s=8.0)
+    episodes = detect(np.zeros(0, np.int64), [], len(ecg), signal=ecg)
+    assert_partition(episodes, len(ecg))
+    vt = [ep for ep in episodes if ep.rhythm == "VT"]
+    assert len(vt) == 1 and 5 < seconds_of(episodes, "VT") < 11
+    vt_start = start + int(15 * FS)
+    assert vt_start - 3 * FS <= vt[0].start and vt[0].end <= vt_start + 11 * FS
+
+
+def test_doubtful_beats_do_not_hide_signal_vt_but_unreadable_signal_does():
+    ecg, start, end = _ventricular_waves(_monomorphic_vt(25))
+    no_beats = np.zeros(0, np.int64)
+    noisy = detect(no_beats, [], len(ecg), signal=ecg, noisy=[(start, end)])
+    assert seconds_of(noisy, "VT") > 0.7 * 25
+    unreadable = detect(no_beats, [], len(ecg), signal=ecg, unreadable=[(start, end)])
+    assert seconds_of(unreadable, "VT") < 3 and seconds_of(unreadable, "NOISE") >= 25
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ("TTTTFTTTT", "TTTTTTTTT"),  # a 1-window gap takes its neighbours' name
+        ("TTTTTFFTTTTT", "TTTTTTTTTTTT"),
+        ("TTTTTFFFFFF", "TTTTTFFFFFF"),  # two long runs stay
+        ("TTF", "TTT"),  # too short to stand: one name for the whole stretch
+        ("TF", "FF"),  # a tie: the earlier run yields
+    ],
+)
+def test_short_runs_take_their_neighbours_name(flags: str, expected: str):
+    flag = np.array([c == "T" for c in flags])
+    inside = np.ones(len(flags), dtype=bool)
+    out = _absorb_short_runs(flag, inside, 3)
+    assert "".join("T" if f else "F" for f in out) == expected
+
+
+def test_short_runs_never_cross_a_stretch_edge():
+    flag = np.array([True, True, True, False, False, False, False])
+    inside = np.array([True, True, True, False, True, True, True])
+    assert (_absorb_short_runs(flag, inside, 3) == (flag & inside)).all()
 
 
 def test_single_lead_signal_works():

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal as sps
-from scipy.ndimage import median_filter
 
 from arrhythmia.rhythm.atrial import clean_intervals, p_wave_similarity
 from arrhythmia.rhythm.strip import STRIP_MAX_S, strip_af_spans
@@ -35,7 +34,8 @@ class Episode:
 @dataclass(frozen=True)
 class RhythmParams:
     """Every threshold of the detectors. "Published" values are the paper's; "DS1" values were
-    chosen on the MITDB DS1 records only (DS2 is the held-out test set)."""
+    chosen on the MITDB DS1 records only, the VT-from-signal ones on DS1, VFDB and CUDB
+    (DS2 is the held-out test set)."""
 
     # AF: Petrenas, Marozas & Sornmo 2015 (Comput Biol Med 65:184-191), published values.
     af_window_beats: int = 8  # N, the sliding window of RR intervals
@@ -81,10 +81,17 @@ class RhythmParams:
     # Monomorphic VT among the flutter windows: consecutive cycles alike (the autocorrelation
     # one period on) and their amplitudes steady, slower than flutter's 250 bpm. VF's cycles
     # change shape and size. Chosen on VFDB, CUDB and DS1 windows (docs/method.md).
-    vt_min_cycle_similarity: float = 0.75
+    vt_min_cycle_similarity: float = 0.8
     vt_max_amplitude_cv: float = 0.12  # of the peak-to-peak amplitude in half-second steps
     vt_max_rate_hz: float = 250 / 60  # clinical VT / flutter line
     vt_smooth_windows: int = 9  # the features' running median over this many windows
+
+    def __post_init__(self) -> None:
+        if self.vfl_window_s < 0.5 or self.vfl_min_windows < 1 or self.vt_smooth_windows < 1:
+            raise ValueError(
+                "RhythmParams: vfl_window_s must be at least 0.5 s (the amplitude is measured"
+                " in half-second pieces); vfl_min_windows and vt_smooth_windows at least 1"
+            )
 
 
 def find_episodes(
@@ -101,7 +108,7 @@ def find_episodes(
 
     ``samples`` are sorted beat positions, ``labels`` their AAMI letters, ``signal`` the
     (n_samples, n_leads) ECG in physical units; ``unreadable`` spans become "NOISE", and so
-    do ``noisy`` spans except where ventricular flutter is found. A strip (up to
+    do ``noisy`` spans except where flutter or VT is told from the signal. A strip (up to
     STRIP_MAX_S) gets one AF call from all its beats (:mod:`arrhythmia.rhythm.strip`)."""
     if n_samples <= 0:
         return []
@@ -368,7 +375,8 @@ def atrial_activity(
 
 def vfl_window_features(signal: np.ndarray, fs: float, params: RhythmParams) -> dict:
     """Per-window features of each lead on a decimated signal: window start (samples at
-    ``fs``), dominant frequency, spectral concentration, threshold-crossing share, std."""
+    ``fs``), dominant frequency, spectral concentration, threshold-crossing share, std,
+    cycle-to-cycle similarity and the variation of the cycles' amplitude."""
     signal = np.asarray(signal)  # any float dtype; only decimated copies are made below
     if signal.ndim == 1:
         signal = signal[:, None]
@@ -418,10 +426,11 @@ def vfl_window_features(signal: np.ndarray, fs: float, params: RhythmParams) -> 
 
 def _cycle_similarity(x: np.ndarray, period_s: np.ndarray, lags_s: np.ndarray) -> np.ndarray:
     """Each row's highest autocorrelation (1 at lag 0) between 0.7 and 1.3 periods: how much
-    a cycle looks like the one before it."""
+    a cycle looks like the one before it. Unbiased (each lag divided by its overlap), so a
+    periodic wave scores near 1 whatever its rate."""
     n = x.shape[1]
     acf = np.fft.irfft(np.abs(np.fft.rfft(x, 2 * n, axis=1)) ** 2, axis=1)[:, :n]
-    acf /= acf[:, :1] + 1e-12
+    acf = acf / (acf[:, :1] + 1e-12) * (n / (n - np.arange(n)))[None, :]
     near = np.abs(lags_s[None, :] / period_s[:, None] - 1.0) <= 0.3
     return np.where(near, acf, -1.0).max(axis=1)
 
@@ -462,44 +471,82 @@ def ventricular_tachyarrhythmia_spans(
     in_run = np.zeros(len(positive), dtype=bool)
     for shift in range(k):
         in_run[shift : len(positive) - k + 1 + shift] |= sliding_window_view(positive, k).all(1)
-    smooth = params.vt_smooth_windows
-    monomorphic = (
-        (median_filter(feats["cycle_similarity"].mean(axis=1), smooth, mode="nearest")
-         >= params.vt_min_cycle_similarity)
-        & (median_filter(feats["amplitude_cv"].mean(axis=1), smooth, mode="nearest")
-           <= params.vt_max_amplitude_cv)
-        & (median_filter(peak_hz, smooth, mode="nearest") < params.vt_max_rate_hz)
-    )  # fmt: skip
-    # A stretch shorter than flutter's minimum cannot stand alone: it takes its neighbour's
-    # name (the mixed windows where VT starts and ends would otherwise read as flutter).
-    monomorphic = _absorb_short_runs(monomorphic & in_run, in_run, k)
+    monomorphic = _monomorphic_windows(feats, peak_hz, in_run, params)
     centre = feats["start"] + (window - step) // 2
-    # Short gaps join stretches, but never across organised beats: those are kept.
-    vetoed = np.sort(centre[organised])
+    # Short gaps join stretches of one name, but never across organised beats or windows of
+    # the other name: a short VT between two flutter stretches stays VT.
     gap = int(round(params.vfl_merge_gap_s * fs))
+    flutter, vt = in_run & ~monomorphic, in_run & monomorphic
     return (
-        _bridged_spans(centre[in_run & ~monomorphic], step, vetoed, gap),
-        _bridged_spans(centre[in_run & monomorphic], step, vetoed, gap),
+        _bridged_spans(centre[flutter], step, np.sort(centre[organised | vt]), gap),
+        _bridged_spans(centre[vt], step, np.sort(centre[organised | flutter]), gap),
     )
 
 
-def _absorb_short_runs(flag: np.ndarray, inside: np.ndarray, min_length: int) -> np.ndarray:
-    """`flag` with each run of equal values inside `inside` that is shorter than `min_length`
-    and touches a run of the other value flipped to that value."""
-    where = np.flatnonzero(inside)
-    if len(where) == 0:
-        return flag
-    new_run = np.r_[True, (np.diff(where) > 1) | (flag[where[1:]] != flag[where[:-1]])]
-    starts = np.flatnonzero(new_run)
-    stops = np.r_[starts[1:], len(where)]
-    out = flag.copy()
-    for a, b in zip(starts, stops, strict=True):
-        touches = (a > 0 and where[a] - 1 == where[a - 1]) or (
-            b < len(where) and where[b] == where[b - 1] + 1
-        )
-        if b - a < min_length and touches:
-            out[where[a:b]] = not flag[where[a]]
+def _monomorphic_windows(
+    feats: dict, peak_hz: np.ndarray, in_run: np.ndarray, params: RhythmParams
+) -> np.ndarray:
+    """The flutter windows (`in_run`) that are monomorphic VT: cycles alike, amplitude
+    steady, slower than flutter. Each feature is a running median over the flutter windows
+    only (what lies outside a flutter stretch says nothing of it), averaged over the leads
+    that carry a signal (a flat lead is perfectly "steady")."""
+    live = feats["std"] >= params.vfl_min_std_mv
+    smooth = params.vt_smooth_windows
+
+    def running(x: np.ndarray) -> np.ndarray:
+        return _running_median(np.where(in_run, x, np.nan), smooth)
+
+    with np.errstate(invalid="ignore", divide="ignore"):  # no live lead: NaN, never VT
+        similarity = running(_mean_where(feats["cycle_similarity"], live))
+        amplitude_cv = running(_mean_where(feats["amplitude_cv"], live))
+    monomorphic = (
+        in_run
+        & (similarity >= params.vt_min_cycle_similarity)
+        & (amplitude_cv <= params.vt_max_amplitude_cv)
+        & (running(peak_hz) < params.vt_max_rate_hz)
+    )
+    # A stretch shorter than flutter's minimum cannot stand alone: it takes its neighbours'
+    # name (the mixed windows where VT starts and ends would otherwise read as flutter).
+    return _absorb_short_runs(monomorphic, in_run, params.vfl_min_windows)
+
+
+def _mean_where(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Row means of `x` over the columns `keep` marks; NaN where none is kept."""
+    return np.where(keep, x, 0.0).sum(axis=1) / keep.sum(axis=1)
+
+
+def _running_median(x: np.ndarray, size: int) -> np.ndarray:
+    """Centred running median over `size` values ignoring NaN; NaN where all are NaN."""
+    half = size // 2
+    padded = np.pad(np.asarray(x, dtype=float), half, constant_values=np.nan)
+    windows = sliding_window_view(padded, 2 * half + 1)
+    out = np.full(len(x), np.nan)
+    seen = np.isfinite(windows).any(axis=1)
+    out[seen] = np.nanmedian(windows[seen], axis=1)
     return out
+
+
+def _absorb_short_runs(flag: np.ndarray, inside: np.ndarray, min_length: int) -> np.ndarray:
+    """`flag` where, within each stretch of `inside`, runs of one value shorter than
+    `min_length` take the other value, the shortest (then the earliest) first, until none
+    is left: a stretch ends with runs of at least `min_length` or with one value."""
+    out = flag & inside
+    while True:
+        where = np.flatnonzero(inside)
+        if len(where) == 0:
+            return out
+        stretch = np.r_[True, np.diff(where) > 1]
+        new_run = stretch | np.r_[True, out[where[1:]] != out[where[:-1]]]
+        starts = np.flatnonzero(new_run)
+        stops = np.r_[starts[1:], len(where)]
+        # only runs with a neighbour of the other value in their stretch can be absorbed
+        alone = stretch[starts] & np.r_[stretch[stops[:-1]], True]
+        lengths = np.where(alone, min_length, stops - starts)
+        shortest = int(np.argmin(lengths))
+        if lengths[shortest] >= min_length:
+            return out
+        run = where[starts[shortest] : stops[shortest]]
+        out[run] = ~out[run]
 
 
 def _bridged_spans(centres: np.ndarray, step: int, vetoed: np.ndarray, gap: int) -> np.ndarray:
