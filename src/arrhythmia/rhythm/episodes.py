@@ -373,10 +373,10 @@ def atrial_activity(
 # --- ventricular flutter / fibrillation from the signal ---------------------------------------
 
 
-def vfl_window_features(signal: np.ndarray, fs: float, params: RhythmParams) -> dict:
-    """Per-window features of each lead on a decimated signal: window start (samples at
-    ``fs``), dominant frequency, spectral concentration, threshold-crossing share, std,
-    cycle-to-cycle similarity and the variation of the cycles' amplitude."""
+def _flutter_windows(signal: np.ndarray, fs: float, params: RhythmParams):
+    """The windows every flutter feature is computed on: (start of each window in samples at
+    ``fs``, the window length and rate of the decimated copy, and a function giving one
+    lead's (n_windows, length) band-passed windows, views of one decimated copy)."""
     signal = np.asarray(signal)  # any float dtype; only decimated copies are made below
     if signal.ndim == 1:
         signal = signal[:, None]
@@ -385,26 +385,35 @@ def vfl_window_features(signal: np.ndarray, fs: float, params: RhythmParams) -> 
     win, step = int(round(params.vfl_window_s * rate)), int(round(params.vfl_step_s * rate))
     n_low = signal.shape[0] // factor
     n_win = 0 if n_low < win else (n_low - win) // step + 1
-    shape = (n_win, signal.shape[1])
-    keys = ("peak_hz", "concentration", "tcsc", "std", "cycle_similarity", "amplitude_cv")
-    out = {k: np.zeros(shape) for k in keys}
-    out["start"] = np.arange(n_win, dtype=np.int64) * step * factor
-    if n_win == 0:
-        return out
     sos = sps.butter(2, [1.0, min(25.0, 0.45 * rate)], "bandpass", fs=rate, output="sos")
-    freqs = np.fft.rfftfreq(win, 1.0 / rate)
-    in_band = (freqs >= 1.0) & (freqs <= 25.0)
-    search = (freqs >= params.vfl_band_hz[0]) & (freqs <= params.vfl_band_hz[1])
-    taper = np.hanning(win)
-    lags = np.arange(win) / rate
-    half_second = max(1, int(round(0.5 * rate)))
-    for lead in range(signal.shape[1]):
+
+    def lead_windows(lead: int) -> np.ndarray:
         # Block means are a cheap anti-alias filter; reshaping a column is a view, not a copy.
         low = signal[: n_low * factor, lead].reshape(n_low, factor).mean(axis=1, dtype=float)
         # A stray NaN would spread over the whole lead through the filter.
         low = sps.sosfiltfilt(sos, np.nan_to_num(low))
-        windows = sliding_window_view(low, win)[::step][:n_win]
-        for block in range(0, n_win, 4096):  # bounded memory on 24-hour records
+        return sliding_window_view(low, win)[::step][:n_win]
+
+    starts = np.arange(n_win, dtype=np.int64) * step * factor
+    return starts, win, rate, lead_windows
+
+
+def vfl_window_features(signal: np.ndarray, fs: float, params: RhythmParams) -> dict:
+    """Per-window features of each lead on a decimated signal: window start (samples at
+    ``fs``), dominant frequency, spectral concentration, threshold-crossing share, std."""
+    starts, win, rate, lead_windows = _flutter_windows(signal, fs, params)
+    n_leads = 1 if np.ndim(signal) == 1 else np.shape(signal)[1]
+    out = {k: np.zeros((len(starts), n_leads)) for k in ("peak_hz", "concentration", "tcsc", "std")}
+    out["start"] = starts
+    if len(starts) == 0 or n_leads == 0:
+        return out
+    freqs = np.fft.rfftfreq(win, 1.0 / rate)
+    in_band = (freqs >= 1.0) & (freqs <= 25.0)
+    search = (freqs >= params.vfl_band_hz[0]) & (freqs <= params.vfl_band_hz[1])
+    taper = np.hanning(win)
+    for lead in range(n_leads):
+        windows = lead_windows(lead)
+        for block in range(0, len(starts), 4096):  # bounded memory on 24-hour records
             x = windows[block : block + 4096]
             x = x - x.mean(axis=1, keepdims=True)
             power = np.abs(np.fft.rfft(x * taper, axis=1)) ** 2
@@ -419,8 +428,29 @@ def vfl_window_features(signal: np.ndarray, fs: float, params: RhythmParams) -> 
                 axis=1
             )
             out["std"][rows, lead] = x.std(axis=1)
-            out["cycle_similarity"][rows, lead] = _cycle_similarity(x, 1.0 / freqs[peak], lags)
-            out["amplitude_cv"][rows, lead] = _amplitude_cv(x, half_second)
+    return out
+
+
+def vt_window_features(
+    signal: np.ndarray, fs: float, params: RhythmParams, rows: np.ndarray, peak_hz: np.ndarray
+) -> dict:
+    """Of the windows `rows` (indices into :func:`vfl_window_features`' windows, whose
+    per-lead dominant frequencies are `peak_hz`), each lead's cycle-to-cycle similarity and
+    the variation of the cycles' amplitude. Computed for the flutter windows only: most
+    records have none, and these are the costly features."""
+    starts, win, rate, lead_windows = _flutter_windows(signal, fs, params)
+    out = {k: np.zeros(peak_hz.shape) for k in ("cycle_similarity", "amplitude_cv")}
+    lags = np.arange(win) / rate
+    half_second = max(1, int(round(0.5 * rate)))
+    for lead in range(peak_hz.shape[1]):
+        windows = lead_windows(lead)
+        for block in range(0, len(rows), 4096):  # bounded memory on 24-hour records
+            picked = slice(block, block + 4096)
+            x = windows[rows[picked]]
+            x = x - x.mean(axis=1, keepdims=True)
+            period_s = 1.0 / peak_hz[picked, lead]
+            out["cycle_similarity"][picked, lead] = _cycle_similarity(x, period_s, lags)
+            out["amplitude_cv"][picked, lead] = _amplitude_cv(x, half_second)
     return out
 
 
@@ -471,7 +501,7 @@ def ventricular_tachyarrhythmia_spans(
     in_run = np.zeros(len(positive), dtype=bool)
     for shift in range(k):
         in_run[shift : len(positive) - k + 1 + shift] |= sliding_window_view(positive, k).all(1)
-    monomorphic = _monomorphic_windows(feats, peak_hz, in_run, params)
+    monomorphic = _monomorphic_windows(signal, fs, feats, peak_hz, in_run, params)
     centre = feats["start"] + (window - step) // 2
     # Short gaps join stretches of one name, but never across organised beats or windows of
     # the other name: a short VT between two flutter stretches stays VT.
@@ -484,26 +514,37 @@ def ventricular_tachyarrhythmia_spans(
 
 
 def _monomorphic_windows(
-    feats: dict, peak_hz: np.ndarray, in_run: np.ndarray, params: RhythmParams
+    signal: np.ndarray,
+    fs: float,
+    feats: dict,
+    peak_hz: np.ndarray,
+    in_run: np.ndarray,
+    params: RhythmParams,
 ) -> np.ndarray:
     """The flutter windows (`in_run`) that are monomorphic VT: cycles alike, amplitude
     steady, slower than flutter. Each feature is a running median over the flutter windows
     only (what lies outside a flutter stretch says nothing of it), averaged over the leads
     that carry a signal (a flat lead is perfectly "steady")."""
-    live = feats["std"] >= params.vfl_min_std_mv
+    rows = np.flatnonzero(in_run)
+    if len(rows) == 0:
+        return in_run
+    vt = vt_window_features(signal, fs, params, rows, feats["peak_hz"][rows])
+    live = feats["std"][rows] >= params.vfl_min_std_mv
     smooth = params.vt_smooth_windows
 
-    def running(x: np.ndarray) -> np.ndarray:
-        return _running_median(np.where(in_run, x, np.nan), smooth)
+    def running(x_at_rows: np.ndarray) -> np.ndarray:
+        x = np.full(len(in_run), np.nan)
+        x[rows] = x_at_rows
+        return _running_median(x, smooth)
 
     with np.errstate(invalid="ignore", divide="ignore"):  # no live lead: NaN, never VT
-        similarity = running(_mean_where(feats["cycle_similarity"], live))
-        amplitude_cv = running(_mean_where(feats["amplitude_cv"], live))
+        similarity = running(_mean_where(vt["cycle_similarity"], live))
+        amplitude_cv = running(_mean_where(vt["amplitude_cv"], live))
     monomorphic = (
         in_run
         & (similarity >= params.vt_min_cycle_similarity)
         & (amplitude_cv <= params.vt_max_amplitude_cv)
-        & (running(peak_hz) < params.vt_max_rate_hz)
+        & (running(peak_hz[rows]) < params.vt_max_rate_hz)
     )
     # A stretch shorter than flutter's minimum cannot stand alone: it takes its neighbours'
     # name (the mixed windows where VT starts and ends would otherwise read as flutter).
