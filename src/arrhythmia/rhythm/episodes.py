@@ -357,17 +357,9 @@ def atrial_activity(
     ``af_max_p_similarity``. Only beats ending a clean RR interval count."""
     similarity = p_wave_similarity(signal, fs, samples, clean, params.af_p_window_s)
     k = params.af_p_beats
-    padded = np.r_[np.full(k // 2, np.nan), similarity, np.full(k - k // 2 - 1, np.nan)]
-    windows = sliding_window_view(padded, k)
-    counted = np.isfinite(windows).sum(axis=1)
-    with np.errstate(invalid="ignore"):
-        ordered = np.sort(windows, axis=1)  # NaN sorts last
-    rows = np.flatnonzero(counted >= k // 2)
-    median = np.full(len(samples), -1.0)
-    median[rows] = 0.5 * (
-        ordered[rows, (counted[rows] - 1) // 2] + ordered[rows, counted[rows] // 2]
-    )
-    return median > params.af_max_p_similarity
+    median = _running_median(similarity, k, min_count=k // 2)
+    with np.errstate(invalid="ignore"):  # too few clean beats around: NaN, no P waves seen
+        return median > params.af_max_p_similarity
 
 
 # --- ventricular flutter / fibrillation from the signal ---------------------------------------
@@ -556,14 +548,15 @@ def _mean_where(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return np.where(keep, x, 0.0).sum(axis=1) / keep.sum(axis=1)
 
 
-def _running_median(x: np.ndarray, size: int) -> np.ndarray:
-    """Centred running median over `size` values ignoring NaN; NaN where all are NaN."""
-    half = size // 2
-    padded = np.pad(np.asarray(x, dtype=float), half, constant_values=np.nan)
-    windows = sliding_window_view(padded, 2 * half + 1)
+def _running_median(x: np.ndarray, size: int, min_count: int = 1) -> np.ndarray:
+    """Running median over `size` values (size // 2 before each, the rest after) ignoring
+    NaN; NaN where fewer than `min_count` values are finite."""
+    before = size // 2
+    padded = np.pad(np.asarray(x, dtype=float), (before, size - before - 1), constant_values=np.nan)
+    windows = sliding_window_view(padded, size)
     out = np.full(len(x), np.nan)
-    seen = np.isfinite(windows).any(axis=1)
-    out[seen] = np.nanmedian(windows[seen], axis=1)
+    counted = np.isfinite(windows).sum(axis=1) >= max(min_count, 1)
+    out[counted] = np.nanmedian(windows[counted], axis=1)
     return out
 
 
