@@ -115,3 +115,13 @@ def test_the_readme_names_every_port_and_variable_and_says_images_are_not_built(
         assert variable in readme, f"{variable} is not in the README"
     assert "not built in CI" in readme
     assert "POSTGRES_PASSWORD" in readme
+
+
+def test_the_model_server_runs_two_single_threaded_workers_against_the_shared_store():
+    """Two workers with one torch thread each on a 2-core host (benchmarks/serve_latency.py);
+    its own environment must extend the project's, not replace it (the tracking server)."""
+    serve = _compose()["services"]["serve"]
+    words = serve["entrypoint"]
+    assert words[words.index("--workers") + 1] == "2"
+    assert serve["environment"]["OMP_NUM_THREADS"] == "1"
+    assert serve["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"

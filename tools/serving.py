@@ -75,13 +75,27 @@ def _up(url: str) -> bool:
 def model_server(model_uri: str, tracking_uri: str, port: int | None = None) -> Iterator[str]:
     """`mlflow models serve -m MODEL_URI --env-manager local` on 127.0.0.1; yields the
     base URL once /ping answers, and stops the server on exit."""
+    with served(model_uri, tracking_uri, port) as (base, _):
+        yield base
+
+
+@contextmanager
+def served(
+    model_uri: str,
+    tracking_uri: str,
+    port: int | None = None,
+    workers: int = 1,
+    env_extra: dict[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`model_server` with `--workers N` and `env_extra` in the server's environment;
+    yields the base URL and the server process (its workers are in its process group)."""
     mlflow_cli = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
     port = port or free_port()
-    env = dict(os.environ, MLFLOW_TRACKING_URI=tracking_uri)
+    env = dict(os.environ, MLFLOW_TRACKING_URI=tracking_uri, **(env_extra or {}))
     # the server starts uvicorn through the shell: this environment's bin/ must come first
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     command = [mlflow_cli, "models", "serve", "-m", model_uri, "-h", "127.0.0.1",
-               "-p", str(port), "--env-manager", "local"]  # fmt: skip
+               "-p", str(port), "--env-manager", "local", "--workers", str(workers)]  # fmt: skip
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)  # fmt: skip
@@ -94,9 +108,16 @@ def model_server(model_uri: str, tracking_uri: str, port: int | None = None) -> 
                     tail = log.read().decode(errors="replace")[-3000:]
                     raise ServeError(f"mlflow models serve did not start on {base}:\n{tail}")
                 time.sleep(1.0)
-            yield base
+            yield base, server
         finally:
             _stop(server)
+
+
+def group_rss_mib(server: subprocess.Popen) -> float:
+    """Resident memory of the server and every worker it started (its process group), MiB."""
+    listing = subprocess.run(["ps", "-o", "rss=", "-g", str(server.pid)], capture_output=True,
+                             text=True, check=True).stdout  # fmt: skip
+    return sum(int(kib) for kib in listing.split()) / 1024
 
 
 def _stop(server: subprocess.Popen) -> None:

@@ -87,7 +87,7 @@ def test_a_bundle_with_neighbours_and_the_sinus_template_predicts_after_a_round_
     states = [BeatCNN(config).state_dict() for _ in range(2)]
     original = dataclasses.replace(
         tiny, config=config, state_dicts=states, neighbours=True, template_rule="sinus_cluster",
-        _models=[], _frozen=[],
+        _models=[], _traced=[],
     )  # fmt: skip
     original.save(tmp_path / "model.pt")
     loaded = BeatClassifier.load(tmp_path / "model.pt")

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from arrhythmia.models.cnn import BeatCNN, CnnConfig, model_size_bytes, parameter_count
+from arrhythmia.models.cnn import (
+    BeatCNN,
+    CnnConfig,
+    fused_for_inference,
+    model_size_bytes,
+    parameter_count,
+)
 from arrhythmia.models.inputs import beat_channels, record_templates, rr_inputs, template_beats
 
 
@@ -23,6 +29,25 @@ def test_output_shape_and_size(params):
 def test_model_accepts_other_window_lengths():
     model = BeatCNN(_config(window_length=250))
     assert model(torch.randn(3, 4, 250), torch.randn(3, 6)).shape == (3, 5)
+
+
+def test_folding_batch_norm_keeps_the_outputs_and_leaves_the_model_alone():
+    torch.manual_seed(1)
+    model = BeatCNN(_config())
+    with torch.no_grad():  # running statistics far from the identity, as after training
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm1d):
+                module.running_mean.uniform_(-2, 2)
+                module.running_var.uniform_(0.1, 4)
+                module.weight.uniform_(0.5, 2)
+                module.bias.uniform_(-1, 1)
+    model.eval()
+    fused = fused_for_inference(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in fused.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules()) == 9
+    x, r = torch.randn(16, 4, 118), torch.randn(16, 6)
+    with torch.inference_mode():
+        torch.testing.assert_close(fused(x, r), model(x, r), atol=1e-5, rtol=1e-5)
 
 
 def test_overfits_a_batch():

@@ -164,3 +164,20 @@ def test_a_failure_inside_the_diagnosis_is_a_500_not_the_clients_fault(
     response = client.post("/invocations", json=body)
     assert response.status_code == 500
     assert "failed on a valid request" in response.json()["message"]
+
+
+def test_loading_warms_the_model_up_and_hides_its_objects_from_the_collector(served, caplog):
+    """What a first request would pay for is done at load, without failing, and the objects
+    loaded so far are frozen out of the garbage collector's full collections."""
+    import gc
+    import logging
+
+    info, _ = served
+    gc.unfreeze()
+    with caplog.at_level(logging.WARNING, logger="arrhythmia.inference.diagnosis_pyfunc"):
+        model = mlflow.pyfunc.load_model(info.model_uri).unwrap_python_model()
+    assert "warming the model up failed" not in caplog.text
+    traced = model.classifier._traced  # built during load, not on the first request
+    assert len(traced) == len(model.classifier.state_dicts) > 0
+    assert gc.get_freeze_count() > 0
+    gc.unfreeze()  # leave the test process's collector as it was

@@ -11,6 +11,7 @@ from scipy import ndimage
 from scipy import signal as sps
 
 from arrhythmia.detection.candidates import Candidates
+from arrhythmia.signal.filters import bandpass_sos
 
 QRS_HALF_S = 0.05  # half-width where the QRS peak is looked for
 SHAPE_HALF_S = 0.10  # half-width of the shape compared with the record's typical beat
@@ -47,7 +48,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 def qrs_band(signal: np.ndarray, fs: float) -> np.ndarray:
     """5-25 Hz: where QRS energy is, away from baseline wander, T waves and mains hum."""
     high = min(25.0, 0.45 * fs)
-    sos = sps.butter(2, [5.0, high], btype="bandpass", fs=fs, output="sos")
+    sos = bandpass_sos(2, 5.0, high, fs)
     return sps.sosfiltfilt(sos, np.asarray(signal, dtype=np.float64), axis=0)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as sps
 
+from arrhythmia.signal.filters import bandpass_sos
+
 REACH_S = 0.08  # how far a beat may move
 MIN_RR_S = 0.12  # closer beats are one QRS found twice (no heart beats 500 times a minute)
 BAND_HZ = (3.0, 30.0)  # the QRS without baseline or mains; a wide V beat's peak survives
@@ -23,7 +25,7 @@ def refine_to_peak(lead: np.ndarray, fs: float, samples: np.ndarray) -> np.ndarr
     if len(samples) == 0:
         return samples
     high = min(BAND_HZ[1], 0.45 * fs)
-    sos = sps.butter(2, [BAND_HZ[0], high], btype="bandpass", fs=fs, output="sos")
+    sos = bandpass_sos(2, BAND_HZ[0], high, fs)
     filtered = np.abs(sps.sosfiltfilt(sos, np.asarray(lead, dtype=np.float64)))
     reach = max(1, int(REACH_S * fs))
     index = np.clip(samples[:, None] + np.arange(-reach, reach + 1), 0, len(filtered) - 1)

@@ -59,7 +59,7 @@ class BeatClassifierModel(PythonModel):
         from arrhythmia.models.bundle import BeatClassifier
 
         self.classifier = BeatClassifier.load(context.artifacts["classifier"])
-        self.classifier.frozen_models()  # build the fold networks once, not on the first request
+        self.classifier.inference_models()  # build the fold networks once, not on the first request
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
         """One request = one record (see the module docstring). Malformed or non-finite

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass
 
 import torch
@@ -76,3 +77,18 @@ def parameter_count(model: nn.Module) -> int:
 
 def model_size_bytes(model: nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in model.state_dict().values())
+
+
+def fused_for_inference(model: BeatCNN) -> BeatCNN:
+    """An evaluation-mode copy of `model` with every batch norm folded into the convolution
+    it follows (the same outputs to float precision, fewer operations per beat)."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    fused = copy.deepcopy(model).eval()
+    for block in fused.features:
+        conv1, bn1, relu, conv2, bn2 = block.body
+        block.body = nn.Sequential(
+            fuse_conv_bn_eval(conv1, bn1), relu, fuse_conv_bn_eval(conv2, bn2)
+        )
+        block.shortcut = fuse_conv_bn_eval(*block.shortcut)
+    return fused

@@ -18,6 +18,7 @@ from arrhythmia.reporting.formatting import clock
 from arrhythmia.reporting.legend import CLASS_COLORS, by_urgency, rhythm_color
 from arrhythmia.reporting.svg import figure_svg, new_figure
 from arrhythmia.rhythm.episodes import SINUS, Episode
+from arrhythmia.signal.filters import bandpass_sos
 
 STRIP_S = 10.0
 MM_PER_S = 25.0  # paper speed
@@ -126,7 +127,7 @@ def display_trace(signal: np.ndarray, fs: float, start: int, stop: int) -> np.nd
     lo, hi = max(0, start - pad), min(len(signal), stop + pad)
     piece = np.nan_to_num(np.asarray(signal[lo:hi], dtype=np.float64))
     low, high = DISPLAY_BAND_HZ
-    band = sps.butter(2, [low, min(high, 0.45 * fs)], btype="bandpass", fs=fs, output="sos")
+    band = bandpass_sos(2, low, min(high, 0.45 * fs), fs)
     if len(piece) > 3 * (2 * len(band) + 1):  # what sosfiltfilt pads each end with
         piece = sps.sosfiltfilt(band, piece, axis=0)
     piece = piece[start - lo : stop - lo]

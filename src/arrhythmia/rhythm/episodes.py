@@ -17,6 +17,7 @@ from scipy import signal as sps
 
 from arrhythmia.rhythm.atrial import clean_intervals, p_wave_similarity
 from arrhythmia.rhythm.strip import STRIP_MAX_S, strip_af_spans
+from arrhythmia.signal.filters import bandpass_sos
 from arrhythmia.signal.quality import union
 
 SINUS = "N"
@@ -377,7 +378,7 @@ def _flutter_windows(signal: np.ndarray, fs: float, params: RhythmParams):
     win, step = int(round(params.vfl_window_s * rate)), int(round(params.vfl_step_s * rate))
     n_low = signal.shape[0] // factor
     n_win = 0 if n_low < win else (n_low - win) // step + 1
-    sos = sps.butter(2, [1.0, min(25.0, 0.45 * rate)], "bandpass", fs=rate, output="sos")
+    sos = bandpass_sos(2, 1.0, min(25.0, 0.45 * rate), rate)
 
     def lead_windows(lead: int) -> np.ndarray:
         # Block means are a cheap anti-alias filter; reshaping a column is a view, not a copy.

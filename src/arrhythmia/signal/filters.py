@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import signal as sps
+
+
+@lru_cache(maxsize=64)
+def bandpass_sos(order: int, low_hz: float, high_hz: float, fs: float) -> np.ndarray:
+    """Butterworth band-pass second-order sections, designed once per setting and rate
+    (the design costs more than filtering a 30-second strip). Shared between callers:
+    never modify it (scipy's filters need it writable, so it cannot be made read-only)."""
+    return sps.butter(order, [low_hz, high_hz], btype="bandpass", fs=fs, output="sos")
+
+
+@lru_cache(maxsize=16)
+def _notch(frequency_hz: float, quality: float, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    return sps.iirnotch(frequency_hz, quality, fs=fs)
 
 
 def remove_noise(
@@ -23,13 +38,11 @@ def remove_noise(
     if lowpass_hz >= fs / 2:
         raise ValueError(f"lowpass_hz {lowpass_hz} must be below Nyquist ({fs / 2} Hz)")
     x = np.asarray(ecg, dtype=np.float64)
-    bandpass = sps.butter(order, [highpass_hz, lowpass_hz], btype="bandpass", fs=fs, output="sos")
-    y = sps.sosfiltfilt(bandpass, x, axis=0)
+    y = sps.sosfiltfilt(bandpass_sos(order, highpass_hz, lowpass_hz, fs), x, axis=0)
     # The band-pass already attenuates mains above lowpass_hz; the notch also covers a
     # lowpass_hz set above the mains frequency.
     if powerline_hz < fs / 2:
-        b, a = sps.iirnotch(powerline_hz, notch_quality, fs=fs)
-        y = sps.filtfilt(b, a, y, axis=0)
+        y = sps.filtfilt(*_notch(powerline_hz, notch_quality, fs), y, axis=0)
     return y
 
 
