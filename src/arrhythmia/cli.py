@@ -30,13 +30,18 @@ def _predict(args: argparse.Namespace) -> None:
     )
 
     records = distinct_records(args.records)
+    # records that are not there fail now, not after the model has loaded (seconds)
+    failed = [record for record in records if not _present(record, len(records) == 1)]
+    if len(failed) == len(records):
+        raise records_failed(failed, len(records))
     diagnoser = load_diagnoser(DiagnosisOptions.from_args(args))
     page = _page_writer() if args.report else None
     if len(records) == 1:
         print("\n".join(diagnose_into(diagnoser, records[0], args.out, page)))
         return
-    failed = []
-    progress = tqdm(records, desc="predict", unit="record")
+    present = [record for record in records if record not in failed]
+    progress = tqdm(present, desc="predict", unit="record", initial=len(failed),
+                    total=len(records))  # fmt: skip
     for record in progress:
         try:
             progress.write("\n".join(diagnose_into(diagnoser, record, args.out, page)))
@@ -46,6 +51,22 @@ def _predict(args: argparse.Namespace) -> None:
             logging.getLogger(__name__).debug("%s failed", record, exc_info=True)
     if failed:
         raise records_failed(failed, len(records))
+
+
+def _present(record: str, alone: bool) -> bool:
+    """Whether the record's file is there; if not, its one-line error (raised when it is
+    the only record, as any other failure of a lone record is)."""
+    from arrhythmia.data.readers import RecordError, check_present
+    from arrhythmia.inference.diagnoser import failure_line
+
+    try:
+        check_present(record)
+    except RecordError as error:
+        if alone:
+            raise
+        print(failure_line("arrhythmia predict", record, error), file=sys.stderr)
+        return False
+    return True
 
 
 def _page_writer():

@@ -64,10 +64,10 @@ def test_each_stage_module_explains_itself(stage):
     assert f"python -m flows.{stage}" in done.stdout and "--params" in done.stdout
 
 
-def test_bad_params_file_is_a_clear_error(tmp_path, monkeypatch, capsys):
+def test_bad_params_file_is_a_clear_error(tmp_path, excerpt_dir, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text("data: {}\n")
-    assert main(["predict", str(tmp_path / "100"), "--out", str(tmp_path / "out")]) == 1
+    assert main(["predict", str(excerpt_dir / "100"), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "params: missing key(s) paths, preprocess" in err
 

@@ -190,3 +190,23 @@ def test_records_that_would_share_output_files_are_refused(
     assert _predict([excerpt_dir / "100", csv], tmp_path / "out", model_args, "--fs", "360") == 1
     assert "would write the same output files" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_missing_records_fail_before_the_model_loads(tmp_path, excerpt_dir, model_args, capsys):
+    """Files that are not there are named at once; a missing model is never reached when
+    every record is missing, and the records that are there are still diagnosed."""
+    good = _write_record(tmp_path, "good", _excerpt(excerpt_dir))
+    gone = [str(tmp_path / "gone"), str(tmp_path / "lost.edf"), str(tmp_path / "away.csv")]
+    no_model = ["--model", str(tmp_path / "none.pt")]
+    assert _predict(gone, tmp_path / "none", no_model) == 1
+    err = capsys.readouterr().err
+    assert "no trained model" not in err and "3 of 3 records failed" in err, err
+    assert err.count("no such") == 3, err
+    assert not (tmp_path / "none").exists()
+
+    out = tmp_path / "out"
+    assert _predict([gone[0], good], out, model_args) == 1
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert any("gone.hea: no such WFDB header" in line for line in errors), errors
+    assert errors[-1].endswith("1 of 2 records failed: gone"), errors
+    assert sorted(p.name for p in out.iterdir()) == ["good.cnn", "good.json"]

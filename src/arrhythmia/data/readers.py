@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from arrhythmia.data.checks import RecordError, check_rate_and_length
-from arrhythmia.data.wfdb_io import fill_nan, read_ecg
+from arrhythmia.data.wfdb_io import check_header, fill_nan, read_ecg
 from arrhythmia.signal.ecg import EcgRecord
 
 
@@ -17,6 +17,18 @@ def record_name(path: str | Path) -> str:
     """The name outputs are written under: the file name without its format's suffix."""
     path = Path(path)
     return path.stem if path.suffix.lower() in (".edf", ".csv", ".hea", ".dat") else path.name
+
+
+def check_present(path: str | Path) -> None:
+    """The RecordError `read_record` would give for a record that is not there, found
+    without reading anything (before a model is loaded for it)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".edf"):
+        if not path.is_file():
+            raise RecordError(f"{path}: no such file")
+        return
+    check_header(path.with_suffix("") if suffix in (".hea", ".dat") else path)
 
 
 def read_record(path: str | Path, *, fs: float | None = None) -> EcgRecord:

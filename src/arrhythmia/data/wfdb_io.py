@@ -21,6 +21,12 @@ class Beats:
     symbol: np.ndarray  # (n_beats,) annotation symbol of each beat
 
 
+def check_header(path: Path) -> None:
+    """A RecordError unless the WFDB record at `path` (without extension) has a header."""
+    if not Path(f"{path}.hea").is_file():
+        raise RecordError(f"{path}.hea: no such WFDB header (give the record path)")
+
+
 def read_ecg(path: str | Path, dtype: type = np.float64) -> EcgRecord:
     """A WFDB record (path without extension) in physical units, NaN-free, its sampling rate
     and length checked before any sample is decoded: the one WFDB reader (the beat dataset
@@ -28,8 +34,7 @@ def read_ecg(path: str | Path, dtype: type = np.float64) -> EcgRecord:
     import wfdb
 
     path = Path(path)
-    if not Path(f"{path}.hea").is_file():
-        raise RecordError(f"{path}.hea: no such WFDB header (give the record path)")
+    check_header(path)
     try:
         header = wfdb.rdheader(str(path))
         n = int(header.sig_len or 0)
