@@ -60,7 +60,7 @@ class DiagnosisModel(PythonModel):
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Do once at load what a first request would pay for (the fused networks, lazy
+        """Do once at load what a first request would pay for (the traced networks, lazy
         imports, first-call allocations: a first request took 0.4 s against 0.1 s), then
         move every object made so far out of the garbage collector's sight (`gc.freeze`):
         a request's large JSON lists set off full collections that otherwise walk torch's
