@@ -1,12 +1,14 @@
 """Speed and memory of diagnosing raw records on this machine; prints its figures.
 
     python benchmarks/speed_and_memory.py [--mitdb ../shared/data/mitdb] [--skip-24h]
-        [--cinc ../shared/data/cinc2017] [--cinc-count 1000]
+        [--cinc ../shared/data/cinc2017] [--cinc-count 1000] [--parts 0 1 2 3 4]
 
 0. Start: `arrhythmia --help` (bar: under 0.5 s) and `arrhythmia predict` on one 60-s CinC
-   strip (A00003), each in a fresh process (median of 3): what a user waits for one strip.
-1. One 30-minute two-lead record (208) after the model is loaded: seconds for each step
-   (read, quality, detect, classify, rhythm) and beats per second.
+   strip (A00003), each in a fresh process (median of 3): what a user waits for one strip;
+   and what importing torch and scipy.signal alone costs in a fresh process.
+1. One 30-minute two-lead record (208) after the model is loaded and its networks traced
+   (timed apart): seconds for each step (read, quality, detect, classify, rhythm) and
+   beats per second.
 2. The 22 DS2 records in one `arrhythmia predict` call, process start included, against
    NeuroKit2's clean + peak detection alone on the same records in one process (also
    started fresh, reading included): the ratio's bar is at most 2 (issue 20).
@@ -56,6 +58,9 @@ print(f"MEASURED {time.perf_counter() - started} {usage.ru_maxrss / 1024} "
 """
 
 
+IMPORT_TIME = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
+
+
 def run_measured(command: list[str], allowed: tuple[str, ...] = ("0",)) -> tuple[float, float, str]:
     """Wall seconds and peak resident MiB of a command, and its output; an exit status
     not in `allowed` stops the benchmark."""
@@ -79,18 +84,31 @@ def start(cinc: Path) -> None:
             one = [run_measured(command)[0] for _ in range(3)]
         line += f"; predict on one 60-s strip (A00003) {statistics.median(one):.2f} s"
     print(line)
+    imports = {
+        name: statistics.median(
+            float(run_measured([sys.executable, "-c", IMPORT_TIME.format(name)])[2].split()[0])
+            for _ in range(3)
+        )
+        for name in ("torch", "scipy.signal")
+    }
+    print("   importing alone: " + ", ".join(f"{k} {v:.2f} s" for k, v in imports.items()))
 
 
 def one_record(mitdb: Path, params) -> None:
     from arrhythmia.data.readers import read_record
     from arrhythmia.detection.model import QrsDetector
     from arrhythmia.inference.diagnose import classify_beats, detect_beats
-    from arrhythmia.inference.model_handle import load_model
+    from arrhythmia.inference.model_handle import classifier_handle
+    from arrhythmia.models.bundle import BeatClassifier
     from arrhythmia.rhythm.episodes import find_episodes
     from arrhythmia.signal.ecg import primary_lead_first
     from arrhythmia.signal.quality import assess_quality
 
-    model = load_model(params.paths.model)
+    classifier = BeatClassifier.load(params.paths.model)
+    traced = time.perf_counter()
+    networks = len(classifier.inference_models())
+    traced = time.perf_counter() - traced
+    model = classifier_handle(classifier, params.paths.model)
     detector = QrsDetector.load(params.paths.qrs_detector)
     steps, t = {}, time.perf_counter()
 
@@ -114,7 +132,8 @@ def one_record(mitdb: Path, params) -> None:
     lap("rhythm")
     total = sum(steps.values())
     print(f"1. record 208 (30 min, 2 leads), model loaded: {total:.2f} s, "
-          f"{len(samples) / total:,.0f} beats/s ({len(samples)} beats)")  # fmt: skip
+          f"{len(samples) / total:,.0f} beats/s ({len(samples)} beats); its {networks} "
+          f"networks traced beforehand in {traced:.2f} s")  # fmt: skip
     print("   " + ", ".join(f"{k} {v:.2f} s" for k, v in steps.items()))
 
 
@@ -175,15 +194,23 @@ def main() -> None:
     parser.add_argument("--skip-24h", action="store_true")
     parser.add_argument("--cinc", default="../shared/data/cinc2017")
     parser.add_argument("--cinc-count", type=int, default=1000)
+    parser.add_argument("--parts", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                        help="which of the numbered measurements to run")  # fmt: skip
     args = parser.parse_args()
-    mitdb = Path(args.mitdb)
-    start(Path(args.cinc))
-    one_record(mitdb, load_params(args.params))
-    ds2_against_neurokit(mitdb)
-    if not args.skip_24h:
-        twenty_four_hours(mitdb)
-    if Path(args.cinc).is_dir():
-        short_strips(Path(args.cinc), args.cinc_count)
+    mitdb, cinc, parts = Path(args.mitdb), Path(args.cinc), set(args.parts)
+    if args.skip_24h:
+        parts.discard(3)
+    if not cinc.is_dir():
+        parts.discard(4)
+    measurements = {
+        0: lambda: start(cinc),
+        1: lambda: one_record(mitdb, load_params(args.params)),
+        2: lambda: ds2_against_neurokit(mitdb),
+        3: lambda: twenty_four_hours(mitdb),
+        4: lambda: short_strips(cinc, args.cinc_count),
+    }
+    for part in sorted(parts):
+        measurements[part]()
 
 
 if __name__ == "__main__":

@@ -72,8 +72,8 @@ class BeatClassifier:
         """The fold networks for inference: each batch norm folded into the convolution
         before it (fewer operations per beat), then traced and frozen (no Python between
         the layers, which counts on a strip's few beats). Outputs equal the trained
-        networks' to float precision. Built once: about 0.4 s for 9 networks, against
-        0.7-0.9 s for tracing them unfolded and optimising them for inference."""
+        networks' to float precision. Built once, a little faster than tracing the
+        unfolded networks and optimising them for inference, as was done before."""
         if not self._traced:
             length = len(range(0, self.window_length, self.decimation)) - 2 * self.crop_margin
             example = (
