@@ -182,6 +182,9 @@ def short_strips(cinc: Path, count: int) -> None:
             allowed=("0", "1"),
         )
         written = len(list(Path(out).glob("*.json")))
+    refused = output.count("at least 10 s are needed")
+    if written + refused != len(strips):
+        raise SystemExit(f"4. only {written} of {len(strips)} strips diagnosed:\n{output[-2000:]}")
     print(f"4. {len(strips)} CinC 2017 strips in one call: {seconds:.1f} s, "
           f"{len(strips) / seconds:.1f} strips/s (bar: at least 60), {written} diagnosed, "
           f"{len(strips) - written} refused; peak {mib:,.0f} MiB")  # fmt: skip
@@ -200,7 +203,8 @@ def main() -> None:
     mitdb, cinc, parts = Path(args.mitdb), Path(args.cinc), set(args.parts)
     if args.skip_24h:
         parts.discard(3)
-    if not cinc.is_dir():
+    if 4 in parts and not cinc.is_dir():
+        print(f"4. skipped: no CinC 2017 folder at {cinc} (--cinc)")
         parts.discard(4)
     measurements = {
         0: lambda: start(cinc),

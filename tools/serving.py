@@ -91,7 +91,7 @@ def served(
     yields the base URL and the server process (its workers are in its process group)."""
     mlflow_cli = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
     port = port or free_port()
-    env = dict(os.environ, MLFLOW_TRACKING_URI=tracking_uri, **(env_extra or {}))
+    env = {**os.environ, **(env_extra or {}), "MLFLOW_TRACKING_URI": tracking_uri}
     # the server starts uvicorn through the shell: this environment's bin/ must come first
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     command = [mlflow_cli, "models", "serve", "-m", model_uri, "-h", "127.0.0.1",
@@ -114,8 +114,9 @@ def served(
 
 
 def group_rss_mib(server: subprocess.Popen) -> float:
-    """Resident memory of the server and every worker it started (its process group), MiB."""
-    listing = subprocess.run(["ps", "-o", "rss=", "-g", str(server.pid)], capture_output=True,
+    """Resident memory of the server and every worker it started (its session), MiB. Pages
+    the workers share (torch's libraries) count once per worker: growth is the figure to read."""
+    listing = subprocess.run(["ps", "-o", "rss=", "--sid", str(server.pid)], capture_output=True,
                              text=True, check=True).stdout  # fmt: skip
     return sum(int(kib) for kib in listing.split()) / 1024
 

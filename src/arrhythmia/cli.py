@@ -31,14 +31,15 @@ def _predict(args: argparse.Namespace) -> None:
 
     records = distinct_records(args.records)
     # records that are not there fail now, not after the model has loaded (seconds)
-    failed = [record for record in records if not _present(record, len(records) == 1)]
-    if len(failed) == len(records):
-        raise records_failed(failed, len(records))
+    missing = _missing(records)
+    if len(missing) == len(records):
+        raise records_failed(missing, len(records))
     diagnoser = load_diagnoser(DiagnosisOptions.from_args(args))
     page = _page_writer() if args.report else None
     if len(records) == 1:
         print("\n".join(diagnose_into(diagnoser, records[0], args.out, page)))
         return
+    failed = set(missing)
     present = [record for record in records if record not in failed]
     progress = tqdm(present, desc="predict", unit="record", initial=len(failed),
                     total=len(records))  # fmt: skip
@@ -46,27 +47,29 @@ def _predict(args: argparse.Namespace) -> None:
         try:
             progress.write("\n".join(diagnose_into(diagnoser, record, args.out, page)))
         except Exception as error:  # one record's failure must not cost the others theirs
-            failed.append(record)
+            failed.add(record)
             progress.write(failure_line("arrhythmia predict", record, error), file=sys.stderr)
             logging.getLogger(__name__).debug("%s failed", record, exc_info=True)
     if failed:
-        raise records_failed(failed, len(records))
+        raise records_failed([record for record in records if record in failed], len(records))
 
 
-def _present(record: str, alone: bool) -> bool:
-    """Whether the record's file is there; if not, its one-line error (raised when it is
-    the only record, as any other failure of a lone record is)."""
+def _missing(records: list[str]) -> list[str]:
+    """The records whose file is not there, each named on one line; a lone record's error
+    is raised instead, as any other failure of a lone record is."""
     from arrhythmia.data.readers import RecordError, check_present
     from arrhythmia.inference.diagnoser import failure_line
 
-    try:
-        check_present(record)
-    except RecordError as error:
-        if alone:
-            raise
-        print(failure_line("arrhythmia predict", record, error), file=sys.stderr)
-        return False
-    return True
+    missing = []
+    for record in records:
+        try:
+            check_present(record)
+        except RecordError as error:
+            if len(records) == 1:
+                raise
+            print(failure_line("arrhythmia predict", record, error), file=sys.stderr)
+            missing.append(record)
+    return missing
 
 
 def _page_writer():

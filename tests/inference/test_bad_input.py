@@ -205,8 +205,9 @@ def test_missing_records_fail_before_the_model_loads(tmp_path, excerpt_dir, mode
     assert not (tmp_path / "none").exists()
 
     out = tmp_path / "out"
-    assert _predict([gone[0], good], out, model_args) == 1
+    short = _write_record(tmp_path, "short", _excerpt(excerpt_dir)[: FS * 5])
+    assert _predict([short, gone[0], good], out, model_args) == 1
     errors = capsys.readouterr().err.strip().splitlines()
     assert any("gone.hea: no such WFDB header" in line for line in errors), errors
-    assert errors[-1].endswith("1 of 2 records failed: gone"), errors
+    assert errors[-1].endswith("2 of 3 records failed: short, gone"), errors  # input order
     assert sorted(p.name for p in out.iterdir()) == ["good.cnn", "good.json"]

@@ -166,18 +166,31 @@ def test_a_failure_inside_the_diagnosis_is_a_500_not_the_clients_fault(
     assert "failed on a valid request" in response.json()["message"]
 
 
-def test_loading_warms_the_model_up_and_hides_its_objects_from_the_collector(served, caplog):
-    """What a first request would pay for is done at load, without failing, and the objects
-    loaded so far are frozen out of the garbage collector's full collections."""
+def test_the_server_process_warms_the_model_up_and_hides_its_objects_from_the_collector(
+    served, caplog, monkeypatch
+):
+    """Loaded by `mlflow models serve` (its app module importing), the model does at load
+    what a first request would, without failing, and freezes the objects made so far out
+    of the garbage collector's full collections; loaded by anyone else, it freezes nothing
+    (that would outlive the caller's use of it). Its networks are traced at load either way."""
     import gc
     import logging
+    import sys
+    import types
+
+    from arrhythmia.inference.diagnosis_pyfunc import SERVER_APP
 
     info, _ = served
-    gc.unfreeze()
-    with caplog.at_level(logging.WARNING, logger="arrhythmia.inference.diagnosis_pyfunc"):
+    try:
+        gc.unfreeze()
         model = mlflow.pyfunc.load_model(info.model_uri).unwrap_python_model()
-    assert "warming the model up failed" not in caplog.text
-    traced = model.classifier._traced  # built during load, not on the first request
-    assert len(traced) == len(model.classifier.state_dicts) > 0
-    assert gc.get_freeze_count() > 0
-    gc.unfreeze()  # leave the test process's collector as it was
+        assert gc.get_freeze_count() == 0
+        assert len(model.classifier._traced) == len(model.classifier.state_dicts) > 0
+
+        monkeypatch.setitem(sys.modules, SERVER_APP, types.ModuleType(SERVER_APP))
+        with caplog.at_level(logging.WARNING, logger="arrhythmia.inference.diagnosis_pyfunc"):
+            mlflow.pyfunc.load_model(info.model_uri)
+        assert "warming the model up failed" not in caplog.text
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -20,8 +20,8 @@ def record_name(path: str | Path) -> str:
 
 
 def check_present(path: str | Path) -> None:
-    """The RecordError `read_record` would give for a record that is not there, found
-    without reading anything (before a model is loaded for it)."""
+    """A RecordError naming the file that is not there (a WFDB header, an EDF or CSV
+    file), found without reading anything, before a model is loaded for the record."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".edf"):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import sys
 from pathlib import Path
 
 import mlflow
@@ -38,6 +39,8 @@ _logger = logging.getLogger(__name__)
 EXAMPLE_SECONDS = 12.0  # the logged input example: just over the 10 s minimum, small
 ECG_INPUT = "ecg"
 DETECTOR_NAME = "qrs_detector (in the model)"  # what the diagnosis JSON names as the detector
+# The module `mlflow models serve` starts (uvicorn's app); it is importing while it loads us.
+SERVER_APP = "mlflow.pyfunc.scoring_server.app"
 
 
 class DiagnosisModel(PythonModel):
@@ -57,14 +60,17 @@ class DiagnosisModel(PythonModel):
         source = (context.model_config or {}).get("source", "registered model")
         self.description = f"mlflow pyfunc ({source})"
         self.handle = classifier_handle(self.classifier, self.description)
-        self._warm_up()
+        self.classifier.inference_models()  # built once here, not on the first request
+        if SERVER_APP in sys.modules:  # loaded by `mlflow models serve`, not by a caller
+            self._prepare_to_serve()
 
-    def _warm_up(self) -> None:
-        """Do once at load what a first request would pay for (the traced networks, lazy
-        imports, first-call allocations: a first request took 0.4 s against 0.1 s), then
-        move every object made so far out of the garbage collector's sight (`gc.freeze`):
-        a request's large JSON lists set off full collections that otherwise walk torch's
-        and MLflow's objects, a quarter of a second every few requests."""
+    def _prepare_to_serve(self) -> None:
+        """Pay at load for what a first request would (lazy imports, first-call
+        allocations), then move every object made so far out of the garbage collector's
+        sight (`gc.freeze`): a request's JSON becomes tens of thousands of lists, which set
+        off full collections that would otherwise walk every object torch and MLflow made.
+        Only in the server process: anywhere else, freezing would outlive the caller's
+        use of the model."""
         from arrhythmia.inference.diagnoser import Diagnoser
 
         try:

@@ -69,11 +69,11 @@ class BeatClassifier:
         return self._models
 
     def inference_models(self) -> list[torch.jit.ScriptModule]:
-        """The fold networks for inference: each batch norm folded into the convolution
-        before it (fewer operations per beat), then traced and frozen (no Python between
-        the layers, which counts on a strip's few beats). Outputs equal the trained
-        networks' to float precision. Built once, a little faster than tracing the
-        unfolded networks and optimising them for inference, as was done before."""
+        """The fold networks for inference, traced and frozen once (no Python between the
+        layers, which counts on a strip's few beats), outputs equal to the trained
+        networks' to float precision. Batch norm is folded into the convolutions first,
+        which makes the graph to trace smaller (freezing would fold it too). The list is
+        set whole or not at all: a failure never leaves some of the networks in use."""
         if not self._traced:
             length = len(range(0, self.window_length, self.decimation)) - 2 * self.crop_margin
             example = (
@@ -82,9 +82,12 @@ class BeatClassifier:
             )
             with warnings.catch_warnings():  # tracing warns about shape-dependent branches
                 warnings.simplefilter("ignore")
-                for model in self.models():
-                    traced = torch.jit.trace(fused_for_inference(model), example, check_trace=False)
-                    self._traced.append(torch.jit.freeze(traced))
+                self._traced = [
+                    torch.jit.freeze(
+                        torch.jit.trace(fused_for_inference(model), example, check_trace=False)
+                    )
+                    for model in self.models()
+                ]
         return self._traced
 
     def template_beats(
