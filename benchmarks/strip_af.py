@@ -1,5 +1,8 @@
-"""How the thresholds of a strip's AF call (arrhythmia.rhythm.strip.StripParams) were chosen
-on the CinC 2017 strips in ../shared, and what the choice is worth on strips it did not see.
+"""The AF call of a short strip on the CinC 2017 strips in ../shared: how the thresholds of
+the rule (arrhythmia.rhythm.strip.StripParams, the fallback of a bundle without a learnt
+model) were chosen and what they are worth on strips they did not see, beside the learnt
+call the train stage fits (arrhythmia.training.strip_af), with params.yaml's trees and with
+deeper ones, on params.yaml's record-wise folds (strip_af.folds; --folds sets the rule's).
 
     python benchmarks/strip_af.py [--cinc ../shared/data/cinc2017] [--folds 5]
 
@@ -100,6 +103,28 @@ def main() -> None:
     print(f"AF F1 of StripParams as shipped: {f1(shipped, truth):.3f} "
           f"(Se {np.sum(shipped & truth) / truth.sum():.3f}, "
           f"+P {np.sum(shipped & truth) / max(shipped.sum(), 1):.3f})")  # fmt: skip
+    learnt(args.cinc, model, detector)
+
+
+def learnt(folder: Path, model, detector) -> None:
+    """The learnt call's out-of-fold figures (thresholds chosen on the other folds)."""
+    from dataclasses import replace
+
+    from arrhythmia.training.strip_af import fit_strip_af, strip_rows
+
+    with (folder / "REFERENCE.csv").open() as handle:
+        labels = dict(csv.reader(handle))
+    strips = strip_rows(folder, replace(model, strip_af=None), detector, labels=labels)
+    shipped = load_params().strip_af
+    settings = {
+        "params.yaml": shipped,
+        "deeper (max_depth 6, 0.1)": replace(shipped, max_depth=6, learning_rate=0.1),
+    }
+    for name, params in settings.items():
+        _, m = fit_strip_af(strips, params)
+        print(f"learnt AF call, trees {name}: AF F1 {m['strip_af_f1_cv']:.3f} out of fold "
+              f"({params.folds} record-wise folds; Se {m['strip_af_se_cv']:.3f}, "
+              f"+P {m['strip_af_ppv_cv']:.3f})")  # fmt: skip
 
 
 if __name__ == "__main__":

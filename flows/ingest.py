@@ -1,7 +1,9 @@
-"""Flow `ingest`: MITDB and SVDB records from PhysioNet (or local mirrors) into data/raw, verified.
+"""Flow `ingest`: MITDB and SVDB records and CinC 2017 strips from PhysioNet (or local
+mirrors) into data/raw, verified.
 
 Source: PhysioNet over HTTPS, or local folders (ARRHYTHMIA_MITDB_MIRROR,
-ARRHYTHMIA_SVDB_MIRROR, or ARRHYTHMIA_MIRROR holding mitdb/ and svdb/). Every file is
+ARRHYTHMIA_SVDB_MIRROR, ARRHYTHMIA_CINC2017_MIRROR, or ARRHYTHMIA_MIRROR holding mitdb/,
+svdb/ and cinc2017/). Every file is
 checked against the SHA256SUMS shipped with the package; files already present and verified
 are not fetched again.
 """
@@ -14,12 +16,23 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from arrhythmia.config import load_params
-from arrhythmia.data.fetch import FetchReport, fetch_database, packaged_checksums, resolve_source
-from arrhythmia.data.records import ALL_RECORDS, SVDB, record_files
+from arrhythmia.data.fetch import (
+    FetchReport,
+    fetch_database,
+    packaged_checksums,
+    physionet_challenge_name,
+    resolve_source,
+)
+from arrhythmia.data.records import ALL_RECORDS, SVDB, cinc2017_files, record_files
 from flows.stage_cli import run_stage, stage_parser
 
-# database -> the records the pipeline uses
-DATABASE_RECORDS = {"mitdb": ALL_RECORDS, "svdb": SVDB}
+# database -> the files the pipeline uses, and where PhysioNet keeps each of them
+DATABASE_FILES = {
+    "mitdb": lambda: record_files(ALL_RECORDS),
+    "svdb": lambda: record_files(SVDB),
+    "cinc2017": cinc2017_files,
+}
+REMOTE_NAMES = {"cinc2017": physionet_challenge_name}
 
 
 # Prefect retries the whole fetch on top of the per-file backoff; partial downloads resume.
@@ -31,12 +44,13 @@ def fetch_records(
     return fetch_database(
         dest,
         source,
-        record_files(DATABASE_RECORDS[database]),
+        DATABASE_FILES[database](),
         packaged_checksums(database),
         retries=retries,
         backoff_s=backoff_s,
         staging_dir=dest.parent.parent / f".staging-{database}",
         partial_dir=dest.parent.parent / ".downloads",
+        remote_name=REMOTE_NAMES.get(database, str),
     )
 
 
@@ -47,6 +61,10 @@ def ingest_flow(params_path: str = "params.yaml") -> list[FetchReport]:
     targets = {
         "mitdb": (p.paths.raw_dir, resolve_source(p.data.source_url, database="mitdb")),
         "svdb": (p.paths.svdb_raw_dir, resolve_source(p.data.svdb_source_url, database="svdb")),
+        "cinc2017": (
+            p.paths.cinc2017_raw_dir,
+            resolve_source(p.data.cinc2017_source_url, database="cinc2017"),
+        ),
     }
     reports = []
     for database, (raw_dir, source) in targets.items():

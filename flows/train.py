@@ -3,7 +3,9 @@ and the SVDB records, or DS1 alone; patient-wise folds), tracked in MLflow.
 
 One model per fold is trained on the other folds, early-stopped and selected on its
 held-out records; the shipped model averages them. Checkpoints after every epoch (--resume
-continues an interrupted run exactly). DS2 is never read.
+continues an interrupted run exactly). DS2 is never read. Then, with `strip_af.enabled`,
+the AF call of short strips is fitted on the CinC 2017 strips (diagnosed with this
+classifier and the pipeline's QRS detector) and saved in the same bundle.
 
 The run logs two MLflow models: `model`, the whole diagnosis (raw ECG in: this classifier
 with the pipeline's QRS detector), and `beat_model`, the classifier alone on dataset-format
@@ -48,8 +50,12 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
         arrays, p.train, p.preprocess, Path(paths.checkpoints), resume=resume
     )
     train_seconds = time.monotonic() - started
+    strip_metrics = {}
+    if p.strip_af.enabled:
+        classifier.strip_af, strip_metrics = train_strip_af(classifier, p)
     classifier.save(paths.model)
     metrics = training_metrics(classifier, report, p.train.training_sets, train_seconds)
+    metrics.update(strip_metrics)
     files = write_training_reports(paths.train_metrics, metrics, report, Path(paths.train_reports))
 
     activate_tracking()
@@ -68,6 +74,26 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
     write_json(paths.mlflow_run, log_training_run(run, lambda: log_models(paths, arrays)))
     get_run_logger().info("%s", training_summary(metrics, report, train_seconds))
     return metrics
+
+
+def train_strip_af(classifier, p) -> tuple[dict, dict]:
+    """The learnt strip AF call, fitted on the CinC strips with this classifier's classes,
+    as the bundle holds it, and its cross-validated figures."""
+    from arrhythmia.detection.model import QrsDetector
+    from arrhythmia.inference.model_handle import classifier_handle
+    from arrhythmia.training.strip_af import fit_strip_af, strip_rows
+
+    handle = classifier_handle(classifier, p.paths.model)
+    detector = QrsDetector.load(p.paths.qrs_detector)
+    strips = strip_rows(Path(p.paths.cinc2017_raw_dir), handle, detector, p.strip_af.max_strips)
+    model, metrics = fit_strip_af(strips, p.strip_af)
+    get_run_logger().info(
+        "strip AF call: F1 %.3f out of fold over %d strips (%d AF)",
+        metrics["strip_af_f1_cv"],
+        metrics["strip_af_strips"],
+        metrics["strip_af_af_strips"],
+    )
+    return model.to_dict(), metrics
 
 
 def log_models(paths, arrays) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Flow `validate_raw`: the Great Expectations gate on the raw records (MITDB and SVDB).
+"""Flow `validate_raw`: the Great Expectations gate on the raw records (MITDB and SVDB) and
+the CinC 2017 strips.
 
 A failed expectation exits non-zero with a readable summary; the HTML report (GX Data Docs)
 goes under reports/validation/raw. A pass writes a small deterministic record (what was
@@ -12,7 +13,13 @@ from pathlib import Path
 from prefect import flow
 
 from arrhythmia.config import load_params
-from arrhythmia.data.records import ALL_RECORDS, SVDB, record_files
+from arrhythmia.data.records import (
+    ALL_RECORDS,
+    SVDB,
+    cinc2017_files,
+    cinc2017_reference,
+    record_files,
+)
 from arrhythmia.validation.gx_runner import ValidationOutcome
 from arrhythmia.validation.receipt import input_digests, write_receipt
 from flows.stage_cli import run_stage, stage_parser
@@ -22,12 +29,14 @@ from flows.validation_gate import gate
 @flow(name="validate-raw")
 def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
     from arrhythmia.validation.raw import MITDB_RAW, SVDB_RAW, validate_raw_databases
+    from arrhythmia.validation.strips import strip_suite
 
     p = load_params(params_path).paths
     databases = [(Path(p.raw_dir), ALL_RECORDS, MITDB_RAW), (Path(p.svdb_raw_dir), SVDB, SVDB_RAW)]
     report_dir = Path(p.validation_reports) / "raw"
     Path(p.raw_passed).unlink(missing_ok=True)  # a failed run must not leave an old pass
-    outcome = gate(validate_raw_databases(databases, report_dir))
+    strips = strip_suite(p.cinc2017_raw_dir, cinc2017_reference())
+    outcome = gate(validate_raw_databases(databases, report_dir, extra_suites=[strips]))
     # digests keyed by database and file name (mitdb/100.hea, svdb/800.hea), wherever the
     # folders are, so the record is the same bytes on every machine
     inputs = {
@@ -37,6 +46,9 @@ def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
             [raw_dir / f for f in record_files(records)], raw_dir
         ).items()
     }
+    strip_dir = Path(p.cinc2017_raw_dir)
+    strip_files = [strip_dir / name for name in cinc2017_files()]
+    inputs |= {f"cinc2017/{n}": d for n, d in input_digests(strip_files, strip_dir).items()}
     write_receipt(p.raw_passed, outcome, inputs)
     return outcome
 

@@ -94,6 +94,15 @@ def full_svdb_mirror() -> Path:
 
 
 @pytest.fixture(scope="session")
+def full_cinc2017_mirror() -> Path:
+    """The pipeline's slow tests also ingest the CinC 2017 strips (the strip AF call)."""
+    path = mirror_dir("cinc2017", "A00003.mat")
+    if path is None:
+        _missing("the CinC 2017 mirror is missing (set ARRHYTHMIA_CINC2017_MIRROR)")
+    return path
+
+
+@pytest.fixture(scope="session")
 def chromium() -> str:
     """Tests that look at a page as a person would need headless Chromium."""
     from tools.screenshot import find_chromium

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 TINY_RR = ("pre_over_local", "pre_over_post", "pre_over_record")
+STRIPS = 150  # CinC strips a shrunk pipeline fits the strip AF call on (2 842 in all)
 
 
 def tiny_classifier(seed: int = 0, preprocess: dict | None = None):
@@ -73,3 +74,21 @@ def assert_no_nan_in_html(html: str) -> None:
     visible = re.sub(r"base64,[A-Za-z0-9+/=]+", "base64,", html)
     found = re.findall(r".{40}\bnan\b.{40}", visible, flags=re.I | re.S)
     assert not found, found[:3]
+
+
+def synthetic_strip(rr_s, p_waves: bool, fs: float = 250.0, seed: int = 0):
+    """(beat samples, (n, 1) signal): beats at the given intervals, each with the same P wave
+    before it, or 6 Hz atrial waves of random phase instead (fibrillation)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    samples = (np.cumsum(np.r_[1.0, rr_s]) * fs).astype(np.int64)
+    signal = rng.normal(0.0, 0.02, samples[-1] + int(fs))
+    t = np.arange(-int(0.25 * fs), -int(0.07 * fs))
+    for s in samples:
+        if p_waves:
+            signal[s + t] += 0.15 * np.exp(-(((t + 0.16 * fs) / (0.03 * fs)) ** 2))
+        else:
+            signal[s + t] += 0.05 * np.sin(2 * np.pi * 6.0 * t / fs + rng.uniform(0, 6.3))
+        signal[s - 3 : s + 4] += 1.0  # the QRS
+    return samples, signal[:, None]

@@ -26,6 +26,7 @@ class PathParams:
 
     raw_dir: str
     svdb_raw_dir: str
+    cinc2017_raw_dir: str  # CinC 2017 strips: the learnt strip AF call learns from them
     raw_passed: str  # deterministic record of a passed raw validation (later stages' dep)
     dataset: str
     dataset_passed: str
@@ -48,6 +49,7 @@ class PathParams:
 class DataParams:
     source_url: str  # MITDB
     svdb_source_url: str
+    cinc2017_source_url: str  # PhysioNet's challenge-2017 training folder
     download_retries: int
     retry_backoff_s: float
 
@@ -201,6 +203,21 @@ class ScheduleParams:
 
 
 @dataclass(frozen=True)
+class StripAfParams:
+    """The learnt AF call of short strips (arrhythmia.training.strip_af)."""
+
+    enabled: bool  # false: the bundle carries none and strips get the threshold rule
+    folds: int  # record-wise folds: the threshold is chosen out of fold, the F1 reported so
+    seed: int
+    max_iter: int
+    learning_rate: float
+    max_depth: int
+    min_samples_leaf: int
+    l2_regularization: float
+    max_strips: int | None  # the first N strips only (tests); null: all
+
+
+@dataclass(frozen=True)
 class Params:
     paths: PathParams
     data: DataParams
@@ -208,6 +225,7 @@ class Params:
     train_detector: TrainDetectorParams
     validate_dataset: ValidateDatasetParams
     train: TrainParams
+    strip_af: StripAfParams
     evaluate: EvaluateParams
     schedule: ScheduleParams
     register: RegisterParams

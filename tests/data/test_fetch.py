@@ -451,3 +451,42 @@ def test_the_svdb_mirror_verifies_against_the_packaged_checksums(
         progress=False,
     )  # fmt: skip
     assert sorted(report.fetched) == sorted(names)
+
+
+def test_packaged_cinc2017_lists_cover_its_2842_strips_with_labels() -> None:
+    from arrhythmia.data.records import CINC2017_LABELS, cinc2017_files, cinc2017_reference
+
+    labels = cinc2017_reference()
+    assert len(labels) == 2842 and set(labels.values()) == set(CINC2017_LABELS)
+    assert sum(label == "A" for label in labels.values()) == 228
+    assert set(cinc2017_files()) == set(packaged_checksums("cinc2017"))
+
+
+def test_physionet_keeps_challenge_recordings_in_subfolders() -> None:
+    from arrhythmia.data.fetch import physionet_challenge_name
+
+    assert physionet_challenge_name("A01234.mat") == "A01/A01234.mat"
+    assert physionet_challenge_name("REFERENCE.csv") == "REFERENCE.csv"
+
+
+def test_cinc2017_strips_verify_and_are_fetched_from_their_physionet_subfolder(
+    tmp_path: Path,
+) -> None:
+    from arrhythmia.data.fetch import physionet_challenge_name
+
+    folder = Path(__file__).parent / "cinc2017_excerpt"
+    names = ["A00006.hea", "A00006.mat"]
+    asked: list[str] = []
+
+    def remote(name: str) -> str:
+        asked.append(physionet_challenge_name(name))
+        return asked[-1]
+
+    files = {name: (folder / name).read_bytes() for name in names}
+    with serve(files) as (url, requests):
+        report = fetch_database(
+            tmp_path / "cinc2017", url, names, packaged_checksums("cinc2017"),
+            progress=False, remote_name=remote,
+        )  # fmt: skip
+    assert sorted(report.fetched) == names and asked == ["A00/A00006.hea", "A00/A00006.mat"]
+    assert (tmp_path / "cinc2017" / "A00006.mat").read_bytes() == files["A00006.mat"]

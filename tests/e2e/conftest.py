@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.conftest import _missing
+from tests.helpers import STRIPS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Set by .ci/run, which starts the server before `make test`: the tests use it as it is.
@@ -19,18 +20,22 @@ SERVER_DSN_VAR = "ARRHYTHMIA_TEST_MLFLOW_DB"
 
 
 def _pipeline_context(
-    mp: pytest.MonkeyPatch, root: Path, full_mirror: Path, svdb_mirror: Path
+    mp: pytest.MonkeyPatch, root: Path, full_mirror: Path, svdb_mirror: Path, cinc_mirror: Path
 ) -> None:
     mp.chdir(root)
     mp.setenv("ARRHYTHMIA_MITDB_MIRROR", str(full_mirror))
     mp.setenv("ARRHYTHMIA_SVDB_MIRROR", str(svdb_mirror))
+    mp.setenv("ARRHYTHMIA_CINC2017_MIRROR", str(cinc_mirror))
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
 
 
 @pytest.fixture(scope="session")
-def pipeline_outputs(tmp_path_factory, full_mirror, full_svdb_mirror, prefect_harness):
+def pipeline_outputs(
+    tmp_path_factory, full_mirror, full_svdb_mirror, full_cinc2017_mirror, prefect_harness
+):
     """Every flow, once per session, in a scratch project on the full mirror with the real
-    params.yaml shrunk to 2 folds of 2 seeds, 1 epoch; (root, params, what each flow returned).
+    params.yaml shrunk to 2 folds of 2 seeds, 1 epoch, the strip AF call fitted on 150 strips;
+    (root, params, what each flow returned).
     Tests that reuse the outputs must not change them: copy what a flow would rewrite."""
     from arrhythmia.config import load_raw_params
     from flows.evaluate import evaluate_flow
@@ -45,9 +50,10 @@ def pipeline_outputs(tmp_path_factory, full_mirror, full_svdb_mirror, prefect_ha
     root = tmp_path_factory.mktemp("project")
     reduced = load_raw_params(ROOT / "params.yaml")
     reduced["train"].update(folds=2, seeds=2, max_epochs=1)
+    reduced["strip_af"].update(max_strips=STRIPS, folds=3)
     (root / "params.yaml").write_text(yaml.safe_dump(reduced, sort_keys=False))
     with pytest.MonkeyPatch.context() as mp:
-        _pipeline_context(mp, root, full_mirror, full_svdb_mirror)
+        _pipeline_context(mp, root, full_mirror, full_svdb_mirror, full_cinc2017_mirror)
         results = {
             "ingest": ingest_flow(),
             "ingest_again": ingest_flow(),
@@ -66,12 +72,12 @@ def pipeline_outputs(tmp_path_factory, full_mirror, full_svdb_mirror, prefect_ha
 
 
 @pytest.fixture(scope="module")
-def pipeline(pipeline_outputs, full_mirror, full_svdb_mirror):
+def pipeline(pipeline_outputs, full_mirror, full_svdb_mirror, full_cinc2017_mirror):
     """The session's pipeline outputs, with the working directory and environment the
     flows ran in (the project as cwd, its sqlite store) for the length of a module."""
     root, _, _ = pipeline_outputs
     with pytest.MonkeyPatch.context() as mp:
-        _pipeline_context(mp, root, full_mirror, full_svdb_mirror)
+        _pipeline_context(mp, root, full_mirror, full_svdb_mirror, full_cinc2017_mirror)
         yield pipeline_outputs
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from arrhythmia.data.aami import SYMBOL_TO_AAMI
-from tests.helpers import assert_no_nan_in_html
+from tests.helpers import STRIPS, assert_no_nan_in_html
 
 pytestmark = pytest.mark.slow
 
@@ -41,9 +41,15 @@ def test_data_stages(pipeline):
 def test_training_evaluation_and_registry(pipeline):
     import mlflow
 
+    from arrhythmia.inference.model_handle import load_model
+    from arrhythmia.models.bundle import BeatClassifier
+
     root, _, results = pipeline
     train = results["train"]
     assert 0 < train["dev_val_score"] <= 1 and train["n_models"] == 4
+    # the strip AF call, fitted on the first STRIPS CinC strips, travels in the bundle
+    assert train["strip_af_strips"] == STRIPS and 0 <= train["strip_af_f1_cv"] <= 1
+    assert BeatClassifier.load(root / "models" / "cnn.pt").strip_af_model() is not None
     assert (root / "reports" / "train" / "training_curves.png").stat().st_size > 0
 
     ds2 = json.loads((root / "metrics" / "ds2.json").read_text())
@@ -84,6 +90,9 @@ def test_training_evaluation_and_registry(pipeline):
     served = client.get_model_version_by_alias("arrhythmia-cnn", "champion")
     signature = mlflow.models.get_model_info(f"models:/arrhythmia-cnn/{served.version}").signature
     assert signature.inputs.input_names() == ["ecg"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+        assert load_model("models:/arrhythmia-cnn@champion").strip_af is not None
 
 
 def test_evaluate_writes_and_logs_the_holter_report_of_one_ds2_record(pipeline):

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import STRIPS
 from tools.serving import free_port
 
 pytestmark = pytest.mark.slow
@@ -134,12 +135,15 @@ def project(tmp_path_factory, full_mirror) -> Path:
     shutil.copy2(ROOT / "flows" / "pipeline.py", root / "flows" / "pipeline.py")
     params = load_raw_params(ROOT / "params.yaml")
     params["train"].update(folds=2, seeds=1, max_epochs=1)
+    params["strip_af"].update(max_strips=STRIPS, folds=3)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return root
 
 
 @pytest.fixture(scope="module")
-def served(server, project, full_mirror, full_svdb_mirror, tmp_path_factory) -> Iterator[dict]:
+def served(
+    server, project, full_mirror, full_svdb_mirror, full_cinc2017_mirror, tmp_path_factory
+) -> Iterator[dict]:
     """`python -m flows.pipeline` serving the deployment; yields the deployment as the
     server has it."""
     home = tmp_path_factory.mktemp("prefect-client")
@@ -149,6 +153,7 @@ def served(server, project, full_mirror, full_svdb_mirror, tmp_path_factory) -> 
         PREFECT_RUNNER_POLL_FREQUENCY="2",  # picks a triggered run up within seconds
         ARRHYTHMIA_MITDB_MIRROR=str(full_mirror),
         ARRHYTHMIA_SVDB_MIRROR=str(full_svdb_mirror),
+        ARRHYTHMIA_CINC2017_MIRROR=str(full_cinc2017_mirror),
         MLFLOW_TRACKING_URI=f"sqlite:///{project / 'mlflow.db'}",
     )
     log = home / "serve.log"

@@ -42,3 +42,14 @@ def test_results_section_reads_the_pipeline_metrics(metrics_dir):
     assert "| QRS Se | - | 99.8 |" in section and "| VEB Se | 50.0 | 50.0 |" in section
     assert "| SVEB Se | 100.0 | n/a |" in section and "| VT episode Se | - | n/a |" in section
     assert "5 beats matched, 1 missed, 0 extra" in section
+
+
+def test_the_learnt_strip_af_call_is_reported_where_the_model_has_one(metrics_dir):
+    assert "Short strips" not in _section(metrics_dir)
+    train = json.loads((metrics_dir / "train.json").read_text())
+    train.update(strip_af_f1_cv=0.768, strip_af_se_cv=0.785, strip_af_ppv_cv=0.752,
+                 strip_af_strips=2842, strip_af_af_strips=228)  # fmt: skip
+    (metrics_dir / "train.json").write_text(json.dumps(train))
+    section = _section(metrics_dir)
+    assert "learnt AF call on 2842 CinC 2017 strips (228 AF)" in section
+    assert "AF F1 76.8 %, Se 78.5 / +P 75.2" in section

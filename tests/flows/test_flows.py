@@ -42,6 +42,8 @@ def test_raw_validation_flow_stops_on_a_wrong_sampling_rate(
     header.write_text(header.read_text().replace("100 2 360 10800", "100 2 250 10800", 1))
     monkeypatch.setattr(validate, "ALL_RECORDS", ("100", "119"))
     monkeypatch.setattr(validate, "SVDB", ())  # this test is about MITDB's facts
+    monkeypatch.setattr(validate, "cinc2017_reference", dict)  # no strips
+    monkeypatch.setattr(validate, "cinc2017_files", list)
 
     with pytest.raises(ValidationFailed) as failure:
         validate.validate_raw_flow()

@@ -17,7 +17,7 @@ def test_s_calls_inside_reported_af_become_n_in_the_diagnosis(excerpt_dir, param
         proba[:, AAMI_CLASSES.index("S")] = 0.8
         return proba
 
-    def af_in_the_middle(samples, labels, fs, signal, n_samples, unreadable, noisy=()):
+    def af_in_the_middle(samples, labels, fs, signal, n_samples, unreadable, noisy=(), **_):
         return [Episode("N", 0, 3600), Episode("AFIB", 3600, 7200), Episode("N", 7200, n_samples)]
 
     monkeypatch.setattr(diagnose_module, "find_episodes", af_in_the_middle)

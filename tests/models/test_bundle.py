@@ -100,3 +100,29 @@ def test_a_bundle_with_neighbours_and_the_sinus_template_predicts_after_a_round_
     np.testing.assert_allclose(proba, original.predict_proba(windows, rr, RR_FEATURES, records),
                                atol=1e-5)  # fmt: skip
     assert proba.shape == (40, 5) and np.isfinite(proba).all()
+
+
+def test_a_bundle_carries_its_strip_af_model_as_plain_data(tmp_path):
+    import numpy as np
+
+    from arrhythmia.rhythm.strip_features import STRIP_FEATURES
+    from arrhythmia.rhythm.strip_model import StripAfModel
+    from arrhythmia.trees import TreeEnsemble
+
+    one_split = TreeEnsemble(
+        feature=np.array([3, -1, -1], np.int32), threshold=np.array([0.5, 0, 0]),
+        left=np.array([1, -1, -1], np.int32), right=np.array([2, -1, -1], np.int32),
+        value=np.array([0.0, -2.0, 2.0]), roots=np.array([0], np.int32),
+        baseline=0.0, max_depth=1,
+    )  # fmt: skip
+    classifier = tiny_classifier()
+    assert classifier.strip_af_model() is None  # a bundle without one: the threshold rule
+    classifier.strip_af = StripAfModel(one_split, 0.4).to_dict()
+    classifier.save(tmp_path / "model.pt")
+    loaded = BeatClassifier.load(tmp_path / "model.pt").strip_af_model()
+    rows = np.zeros((2, len(STRIP_FEATURES)))
+    rows[1, 3] = 1.0
+    assert loaded.threshold == 0.4 and [loaded.is_af(r) for r in rows] == [False, True]
+    classifier.strip_af = {"feature": [0]}  # damaged
+    with pytest.raises(ModelFileError, match="strip AF model"):
+        classifier.strip_af_model()

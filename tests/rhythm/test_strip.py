@@ -18,6 +18,7 @@ from arrhythmia.rhythm.strip import (
     strip_af_spans,
     strip_features,
 )
+from tests.helpers import synthetic_strip
 
 CINC = Path(__file__).parents[1] / "data" / "cinc2017_excerpt"
 FS = 250.0
@@ -30,19 +31,7 @@ def _beats_of(name: str):
 
 
 def _synthetic(rr_s: np.ndarray, p_waves: bool, seed: int = 0):
-    """Beats at the given intervals on a signal that has a P wave before each beat (the same
-    bump) or atrial noise instead."""
-    rng = np.random.default_rng(seed)
-    samples = (np.cumsum(np.r_[1.0, rr_s]) * FS).astype(np.int64)
-    signal = rng.normal(0.0, 0.02, samples[-1] + int(FS))
-    t = np.arange(-int(0.25 * FS), -int(0.07 * FS))
-    for s in samples:
-        if p_waves:
-            signal[s + t] += 0.15 * np.exp(-(((t + 0.16 * FS) / (0.03 * FS)) ** 2))
-        else:
-            signal[s + t] += 0.05 * np.sin(2 * np.pi * 6.0 * t / FS + rng.uniform(0, 6.3))
-        signal[s - 3 : s + 4] += 1.0  # the QRS
-    return samples, signal[:, None]
+    return synthetic_strip(rr_s, p_waves, FS, seed)
 
 
 @pytest.mark.parametrize(("name", "is_af"), [("A00009", True), ("A00006", False)])

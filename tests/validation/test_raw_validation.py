@@ -258,3 +258,32 @@ def test_svdb_samples_may_use_the_format_bits_its_headers_understate(tmp_path: P
     as_mitdb = replace(MITDB_RAW, fs=128, sig_len=7680, leads_0=("ECG1",), leads_1=("ECG2",))
     strict = validate_raw_databases([(svdb, ("822",), as_mitdb)], tmp_path / "b")
     assert "d_max" in _failure(strict, "records", "adc_max")
+
+
+def test_cinc_strips_pass_beside_the_databases_and_a_bad_strip_is_named(
+    excerpt_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from arrhythmia.validation.raw import validate_raw_databases
+    from arrhythmia.validation.strips import strip_suite
+    from tests.conftest import SVDB_EXCERPT_DIR
+
+    cinc = tmp_path / "cinc"
+    shutil.copytree(Path(__file__).parents[1] / "data" / "cinc2017_excerpt", cinc)
+    labels = {"A00006": "N", "A00009": "A"}
+    databases = _both_databases(excerpt_dir, SVDB_EXCERPT_DIR)
+    good = validate_raw_databases(
+        databases, tmp_path / "ok", extra_suites=[strip_suite(cinc, labels)]
+    )
+    assert good.success, good.summary()
+    assert dict(good.tables)["cinc2017_strips"] == 2 and good.evaluated == 34 + 7
+
+    (cinc / "A00009.mat").write_bytes(b"not a signal")
+    labels["A00006"] = "X"  # not a CinC label
+    bad = validate_raw_databases(
+        databases, tmp_path / "bad", extra_suites=[strip_suite(cinc, labels)]
+    )
+    assert not bad.success and bad.failed >= 2
+    assert "A00009" in _failure(bad, "cinc2017_strips", "read_error")
+    assert "A00006" in _failure(bad, "cinc2017_strips", "label")

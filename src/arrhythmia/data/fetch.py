@@ -36,7 +36,7 @@ from arrhythmia.errors import ArrhythmiaError
 
 log = logging.getLogger(__name__)
 
-DATABASES = ("mitdb", "svdb")
+DATABASES = ("mitdb", "svdb", "cinc2017")
 MIRROR_ENV = "ARRHYTHMIA_MITDB_MIRROR"
 MIRROR_ROOT_ENV = "ARRHYTHMIA_MIRROR"  # a folder with one subfolder per database
 USER_AGENT = "arrhythmia-fetch/0.1 (+https://physionet.org/)"
@@ -97,7 +97,9 @@ def mirror_env(database: str) -> str:
 
 def packaged_checksums(database: str = "mitdb") -> dict[str, str]:
     """SHA256SUMS of a database (MITDB 1.0.0: PhysioNet's own; SVDB 1.0.0: of its 40 even
-    records), shipped with the package as the trust anchor."""
+    records; CinC 2017: of the 2 842 training recordings numbered by 3, whose labels the
+    package lists in cinc2017_reference.csv),
+    shipped with the package as the trust anchor."""
     if database not in DATABASES:
         raise FetchError(f"{database!r} is not one of the databases {DATABASES}")
     resource = importlib.resources.files("arrhythmia.data").joinpath(f"{database}_sha256sums.txt")
@@ -145,6 +147,12 @@ def resolve_source(
     return str(path.resolve())
 
 
+def physionet_challenge_name(name: str) -> str:
+    """Where PhysioNet's challenge-2017 training folder keeps a file: a recording A01234
+    under A01/, the lists (REFERENCE.csv, RECORDS) at the top."""
+    return f"{name[:3]}/{name}" if name[:1] == "A" and name[1:3].isdigit() else name
+
+
 def _file_url(base: str, name: str) -> str:
     return base.rstrip("/") + "/" + urllib.parse.quote(name)
 
@@ -164,8 +172,10 @@ def fetch_file(
     timeout_s: float = 60.0,
     sleep: Sleep = time.sleep,
     progress: bool = False,
+    remote_name: Callable[[str], str] = str,
 ) -> None:
     """Fetch `name` from `source` (base URL or mirror folder) to `target`, verified.
+    `remote_name` maps the name to its path under a URL (a mirror folder is flat).
 
     `target` is written atomically and only once the content matches `expected_sha256`;
     on any failure it is left untouched and FetchError is raised.
@@ -174,7 +184,7 @@ def fetch_file(
     if is_url(source):
         part_dir = Path(partial_dir) if partial_dir is not None else target.parent
         _fetch_url(
-            _file_url(source, name),
+            _file_url(source, remote_name(name)),
             name,
             target,
             expected_sha256,
@@ -345,6 +355,7 @@ def fetch_database(
     progress: bool = True,
     timeout_s: float = 60.0,
     sleep: Sleep = time.sleep,
+    remote_name: Callable[[str], str] = str,
 ) -> FetchReport:
     """Make `dest` hold every file in `files`, each matching `checksums`, or change nothing.
 
@@ -381,6 +392,7 @@ def fetch_database(
                 timeout_s=timeout_s,
                 sleep=sleep,
                 progress=progress,
+                remote_name=remote_name,
             )
         _commit(staging, dest, missing)
     finally:

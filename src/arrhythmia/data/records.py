@@ -1,5 +1,8 @@
 """The record lists: MITDB with the de Chazal (2004) inter-patient split, and the SVDB
-records that join DS1 in the development set; each database's sampling rate."""
+records that join DS1 in the development set; each database's sampling rate; the CinC 2017
+strips the strip AF call learns from."""
+
+import importlib.resources
 
 MITDB_FS = 360  # Hz, every record; the beat dataset and the model work at this rate
 SVDB_FS = 128  # Hz; SVDB records are resampled to MITDB_FS for the beat dataset
@@ -171,3 +174,21 @@ def split_of(record: str) -> str:
 def record_files(records: tuple[str, ...] | list[str] = ALL_RECORDS) -> list[str]:
     """File names that make up the given records, in a stable order."""
     return [f"{r}{suffix}" for r in records for suffix in RECORD_FILE_SUFFIXES]
+
+
+# CinC 2017: short single-lead strips for the learnt strip AF call (2 842 of the challenge's
+# 8 528 training recordings, those numbered by 3), with the challenge's final labels.
+CINC2017_FS = 300  # Hz
+CINC2017_LABELS = ("N", "A", "O", "~")  # normal, AF, other rhythm, too noisy
+CINC2017_SUFFIXES = (".hea", ".mat")
+
+
+def cinc2017_reference() -> dict[str, str]:
+    """Strip name -> label, as the package lists them (the records ingest fetches)."""
+    text = importlib.resources.files("arrhythmia.data").joinpath("cinc2017_reference.csv")
+    rows = (line.split(",") for line in text.read_text().splitlines() if line.strip())
+    return {name.strip(): label.strip() for name, label in rows}
+
+
+def cinc2017_files() -> list[str]:
+    return [f"{name}{suffix}" for name in cinc2017_reference() for suffix in CINC2017_SUFFIXES]

@@ -197,7 +197,20 @@ def results_section(ds2_metrics: Path, train_metrics: Path, end_to_end: Path) ->
         + format_end_to_end_table(whole, ds2)
         + "\n"
         + validation
+        + _strip_af_line(train)
         + "\n\n"
         + model
         + "\n"
+    )
+
+
+def _strip_af_line(train: dict) -> str:
+    """The learnt strip AF call's cross-validated figures, where the model has one."""
+    if "strip_af_f1_cv" not in train:
+        return ""
+    return (
+        f"\n\nShort strips: the learnt AF call on {_count(train['strip_af_strips'])} CinC 2017 "
+        f"strips ({_count(train['strip_af_af_strips'])} AF), out of fold over record-wise folds "
+        f"(each fold's threshold chosen on the others): AF F1 {_pct(train['strip_af_f1_cv'])} %, "
+        f"Se {_pct(train['strip_af_se_cv'])} / +P {_pct(train['strip_af_ppv_cv'])}."
     )

@@ -114,6 +114,38 @@ def unclassifiable_as_q(proba: np.ndarray) -> np.ndarray:
     return proba
 
 
+@dataclass(frozen=True)
+class ClassifiedBeats:
+    """A record's beats and classes before any rhythm rule, and where it cannot be read."""
+
+    samples: np.ndarray
+    labels: np.ndarray  # the network's AAMI letters
+    proba: np.ndarray  # (n_beats, 5)
+    unreadable: list[tuple[int, int]]  # from the signal alone
+    noisy: list[tuple[int, int]]  # where the detector doubts many candidates
+
+
+def classified_beats(
+    ecg: EcgRecord,
+    model: ModelHandle,
+    detector: QrsDetector | None,
+    quality: SignalQuality,
+    reference: Beats | None = None,
+) -> ClassifiedBeats:
+    """Beats from `detector` (or `reference`) outside the unreadable stretches, classified."""
+    unreadable = quality.unreadable
+    noisy: list[tuple[int, int]] = []
+    if reference is not None:
+        samples = reference.sample
+    else:
+        found = detect_beats(ecg, detector)
+        samples = found.samples[~inside(found.samples, unreadable)]
+        noisy = doubtful_stretches(found.doubtful, len(ecg.signal), ecg.fs)
+    proba = classify_beats(ecg, samples, model)
+    labels = np.array(AAMI_CLASSES)[proba.argmax(axis=1)] if len(samples) else np.array([], "<U1")
+    return ClassifiedBeats(samples, labels, proba, unreadable, noisy)
+
+
 def diagnose(
     ecg: EcgRecord,
     model: ModelHandle,
@@ -130,20 +162,21 @@ def diagnose(
     candidates (noise), beats are kept but labelled Q: their class cannot be trusted."""
     if quality is None:
         quality = assess_quality(ecg.signal, ecg.fs)
-    unreadable = quality.unreadable
-    noisy: list[tuple[int, int]] = []
-    if reference is not None:
-        samples = reference.sample
-    else:
-        found = detect_beats(ecg, detector)
-        samples = found.samples[~inside(found.samples, unreadable)]
-        noisy = doubtful_stretches(found.doubtful, len(ecg.signal), ecg.fs)
-    proba = classify_beats(ecg, samples, model)
-    labels = np.array(AAMI_CLASSES)[proba.argmax(axis=1)] if len(samples) else np.array([], "<U1")
+    beats = classified_beats(ecg, model, detector, quality, reference)
+    samples, labels, proba = beats.samples, beats.labels, beats.proba
+    unreadable, noisy = beats.unreadable, beats.noisy
     # The network's labels drive the rhythm rules (noisy stretches override what they find
     # there, flutter excepted); the report then calls the beats in noisy stretches Q.
     episodes = find_episodes(
-        samples, labels, ecg.fs, ecg.signal, len(ecg.signal), unreadable, noisy=noisy
+        samples,
+        labels,
+        ecg.fs,
+        ecg.signal,
+        len(ecg.signal),
+        unreadable,
+        noisy=noisy,
+        proba=proba,
+        strip_af=model.strip_af,
     )
     labels, proba = no_premature_in_fibrillation(samples, labels, proba, episodes)
     labels[inside(samples, noisy)] = "Q"

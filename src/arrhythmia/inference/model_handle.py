@@ -15,6 +15,7 @@ from arrhythmia.signal.rr import RR_FEATURES
 
 if TYPE_CHECKING:
     from arrhythmia.detection.model import QrsDetector
+    from arrhythmia.rhythm.strip_model import StripAfModel
 
 # windows (n, 2, L), rr (n, len(RR_FEATURES)) of one record -> (n, 5) probabilities
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -31,6 +32,7 @@ class ModelHandle:
     preprocess: PreprocessParams
     description: str
     detector: QrsDetector | None = None  # the QRS detector a registered raw-ECG model carries
+    strip_af: StripAfModel | None = None  # the learnt AF call of short strips, if any
 
 
 def classifier_handle(classifier, description: str) -> ModelHandle:
@@ -42,7 +44,11 @@ def classifier_handle(classifier, description: str) -> ModelHandle:
         return classifier.predict_proba(windows, rr, rr_names, records)
 
     return ModelHandle(
-        predict, classifier.fs, PreprocessParams(**classifier.preprocess), description
+        predict,
+        classifier.fs,
+        PreprocessParams(**classifier.preprocess),
+        description,
+        strip_af=classifier.strip_af_model(),
     )
 
 

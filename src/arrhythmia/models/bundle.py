@@ -28,10 +28,12 @@ from arrhythmia.models.inputs import (
     template_beats,
 )
 from arrhythmia.models.stacking import SupraventricularStage, stage_inputs
+from arrhythmia.rhythm.strip_model import StripAfModel
 
 BUNDLE_FORMAT = "arrhythmia-beat-classifier"
-BUNDLE_VERSION = 3  # bump when the bundle's keys or their meaning change
-READABLE_VERSIONS = (1, 2, 3)  # 2 added the optional second stage; 3 neighbours, sinus_cluster
+BUNDLE_VERSION = 4  # bump when the bundle's keys or their meaning change
+# 2 added the optional second stage; 3 neighbours, sinus_cluster; 4 the strip AF trees
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 class ModelFileError(ArrhythmiaError):
@@ -55,6 +57,8 @@ class BeatClassifier:
     # SupraventricularStage fields: the S-against-N stage over the CNN's output
     second_stage: dict | None = None
     neighbours: bool = False  # the previous and next beat are input channels too
+    # StripAfModel.to_dict(): the learnt AF call of short strips (None: the strip thresholds)
+    strip_af: dict | None = None
     classes: tuple[str, ...] = AAMI_CLASSES
     _models: list[BeatCNN] = field(default_factory=list, repr=False)
     _traced: list[torch.jit.ScriptModule] = field(default_factory=list, repr=False)
@@ -144,6 +148,14 @@ class BeatClassifier:
         shape = shape_against_template(windows, record_ids, include, self.fs, self.window_pre)
         stage = SupraventricularStage(**self.second_stage)
         return stage.apply(proba, stage_inputs(proba, rr, rr_names, shape))
+
+    def strip_af_model(self) -> StripAfModel | None:
+        if self.strip_af is None:
+            return None
+        try:
+            return StripAfModel.from_dict(self.strip_af)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"damaged strip AF model in the bundle ({error})") from None
 
     def predict(self, *args, **kwargs) -> np.ndarray:
         return self.predict_proba(*args, **kwargs).argmax(axis=1)

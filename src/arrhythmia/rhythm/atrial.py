@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 ECTOPIC_OR_UNKNOWN = ("V", "F", "Q")  # beats whose adjacent RR intervals say nothing of atria
+P_WINDOW_S = (0.25, 0.07)  # before the R peak: from and to where a P wave lies
 
 
 def clean_intervals(labels: np.ndarray) -> np.ndarray:
@@ -20,7 +21,7 @@ def p_wave_similarity(
     fs: float,
     samples: np.ndarray,
     clean: np.ndarray,
-    window_s: tuple[float, float] = (0.25, 0.07),
+    window_s: tuple[float, float] = P_WINDOW_S,
 ) -> np.ndarray:
     """Per beat: the correlation of its pre-QRS segment (from R - window_s[0] to R -
     window_s[1]) with the previous beat's, NaN for the first beat and where the interval

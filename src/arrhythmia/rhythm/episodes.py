@@ -17,6 +17,7 @@ from scipy import signal as sps
 
 from arrhythmia.rhythm.atrial import clean_intervals, p_wave_similarity
 from arrhythmia.rhythm.strip import STRIP_MAX_S, strip_af_spans
+from arrhythmia.rhythm.strip_model import StripAfModel
 from arrhythmia.signal.filters import bandpass_sos
 from arrhythmia.signal.quality import union
 
@@ -104,13 +105,17 @@ def find_episodes(
     unreadable: list[tuple[int, int]] = (),
     params: RhythmParams = RhythmParams(),
     noisy: list[tuple[int, int]] = (),
+    *,
+    proba: np.ndarray | None = None,
+    strip_af: StripAfModel | None = None,
 ) -> list[Episode]:
     """Rhythm episodes covering [0, n_samples): sorted, contiguous, adjacent ones differing.
 
     ``samples`` are sorted beat positions, ``labels`` their AAMI letters, ``signal`` the
     (n_samples, n_leads) ECG in physical units; ``unreadable`` spans become "NOISE", and so
     do ``noisy`` spans except where flutter or VT is told from the signal. A strip (up to
-    STRIP_MAX_S) gets one AF call from all its beats (:mod:`arrhythmia.rhythm.strip`)."""
+    STRIP_MAX_S) gets one AF call from all its beats (:mod:`arrhythmia.rhythm.strip`), by
+    the learnt ``strip_af`` model where one is given with the beats' class ``proba``."""
     if n_samples <= 0:
         return []
     samples = np.asarray(samples, dtype=np.int64)
@@ -126,7 +131,15 @@ def find_episodes(
         "T": pattern_spans(samples, labels, fs, "(?:[^V]{2}V)", params.trigeminy_min_cycles),
         "B": pattern_spans(samples, labels, fs, "(?:[^V]V)", params.bigeminy_min_cycles),
         "AFIB": (
-            strip_af_spans(samples, labels, fs, signal, union(unreadable, noisy))
+            strip_af_spans(
+                samples,
+                labels,
+                fs,
+                signal,
+                union(unreadable, noisy),
+                proba=proba,
+                model=strip_af,
+            )
             if n_samples <= STRIP_MAX_S * fs
             else atrial_fibrillation_spans(samples, labels, fs, params, signal)
         ),

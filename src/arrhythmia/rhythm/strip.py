@@ -7,7 +7,9 @@ nothing of the atria) argue for AF; premature-then-compensated pairs (the patter
 beats, not of AF), consecutive beats whose P-wave segments stay alike (atrial activity) and
 an unreadable strip argue against it. The thresholds of :class:`StripParams` were chosen on
 the CinC 2017 strips in ``../shared`` (``benchmarks/strip_af.py`` prints the choice and its
-record-wise cross-validated F1).
+record-wise cross-validated F1). A model bundle that carries a learnt strip model
+(:mod:`arrhythmia.rhythm.strip_model`) makes the call with it instead; the thresholds stay
+the fallback for bundles without one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from arrhythmia.rhythm.atrial import clean_intervals, p_wave_similarity
+from arrhythmia.rhythm.strip_features import strip_feature_vector
+from arrhythmia.rhythm.strip_model import StripAfModel
 
 STRIP_MAX_S = 65.0  # up to this long a recording is a strip (CinC 2017: 9-61 s)
 
@@ -71,11 +75,32 @@ def strip_features(
 
 def is_atrial_fibrillation(features: StripFeatures | None, params: StripParams) -> bool:
     return (
-        features is not None
-        and features.n_intervals >= params.min_intervals
+        is_readable_strip(features, params)
         and features.irregularity > params.af_min_irregularity
         and features.p_similarity < params.af_max_p_similarity
         and features.ectopic_pairs < params.af_max_ectopic_pairs
+    )
+
+
+def strip_feature_row(
+    samples: np.ndarray,
+    labels: np.ndarray,
+    proba: np.ndarray,
+    fs: float,
+    signal: np.ndarray,
+    unreadable: list[tuple[int, int]],
+) -> np.ndarray:
+    """What the learnt model reads of a strip (the train stage fits it on the same rows)."""
+    lead = signal[:, 0] if np.ndim(signal) == 2 else signal
+    lost = sum(end - start for start, end in unreadable)
+    return strip_feature_vector(samples, labels, proba, fs, lead, lost)
+
+
+def is_readable_strip(features: StripFeatures | None, params: StripParams) -> bool:
+    """Enough clean RR intervals and little unreadable time: else no AF call is made."""
+    return (
+        features is not None
+        and features.n_intervals >= params.min_intervals
         and features.unreadable < params.af_max_unreadable
     )
 
@@ -87,10 +112,23 @@ def strip_af_spans(
     signal: np.ndarray,
     unreadable: list[tuple[int, int]],
     params: StripParams = StripParams(),
+    *,
+    proba: np.ndarray | None = None,
+    model: StripAfModel | None = None,
 ) -> np.ndarray:
-    """(1, 2) span from the first to the last beat where the strip is AF, else (0, 2)."""
+    """(1, 2) span from the first to the last beat where the strip is AF, else (0, 2).
+
+    With a learnt `model` (and the beats' class probabilities) its trees make the call; the
+    thresholds of `params` make it otherwise. Either way a strip with too few clean RR
+    intervals or too much unreadable time is never AF."""
     lost = sum(end - start for start, end in unreadable)
     features = strip_features(samples, labels, fs, signal, lost)
-    if not is_atrial_fibrillation(features, params):
+    if model is not None and proba is not None:
+        af = is_readable_strip(features, params) and model.is_af(
+            strip_feature_row(samples, labels, proba, fs, signal, unreadable)
+        )
+    else:
+        af = is_atrial_fibrillation(features, params)
+    if not af:
         return np.empty((0, 2), dtype=np.int64)
     return np.array([[samples[0], samples[-1] + 1]], dtype=np.int64)

@@ -355,13 +355,16 @@ def validate_raw_databases(
     databases: Sequence[tuple[str | Path, Sequence[str], RawSpec]],
     report_dir: str | Path,
     name: str = "raw",
+    extra_suites: Sequence[tuple[str, pd.DataFrame, list]] = (),
 ) -> ValidationOutcome:
-    """Read and validate the records of several databases ((raw_dir, records, spec) each)
-    in one validation: one report, every failure of every database in it."""
+    """Read and validate the records of several databases ((raw_dir, records, spec) each),
+    and any `extra_suites` (the CinC strips), in one validation: one report, every failure
+    of every database in it."""
     suites = [
         suite
         for raw_dir, records, spec in databases
         for suite in _suites(raw_record_tables(raw_dir, records), spec)
     ]
     specs = [spec for _, _, spec in databases]
-    return run_suites(name, suites, report_dir, id_columns=_id_columns(specs))
+    id_columns = _id_columns(specs) | {suite[0]: ["record"] for suite in extra_suites}
+    return run_suites(name, [*suites, *extra_suites], report_dir, id_columns=id_columns)

@@ -1,0 +1,72 @@
+"""Binary gradient-boosted trees as plain arrays: exported from scikit-learn, evaluated with
+numpy, so a model file holds numbers only (the QRS detector's trees, the strip AF call's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """Binary gradient-boosted trees, all nodes of all trees in flat arrays."""
+
+    feature: np.ndarray  # (n_nodes,) int32; -1 at leaves
+    threshold: np.ndarray  # (n_nodes,) float64: go left when x <= threshold
+    left: np.ndarray  # (n_nodes,) int32, absolute node index
+    right: np.ndarray  # (n_nodes,) int32
+    value: np.ndarray  # (n_nodes,) float64, the leaf's raw score
+    roots: np.ndarray  # (n_trees,) int32
+    baseline: float
+    max_depth: int
+
+    @classmethod
+    def from_sklearn(cls, model) -> TreeEnsemble:
+        """From a fitted binary `HistGradientBoostingClassifier` (numerical features)."""
+        parts, roots, offset, depth = [], [], 0, 0
+        for (predictor,) in model._predictors:
+            nodes = predictor.nodes
+            leaf = nodes["is_leaf"].astype(bool)
+            parts.append(
+                (
+                    np.where(leaf, -1, nodes["feature_idx"]),
+                    nodes["num_threshold"],
+                    np.where(leaf, -1, nodes["left"].astype(np.int64) + offset),
+                    np.where(leaf, -1, nodes["right"].astype(np.int64) + offset),
+                    nodes["value"],
+                )
+            )
+            roots.append(offset)
+            offset += len(nodes)
+            depth = max(depth, int(nodes["depth"].max()))
+        columns = [np.concatenate(c) for c in zip(*parts, strict=True)]
+        return cls(
+            feature=columns[0].astype(np.int32),
+            threshold=columns[1].astype(np.float64),
+            left=columns[2].astype(np.int32),
+            right=columns[3].astype(np.int32),
+            value=columns[4].astype(np.float64),
+            roots=np.asarray(roots, dtype=np.int32),
+            baseline=float(np.ravel(model._baseline_prediction)[0]),
+            max_depth=depth,
+        )
+
+    def decision(self, x: np.ndarray) -> np.ndarray:
+        """Raw score (log-odds) of each row of x. All (row, tree) pairs descend together;
+        those that reached a leaf drop out of the next step."""
+        n_rows, n_trees = len(x), len(self.roots)
+        node = np.tile(self.roots, n_rows)  # (row, tree) pairs, row-major
+        row = np.repeat(np.arange(n_rows), n_trees)
+        active = np.flatnonzero(self.feature[node] >= 0)
+        for _ in range(self.max_depth):
+            if len(active) == 0:
+                break
+            at = node[active]
+            go_left = x[row[active], self.feature[at]] <= self.threshold[at]
+            node[active] = np.where(go_left, self.left[at], self.right[at])
+            active = active[self.feature[node[active]] >= 0]
+        return self.baseline + self.value[node].reshape(n_rows, n_trees).sum(axis=1)
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.decision(np.asarray(x, dtype=np.float64))))
