@@ -20,18 +20,22 @@ def test_data_stages(pipeline):
     root, params, results = pipeline
     assert len(list((root / "data" / "raw" / "mitdb").iterdir())) == 144
     assert len(list((root / "data" / "raw" / "svdb").iterdir())) == 120  # 40 SVDB records
-    assert [len(report.fetched) for report in results["ingest"]] == [144, 120]
+    strips = 2 * 2842  # .hea and .mat of each CinC 2017 strip
+    assert len(list((root / "data" / "raw" / "cinc2017").iterdir())) == strips
+    assert [len(report.fetched) for report in results["ingest"]] == [144, 120, strips]
     assert [(r.fetched, len(r.already_present)) for r in results["ingest_again"]] == [
         ((), 144),
         ((), 120),
+        ((), strips),
     ]
     assert results["validate_raw"].success and results["validate_dataset"].success
     # Re-validating unchanged records leaves the record later stages depend on byte-identical.
     assert results["validate_raw_again"].success
     assert (root / "data" / "validated" / "raw.json").read_bytes() == results["raw_receipt"]
     receipt = json.loads(results["raw_receipt"])
-    assert receipt["passed"] and len(receipt["inputs_sha256"]) == 144 + 120
-    assert {"mitdb/100.dat", "svdb/822.dat"} <= set(receipt["inputs_sha256"])
+    assert receipt["passed"] and len(receipt["inputs_sha256"]) == 144 + 120 + strips
+    assert {"mitdb/100.dat", "svdb/822.dat", "cinc2017/A00003.mat"} <= set(receipt["inputs_sha256"])
+    assert receipt["tables"]["cinc2017_strips"] == 2842
     assert json.loads((root / "data" / "validated" / "dataset.json").read_text())["passed"]
     # The AAMI counts of de Chazal et al. (2004), reproduced exactly, and SVDB's.
     assert results["preprocess"] == params["validate_dataset"]["expected_counts"]
