@@ -75,31 +75,30 @@ def _missing(message: str) -> NoReturn:
     pytest.skip(message)
 
 
+def _required_mirror(database: str, probe: str) -> Path:
+    path = mirror_dir(database, probe)
+    if path is None:
+        variable = f"ARRHYTHMIA_{database.upper()}_MIRROR"
+        _missing(f"the {database} mirror is missing (set {variable})")
+    return path
+
+
 @pytest.fixture(scope="session")
 def full_mirror() -> Path:
     """Slow tests need the whole database."""
-    path = mirror_dir()
-    if path is None:
-        _missing("the MITDB mirror is missing (set ARRHYTHMIA_MITDB_MIRROR)")
-    return path
+    return _required_mirror("mitdb", "100.dat")
 
 
 @pytest.fixture(scope="session")
 def full_svdb_mirror() -> Path:
     """The pipeline's slow tests also ingest the 40 SVDB records."""
-    path = mirror_dir("svdb", "800.dat")
-    if path is None:
-        _missing("the SVDB mirror is missing (set ARRHYTHMIA_SVDB_MIRROR)")
-    return path
+    return _required_mirror("svdb", "800.dat")
 
 
 @pytest.fixture(scope="session")
 def full_cinc2017_mirror() -> Path:
     """The pipeline's slow tests also ingest the CinC 2017 strips (the strip AF call)."""
-    path = mirror_dir("cinc2017", "A00003.mat")
-    if path is None:
-        _missing("the CinC 2017 mirror is missing (set ARRHYTHMIA_CINC2017_MIRROR)")
-    return path
+    return _required_mirror("cinc2017", "A00003.mat")
 
 
 @pytest.fixture(scope="session")

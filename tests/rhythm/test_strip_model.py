@@ -8,7 +8,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from arrhythmia.rhythm.episodes import find_episodes
-from arrhythmia.rhythm.strip import strip_af_spans, strip_feature_row
+from arrhythmia.rhythm.strip import learnt_call_inputs, strip_af_spans
 from arrhythmia.rhythm.strip_features import (
     MISSING,
     STRIP_FEATURES,
@@ -135,5 +135,6 @@ def test_find_episodes_uses_the_learnt_call_where_it_is_given():
     learnt = find_episodes(samples, labels, FS, signal, n, proba=proba, strip_af=always_af)
     assert "AFIB" not in {e.rhythm for e in rule}
     assert "AFIB" in {e.rhythm for e in learnt}
-    row = strip_feature_row(samples, labels, proba, FS, signal, [])
+    row, readable = learnt_call_inputs(samples, labels, proba, FS, signal, [])
     assert np.array_equal(row, strip_feature_vector(samples, labels, proba, FS, signal[:, 0]))
+    assert readable

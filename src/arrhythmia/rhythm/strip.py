@@ -82,18 +82,21 @@ def is_atrial_fibrillation(features: StripFeatures | None, params: StripParams) 
     )
 
 
-def strip_feature_row(
+def learnt_call_inputs(
     samples: np.ndarray,
     labels: np.ndarray,
     proba: np.ndarray,
     fs: float,
     signal: np.ndarray,
     unreadable: list[tuple[int, int]],
-) -> np.ndarray:
-    """What the learnt model reads of a strip (the train stage fits it on the same rows)."""
+    params: StripParams = StripParams(),
+) -> tuple[np.ndarray, bool]:
+    """The row the learnt model reads of a strip, and whether the strip may be called AF at
+    all (:func:`is_readable_strip`). The train stage fits on the same rows."""
     lead = signal[:, 0] if np.ndim(signal) == 2 else signal
     lost = sum(end - start for start, end in unreadable)
-    return strip_feature_vector(samples, labels, proba, fs, lead, lost)
+    readable = is_readable_strip(strip_features(samples, labels, fs, signal, lost), params)
+    return strip_feature_vector(samples, labels, proba, fs, lead, lost), readable
 
 
 def is_readable_strip(features: StripFeatures | None, params: StripParams) -> bool:
@@ -121,14 +124,12 @@ def strip_af_spans(
     With a learnt `model` (and the beats' class probabilities) its trees make the call; the
     thresholds of `params` make it otherwise. Either way a strip with too few clean RR
     intervals or too much unreadable time is never AF."""
-    lost = sum(end - start for start, end in unreadable)
-    features = strip_features(samples, labels, fs, signal, lost)
     if model is not None and proba is not None:
-        af = is_readable_strip(features, params) and model.is_af(
-            strip_feature_row(samples, labels, proba, fs, signal, unreadable)
-        )
+        row, readable = learnt_call_inputs(samples, labels, proba, fs, signal, unreadable, params)
+        af = readable and model.is_af(row)
     else:
-        af = is_atrial_fibrillation(features, params)
+        lost = sum(end - start for start, end in unreadable)
+        af = is_atrial_fibrillation(strip_features(samples, labels, fs, signal, lost), params)
     if not af:
         return np.empty((0, 2), dtype=np.int64)
     return np.array([[samples[0], samples[-1] + 1]], dtype=np.int64)

@@ -1,6 +1,6 @@
 """Fitting the learnt AF call of short strips (:mod:`arrhythmia.rhythm.strip_model`) on the
 CinC 2017 strips: each strip is read, its beats found and classified as the product does,
-and its feature row computed (:func:`arrhythmia.rhythm.strip.strip_feature_row`). The AF
+and its feature row computed (:func:`arrhythmia.rhythm.strip.learnt_call_inputs`). The AF
 threshold maximises F1 out of fold; the reported F1 scores each fold with trees and a
 threshold fitted and chosen on the other folds only. The tree settings, the features and the
 readable gate were chosen on the same strips, so the F1 is not free of every choice."""
@@ -21,12 +21,7 @@ from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.inference.diagnose import classified_beats
 from arrhythmia.inference.leads import lead_first
 from arrhythmia.inference.model_handle import ModelHandle
-from arrhythmia.rhythm.strip import (
-    StripParams,
-    is_readable_strip,
-    strip_feature_row,
-    strip_features,
-)
+from arrhythmia.rhythm.strip import learnt_call_inputs
 from arrhythmia.rhythm.strip_features import MISSING, STRIP_FEATURES
 from arrhythmia.rhythm.strip_model import StripAfModel
 from arrhythmia.signal.quality import assess_quality, union
@@ -75,11 +70,14 @@ def strip_rows(
             refused += 1
             continue
         beats = classified_beats(ecg, model, detector, quality)
-        lost = union(beats.unreadable, beats.noisy)
-        args = (beats.samples, beats.labels)
-        rows[i] = strip_feature_row(*args, beats.proba, ecg.fs, ecg.signal, lost)
-        features = strip_features(*args, ecg.fs, ecg.signal, sum(b - a for a, b in lost))
-        readable[i] = is_readable_strip(features, StripParams())
+        rows[i], readable[i] = learnt_call_inputs(
+            beats.samples,
+            beats.labels,
+            beats.proba,
+            ecg.fs,
+            ecg.signal,
+            union(beats.unreadable, beats.noisy),
+        )
     if refused > MAX_REFUSED_SHARE * len(names):
         raise StripDataError(
             f"{folder}: {refused} of {len(names)} strips cannot be read or are refused "
