@@ -23,10 +23,13 @@ def main() -> None:
     arrays = load_dataset(paths.dataset)
     ds2 = arrays["split"] == "DS2"
     records, labels = arrays["record"][ds2], arrays["label"][ds2]
-    before = BeatClassifier.load(paths.model).predict_proba(
+    classifier = BeatClassifier.load(paths.model)
+    before = classifier.predict_proba(
         arrays["windows"][ds2], arrays["rr"][ds2], arrays["rr_names"], records
     )
-    after = rhythm_consistent(paths.raw_dir, records, arrays["sample"][ds2], before)
+    after = rhythm_consistent(
+        paths.raw_dir, records, arrays["sample"][ds2], before, classifier.strip_af_model()
+    )
     print("| record | S beats | S found before -> after | false S before -> after |")
     print("|:--|--:|--:|--:|")
     totals = np.zeros(4, dtype=int)

@@ -1,10 +1,16 @@
 """Rhythm figures of the whole product (own beat detection, the pipeline's model) on each
-rhythm development database: MITDB's DS1, VFDB, CUDB and the CinC 2017 strips (SVDB's
-records in ../shared carry no rhythm annotations to score against).
+rhythm development database: MITDB's DS1, VFDB, CUDB and the CinC 2017 strips; and for
+SVDB, whose records in ../shared carry beat labels but no rhythm annotations, the AF called
+over its frequent supraventricular ectopy.
 
     python benchmarks/rhythm_databases.py                       # every database
     python benchmarks/rhythm_databases.py vfdb cudb --out reports/rhythm/vt_vf.json
     python benchmarks/rhythm_databases.py cinc2017 --cinc-limit 300
+    python benchmarks/rhythm_databases.py mitdb svdb --no-af-confirmation \
+        --out reports/rhythm/without_af_confirmation.json
+
+`--no-af-confirmation` gives long records the episode detector's AF as it stands, without
+the learnt strip call's confirmation window by window (the product before that step).
 
 Long records (MITDB, VFDB, CUDB): gross duration and episode Se / +P of AF (AFIB and
 AFL), VT, VF (flutter and fibrillation: the product reports both as VFL) and VT-or-VF, whole
@@ -12,7 +18,10 @@ records scored against their `.atr` rhythm annotations (CUDB marks VF with `[` `
 its VT is not in the reference; VFDB's "(NOISE" notes are scored as noise, although there
 the rhythm before them goes on). CinC 2017: each strip's call (A where AF covers at least
 half of it) against REFERENCE.csv: F1 per class and the challenge score, the mean F1 of N,
-A and O. DS2 is the test set and is never run here.
+A and O. SVDB: the time called AF and the reference S beats inside it. Cardiologists
+label no beat S in AF (MITDB calls those N), so an S beat inside a called AF episode marks
+AF called over atrial ectopy, and the no-S-in-AF rule turns it into a missed S beat. DS2 is
+the test set and is never run here.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import csv
 import json
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +53,11 @@ GROUPS: dict[str, set[str]] = {
     "VF": {"VF", "VFIB", "VFL"},
     "VT or VF": {"VT", "VF", "VFIB", "VFL"},
 }
-# SVDB is not here: the copies in ../shared hold beat labels only, no rhythm annotations
 LONG_RECORDS = ("mitdb", "vfdb", "cudb")
+# SVDB's copies in ../shared hold beat labels only, no rhythm annotations to score against
+BEAT_LABELLED = ("svdb",)
 CINC_CLASSES = ("N", "A", "O", "~")
+SUPRAVENTRICULAR = set("AaJS")  # MITDB symbols of the AAMI S class
 
 
 def cinc_call(d) -> str:
@@ -83,6 +95,29 @@ def score_long(database: str, folder: Path, model, detector) -> dict:
             for group, rhythms in GROUPS.items()
         }
     gross = {g: pool([scores[g] for scores in per_record.values()]) for g in GROUPS}
+    return {"gross": gross, "per_record": per_record}
+
+
+def score_af_over_ectopy(folder: Path, model, detector) -> dict:
+    """Per record: seconds called AF, reference S beats inside them, reference S beats."""
+    import wfdb
+
+    per_record = {}
+    for name in tqdm(record_names("svdb", folder), desc="svdb", unit="record"):
+        diagnosis = predict_record(folder / name, model, detector)
+        reference = wfdb.rdann(str(folder / name), "atr")
+        s_beats = np.array(
+            [at for at, symbol in zip(reference.sample, reference.symbol, strict=True)
+             if symbol in SUPRAVENTRICULAR]
+        )  # fmt: skip
+        af = [e for e in diagnosis.episodes if e.rhythm in GROUPS["AF"]]
+        per_record[name] = {
+            "af_s": sum(e.end - e.start for e in af) / diagnosis.fs,
+            "s_in_af": int(sum(np.sum((s_beats >= e.start) & (s_beats < e.end)) for e in af)),
+            "s_beats": len(s_beats),
+        }
+    keys = ("af_s", "s_in_af", "s_beats")
+    gross = {key: sum(r[key] for r in per_record.values()) for key in keys}
     return {"gross": gross, "per_record": per_record}
 
 
@@ -152,11 +187,16 @@ def print_cinc(result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    known = [*LONG_RECORDS, "cinc2017"]
+    known = [*LONG_RECORDS, *BEAT_LABELLED, "cinc2017"]
     parser.add_argument("databases", nargs="*", help=f"of {', '.join(known)} (default: all)")
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--cinc-limit", type=int, default=None, help="the first N strips only")
     parser.add_argument("--out", type=Path, default=Path("reports/rhythm/databases.json"))
+    parser.add_argument(
+        "--no-af-confirmation",
+        action="store_true",
+        help="long records: AF from the episode detector alone, unconfirmed by the strip call",
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.databases) - set(known))
     if unknown:
@@ -164,13 +204,17 @@ def main() -> None:
 
     paths = load_params().paths
     model, detector = load_model(paths.model), QrsDetector.load(paths.qrs_detector)
+    # on a long record the strip call only confirms AF: without it, the detector's AF stands
+    long_model = replace(model, strip_af=None) if args.no_af_confirmation else model
     results = {}
     for database in args.databases or known:
         folder = args.data / database
         if database == "cinc2017":
             results[database] = score_cinc(folder, model, detector, args.cinc_limit)
+        elif database in BEAT_LABELLED:
+            results[database] = score_af_over_ectopy(folder, long_model, detector)
         else:
-            results[database] = score_long(database, folder, model, detector)
+            results[database] = score_long(database, folder, long_model, detector)
     # a run over some databases keeps the others' last figures in the file
     saved = json.loads(args.out.read_text()) if args.out.is_file() else {}
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -181,8 +225,12 @@ def main() -> None:
           "episode Se | episode +P |")  # fmt: skip
     print("|:--|:--|--:|--:|--:|--:|--:|--:|")
     for database, result in results.items():
-        if database != "cinc2017":
+        if database in LONG_RECORDS:
             print_long("MITDB DS1" if database == "mitdb" else database.upper(), result)
+    if "svdb" in results:
+        g = results["svdb"]["gross"]
+        print(f"\nSVDB: AF called over {g['af_s']:.0f} s; {g['s_in_af']} of its {g['s_beats']} "
+              "reference S beats lie inside (AF called over atrial ectopy)")  # fmt: skip
     if "cinc2017" in results:
         print_cinc(results["cinc2017"])
     print(f"\n(per record: {args.out})")

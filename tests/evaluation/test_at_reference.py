@@ -9,8 +9,10 @@ from arrhythmia.rhythm.episodes import Episode
 def test_each_record_is_read_and_its_own_af_removes_s_calls_inside_it(excerpt_dir, monkeypatch):
     seen = {}
 
-    def fake_episodes(samples, labels, fs, signal, n_samples, unreadable):
-        seen[len(samples)] = (fs, n_samples, signal.shape[1])
+    strip_af = object()  # the model's learnt strip call, handed on untouched
+
+    def fake_episodes(samples, labels, fs, signal, n_samples, unreadable, *, proba, strip_af):
+        seen[len(samples)] = (fs, n_samples, signal.shape[1], len(proba), strip_af)
         if len(samples) == 3:  # the first record: AF over its middle
             return [Episode("N", 0, 1000), Episode("AFIB", 1000, 5000), Episode("N", 5000, 10800)]
         return [Episode("N", 0, n_samples)]
@@ -21,8 +23,9 @@ def test_each_record_is_read_and_its_own_af_removes_s_calls_inside_it(excerpt_di
     proba = np.tile(np.array([[0.1, 0.8, 0.05, 0.03, 0.02]], dtype=np.float32), (5, 1))
     before = proba.copy()
 
-    out = at_reference.rhythm_consistent(excerpt_dir, records, samples, proba)
+    out = at_reference.rhythm_consistent(excerpt_dir, records, samples, proba, strip_af)
 
     assert out.argmax(axis=1).tolist() == [1, 0, 1, 1, 1]  # only the S beat inside AF moves
-    assert seen == {3: (360.0, 10800, 2), 2: (360.0, 10800, 2)}  # each record's own signal
+    # each record's own signal and beat probabilities, and the model's strip call
+    assert seen == {3: (360.0, 10800, 2, 3, strip_af), 2: (360.0, 10800, 2, 2, strip_af)}
     np.testing.assert_array_equal(proba, before)  # the input is left alone

@@ -16,15 +16,21 @@ from arrhythmia.data.wfdb_io import read_ecg
 from arrhythmia.evaluation.ec57 import evaluate_predictions, single_out_statistics
 from arrhythmia.rhythm.consistency import no_premature_in_fibrillation
 from arrhythmia.rhythm.episodes import find_episodes
+from arrhythmia.rhythm.strip_model import StripAfModel
 from arrhythmia.signal.ecg import primary_lead_first
 from arrhythmia.signal.quality import assess_quality
 
 
 def rhythm_consistent(
-    raw_dir: str | Path, records: np.ndarray, samples: np.ndarray, proba: np.ndarray
+    raw_dir: str | Path,
+    records: np.ndarray,
+    samples: np.ndarray,
+    proba: np.ndarray,
+    strip_af: StripAfModel | None = None,
 ) -> np.ndarray:
     """`proba` of the beats at `samples` (sorted within each of `records`, read from
-    `raw_dir`) with S moved to N inside the AF and flutter episodes found in each record."""
+    `raw_dir`) with S moved to N inside the AF and flutter episodes found in each record,
+    as a diagnosis with the learnt `strip_af` call (if any) finds them."""
     out = proba.copy()
     classes = np.array(AAMI_CLASSES)
     for record in dict.fromkeys(records.tolist()):
@@ -33,7 +39,14 @@ def rhythm_consistent(
         labels = classes[proba[rows].argmax(axis=1)]
         unreadable = assess_quality(ecg.signal, ecg.fs).unreadable
         episodes = find_episodes(
-            samples[rows], labels, ecg.fs, ecg.signal, len(ecg.signal), unreadable
+            samples[rows],
+            labels,
+            ecg.fs,
+            ecg.signal,
+            len(ecg.signal),
+            unreadable,
+            proba=proba[rows],
+            strip_af=strip_af,
         )
         _, out[rows] = no_premature_in_fibrillation(samples[rows], labels, proba[rows], episodes)
     return out
@@ -64,7 +77,9 @@ def score_at_reference(
     proba = classifier.predict_proba(
         arrays["windows"][test], arrays["rr"][test], arrays["rr_names"], records
     )
-    proba = rhythm_consistent(raw_dir, records, arrays["sample"][test], proba)
+    proba = rhythm_consistent(
+        raw_dir, records, arrays["sample"][test], proba, classifier.strip_af_model()
+    )
     y_pred = proba.argmax(axis=1)
     metrics = evaluate_predictions(y_true, y_pred)
     metrics.update(single_out_statistics(records, y_true, y_pred, single_out))

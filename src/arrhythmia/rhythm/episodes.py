@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal as sps
 
 from arrhythmia.rhythm.atrial import clean_intervals, p_wave_similarity
-from arrhythmia.rhythm.strip import STRIP_MAX_S, strip_af_spans
+from arrhythmia.rhythm.strip import STRIP_MAX_S, confirmed_af_spans, strip_af_spans
 from arrhythmia.rhythm.strip_model import StripAfModel
 from arrhythmia.signal.filters import bandpass_sos
 from arrhythmia.signal.quality import union
@@ -49,6 +49,9 @@ class RhythmParams:
     # score (the 50-beat trend smoothing already joins short gaps); kept as safety nets.
     af_min_episode_s: float = 30.0
     af_merge_gap_s: float = 10.0
+    # With a learnt strip AF call in the model, a long record's AF is confirmed by it in
+    # windows of about this length: the CinC 2017 strips' median, not tuned.
+    af_confirm_window_s: float = 30.0
     # Atrial activity veto (the notes: P waves veto AF; Larburu 2011): where the pre-QRS
     # segments of consecutive beats stay alike, P waves are there and it is not AF.
     af_p_window_s: tuple[float, float] = (0.25, 0.07)  # segment from R-0.25 s to R-0.07 s
@@ -123,6 +126,7 @@ def find_episodes(
     if samples.shape != labels.shape:
         raise ValueError(f"{len(samples)} beats but {len(labels)} labels")
     flutter, monomorphic_vt = ventricular_tachyarrhythmia_spans(signal, fs, samples, labels, params)
+    lost = union(unreadable, noisy)  # what the AF calls count as unreadable
     proposals = {
         "SBR": sinus_bradycardia_spans(samples, labels, fs, params),
         "SVTA": run_spans(
@@ -130,19 +134,7 @@ def find_episodes(
         ),
         "T": pattern_spans(samples, labels, fs, "(?:[^V]{2}V)", params.trigeminy_min_cycles),
         "B": pattern_spans(samples, labels, fs, "(?:[^V]V)", params.bigeminy_min_cycles),
-        "AFIB": (
-            strip_af_spans(
-                samples,
-                labels,
-                fs,
-                signal,
-                union(unreadable, noisy),
-                proba=proba,
-                model=strip_af,
-            )
-            if n_samples <= STRIP_MAX_S * fs
-            else atrial_fibrillation_spans(samples, labels, fs, params, signal)
-        ),
+        "AFIB": _af_spans(samples, labels, fs, signal, lost, params, proba, strip_af, n_samples),
         "VT": run_spans(samples, labels, fs, "V", params.vt_min_beats, params.vt_min_rate_bpm),
         "VFL": flutter,
         "NOISE": np.asarray(list(unreadable), dtype=np.int64).reshape(-1, 2),
@@ -155,6 +147,31 @@ def find_episodes(
         ("VT", monomorphic_vt),
     ]
     return merge_touching(paint(n_samples, layers))
+
+
+def _af_spans(
+    samples: np.ndarray,
+    labels: np.ndarray,
+    fs: float,
+    signal: np.ndarray,
+    unreadable: list[tuple[int, int]],
+    params: RhythmParams,
+    proba: np.ndarray | None,
+    strip_af: StripAfModel | None,
+    n_samples: int,
+) -> np.ndarray:
+    """A strip's AF: one call from all its beats. A long record's: the episode detector's,
+    confirmed window by window by the learnt strip call where the model carries one
+    (episodes still last ``af_min_episode_s``)."""
+    if n_samples <= STRIP_MAX_S * fs:
+        return strip_af_spans(samples, labels, fs, signal, unreadable, proba=proba, model=strip_af)
+    spans = atrial_fibrillation_spans(samples, labels, fs, params, signal)
+    if strip_af is None or proba is None or len(spans) == 0:
+        return spans
+    kept = confirmed_af_spans(
+        spans, samples, labels, proba, fs, signal, unreadable, strip_af, params.af_confirm_window_s
+    )
+    return _merge_spans(kept, 0, int(params.af_min_episode_s * fs))
 
 
 def find_pauses(samples: np.ndarray, fs: float, min_pause_s: float = 2.0) -> list[tuple[int, int]]:

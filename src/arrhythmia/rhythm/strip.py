@@ -10,6 +10,11 @@ the CinC 2017 strips in ``../shared`` (``benchmarks/strip_af.py`` prints the cho
 record-wise cross-validated F1). A model bundle that carries a learnt strip model
 (:mod:`arrhythmia.rhythm.strip_model`) makes the call with it instead; the thresholds stay
 the fallback for bundles without one.
+
+A long record's AF, found by the episode detector, is confirmed by the same learnt call on
+windows of about a strip's length (:func:`confirmed_af_spans`): irregular RR intervals from
+frequent atrial ectopic beats pass the detector but not the call, which also reads the beat
+classes, the P waves and the ectopic pairs.
 """
 
 from __future__ import annotations
@@ -133,3 +138,35 @@ def strip_af_spans(
     if not af:
         return np.empty((0, 2), dtype=np.int64)
     return np.array([[samples[0], samples[-1] + 1]], dtype=np.int64)
+
+
+def confirmed_af_spans(
+    spans: np.ndarray,
+    samples: np.ndarray,
+    labels: np.ndarray,
+    proba: np.ndarray,
+    fs: float,
+    signal: np.ndarray,
+    unreadable: list[tuple[int, int]],
+    model: StripAfModel,
+    window_s: float,
+    params: StripParams = StripParams(),
+) -> np.ndarray:
+    """The windows of a long record's AF `spans` that the learnt strip call confirms.
+
+    Each span is cut into equal windows of about `window_s`; a window stays AF where its
+    beats and signal, read as a strip, are called AF (a window the call may not judge,
+    :func:`is_readable_strip`, is not). Adjacent kept windows touch."""
+    kept = []
+    for start, end in np.asarray(spans, dtype=np.int64).reshape(-1, 2):
+        n_windows = max(1, int(round((end - start) / (window_s * fs))))
+        edges = np.linspace(start, end, n_windows + 1).round().astype(np.int64)
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            inside = (samples >= a) & (samples < b)
+            lost = [(max(x, a) - a, min(y, b) - a) for x, y in unreadable if x < b and y > a]
+            row, readable = learnt_call_inputs(
+                samples[inside] - a, labels[inside], proba[inside], fs, signal[a:b], lost, params
+            )
+            if readable and model.is_af(row):
+                kept.append((a, b))
+    return np.array(kept, dtype=np.int64).reshape(-1, 2)
