@@ -28,7 +28,7 @@ def main() -> None:
         arrays["windows"][ds2], arrays["rr"][ds2], arrays["rr_names"], records
     )
     after = rhythm_consistent(
-        paths.raw_dir, records, arrays["sample"][ds2], before, classifier.strip_af_model()
+        paths.raw_dir, records, arrays["sample"][ds2], before, strip_af=classifier.strip_af_model()
     )
     print("| record | S beats | S found before -> after | false S before -> after |")
     print("|:--|--:|--:|--:|")

@@ -6,11 +6,11 @@ over its frequent supraventricular ectopy.
     python benchmarks/rhythm_databases.py                       # every database
     python benchmarks/rhythm_databases.py vfdb cudb --out reports/rhythm/vt_vf.json
     python benchmarks/rhythm_databases.py cinc2017 --cinc-limit 300
-    python benchmarks/rhythm_databases.py mitdb svdb --no-af-confirmation \
-        --out reports/rhythm/without_af_confirmation.json
+    python benchmarks/rhythm_databases.py mitdb vfdb cudb svdb --no-af-confirmation
 
 `--no-af-confirmation` gives long records the episode detector's AF as it stands, without
-the learnt strip call's confirmation window by window (the product before that step).
+the learnt strip call's confirmation window by window (the product before that step); its
+figures go to reports/rhythm/without_af_confirmation.json unless --out says otherwise.
 
 Long records (MITDB, VFDB, CUDB): gross duration and episode Se / +P of AF (AFIB and
 AFL), VT, VF (flutter and fibrillation: the product reports both as VFL) and VT-or-VF, whole
@@ -38,6 +38,7 @@ import numpy as np
 from tqdm import tqdm
 
 from arrhythmia.config import load_params
+from arrhythmia.data.aami import SYMBOL_TO_AAMI
 from arrhythmia.data.readers import RecordError
 from arrhythmia.data.records import DS1
 from arrhythmia.detection.model import QrsDetector
@@ -57,7 +58,7 @@ LONG_RECORDS = ("mitdb", "vfdb", "cudb")
 # SVDB's copies in ../shared hold beat labels only, no rhythm annotations to score against
 BEAT_LABELLED = ("svdb",)
 CINC_CLASSES = ("N", "A", "O", "~")
-SUPRAVENTRICULAR = set("AaJS")  # MITDB symbols of the AAMI S class
+SUPRAVENTRICULAR = {s for s, aami in SYMBOL_TO_AAMI.items() if aami == "S"}
 
 
 def cinc_call(d) -> str:
@@ -191,13 +192,16 @@ def main() -> None:
     parser.add_argument("databases", nargs="*", help=f"of {', '.join(known)} (default: all)")
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--cinc-limit", type=int, default=None, help="the first N strips only")
-    parser.add_argument("--out", type=Path, default=Path("reports/rhythm/databases.json"))
+    parser.add_argument("--out", type=Path, help="default: reports/rhythm/databases.json")
     parser.add_argument(
         "--no-af-confirmation",
         action="store_true",
         help="long records: AF from the episode detector alone, unconfirmed by the strip call",
     )
     args = parser.parse_args()
+    if args.out is None:
+        name = "without_af_confirmation" if args.no_af_confirmation else "databases"
+        args.out = Path(f"reports/rhythm/{name}.json")
     unknown = sorted(set(args.databases) - set(known))
     if unknown:
         parser.error(f"unknown databases {unknown}: choose from {known}")

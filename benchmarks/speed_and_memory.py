@@ -128,7 +128,10 @@ def one_record(mitdb: Path, params) -> None:
     proba = classify_beats(ecg, samples, model)
     labels = np.array(list("NSVFQ"))[proba.argmax(axis=1)]
     lap("classify")
-    find_episodes(samples, labels, ecg.fs, ecg.signal, len(ecg.signal), quality.unreadable)
+    n, unreadable = len(ecg.signal), quality.unreadable
+    find_episodes(
+        samples, labels, ecg.fs, ecg.signal, n, unreadable, proba=proba, strip_af=model.strip_af
+    )
     lap("rhythm")
     total = sum(steps.values())
     print(f"1. record 208 (30 min, 2 leads), model loaded: {total:.2f} s, "

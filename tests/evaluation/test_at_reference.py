@@ -12,7 +12,7 @@ def test_each_record_is_read_and_its_own_af_removes_s_calls_inside_it(excerpt_di
     strip_af = object()  # the model's learnt strip call, handed on untouched
 
     def fake_episodes(samples, labels, fs, signal, n_samples, unreadable, *, proba, strip_af):
-        seen[len(samples)] = (fs, n_samples, signal.shape[1], len(proba), strip_af)
+        seen[len(samples)] = (fs, n_samples, signal.shape[1], proba.tolist(), strip_af)
         if len(samples) == 3:  # the first record: AF over its middle
             return [Episode("N", 0, 1000), Episode("AFIB", 1000, 5000), Episode("N", 5000, 10800)]
         return [Episode("N", 0, n_samples)]
@@ -21,11 +21,15 @@ def test_each_record_is_read_and_its_own_af_removes_s_calls_inside_it(excerpt_di
     records = np.array(["100", "100", "100", "119", "119"])
     samples = np.array([500, 2000, 6000, 500, 2000])
     proba = np.tile(np.array([[0.1, 0.8, 0.05, 0.03, 0.02]], dtype=np.float32), (5, 1))
+    proba[:, 2] += np.arange(5) / 100  # each beat its own row, to tell whose rows are handed on
     before = proba.copy()
 
-    out = at_reference.rhythm_consistent(excerpt_dir, records, samples, proba, strip_af)
+    out = at_reference.rhythm_consistent(excerpt_dir, records, samples, proba, strip_af=strip_af)
 
     assert out.argmax(axis=1).tolist() == [1, 0, 1, 1, 1]  # only the S beat inside AF moves
-    # each record's own signal and beat probabilities, and the model's strip call
-    assert seen == {3: (360.0, 10800, 2, 3, strip_af), 2: (360.0, 10800, 2, 2, strip_af)}
+    # each record's own signal and beat probabilities (before the rule), and the strip call
+    assert seen == {
+        3: (360.0, 10800, 2, before[:3].tolist(), strip_af),
+        2: (360.0, 10800, 2, before[3:].tolist(), strip_af),
+    }
     np.testing.assert_array_equal(proba, before)  # the input is left alone

@@ -26,7 +26,8 @@ def rhythm_consistent(
     records: np.ndarray,
     samples: np.ndarray,
     proba: np.ndarray,
-    strip_af: StripAfModel | None = None,
+    *,
+    strip_af: StripAfModel | None,
 ) -> np.ndarray:
     """`proba` of the beats at `samples` (sorted within each of `records`, read from
     `raw_dir`) with S moved to N inside the AF and flutter episodes found in each record,
@@ -78,7 +79,7 @@ def score_at_reference(
         arrays["windows"][test], arrays["rr"][test], arrays["rr_names"], records
     )
     proba = rhythm_consistent(
-        raw_dir, records, arrays["sample"][test], proba, classifier.strip_af_model()
+        raw_dir, records, arrays["sample"][test], proba, strip_af=classifier.strip_af_model()
     )
     y_pred = proba.argmax(axis=1)
     metrics = evaluate_predictions(y_true, y_pred)

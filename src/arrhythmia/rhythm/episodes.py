@@ -50,7 +50,7 @@ class RhythmParams:
     af_min_episode_s: float = 30.0
     af_merge_gap_s: float = 10.0
     # With a learnt strip AF call in the model, a long record's AF is confirmed by it in
-    # windows of about this length: the CinC 2017 strips' median, not tuned.
+    # windows of this length to twice it: the CinC 2017 strips' median length, not tuned.
     af_confirm_window_s: float = 30.0
     # Atrial activity veto (the notes: P waves veto AF; Larburu 2011): where the pre-QRS
     # segments of consecutive beats stay alike, P waves are there and it is not AF.
@@ -118,7 +118,9 @@ def find_episodes(
     (n_samples, n_leads) ECG in physical units; ``unreadable`` spans become "NOISE", and so
     do ``noisy`` spans except where flutter or VT is told from the signal. A strip (up to
     STRIP_MAX_S) gets one AF call from all its beats (:mod:`arrhythmia.rhythm.strip`), by
-    the learnt ``strip_af`` model where one is given with the beats' class ``proba``."""
+    the learnt ``strip_af`` model where one is given with the beats' class ``proba``
+    (before any rhythm rule); a longer record's AF is then confirmed by that model in
+    windows of ``af_confirm_window_s``."""
     if n_samples <= 0:
         return []
     samples = np.asarray(samples, dtype=np.int64)
@@ -134,7 +136,7 @@ def find_episodes(
         ),
         "T": pattern_spans(samples, labels, fs, "(?:[^V]{2}V)", params.trigeminy_min_cycles),
         "B": pattern_spans(samples, labels, fs, "(?:[^V]V)", params.bigeminy_min_cycles),
-        "AFIB": _af_spans(samples, labels, fs, signal, lost, params, proba, strip_af, n_samples),
+        "AFIB": _af_proposal(samples, labels, fs, signal, lost, params, proba, strip_af, n_samples),
         "VT": run_spans(samples, labels, fs, "V", params.vt_min_beats, params.vt_min_rate_bpm),
         "VFL": flutter,
         "NOISE": np.asarray(list(unreadable), dtype=np.int64).reshape(-1, 2),
@@ -149,7 +151,7 @@ def find_episodes(
     return merge_touching(paint(n_samples, layers))
 
 
-def _af_spans(
+def _af_proposal(
     samples: np.ndarray,
     labels: np.ndarray,
     fs: float,
@@ -169,7 +171,15 @@ def _af_spans(
     if strip_af is None or proba is None or len(spans) == 0:
         return spans
     kept = confirmed_af_spans(
-        spans, samples, labels, proba, fs, signal, unreadable, strip_af, params.af_confirm_window_s
+        spans,
+        samples,
+        labels,
+        proba,
+        fs,
+        signal,
+        unreadable,
+        model=strip_af,
+        window_s=params.af_confirm_window_s,
     )
     return _merge_spans(kept, 0, int(params.af_min_episode_s * fs))
 

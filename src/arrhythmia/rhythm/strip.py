@@ -148,25 +148,35 @@ def confirmed_af_spans(
     fs: float,
     signal: np.ndarray,
     unreadable: list[tuple[int, int]],
+    *,
     model: StripAfModel,
     window_s: float,
-    params: StripParams = StripParams(),
 ) -> np.ndarray:
     """The windows of a long record's AF `spans` that the learnt strip call confirms.
 
-    Each span is cut into equal windows of about `window_s`; a window stays AF where its
-    beats and signal, read as a strip, are called AF (a window the call may not judge,
-    :func:`is_readable_strip`, is not). Adjacent kept windows touch."""
+    Each span is cut into equal windows of `window_s` to twice that (a span shorter than
+    `window_s` is one window); a window stays AF where its beats and signal, read as a
+    strip, are called AF. A window the call may not judge (:func:`is_readable_strip`) is
+    not AF. Kept windows that follow each other touch."""
     kept = []
     for start, end in np.asarray(spans, dtype=np.int64).reshape(-1, 2):
-        n_windows = max(1, int(round((end - start) / (window_s * fs))))
+        n_windows = max(1, int((end - start) // (window_s * fs)))
         edges = np.linspace(start, end, n_windows + 1).round().astype(np.int64)
         for a, b in zip(edges[:-1], edges[1:], strict=True):
             inside = (samples >= a) & (samples < b)
-            lost = [(max(x, a) - a, min(y, b) - a) for x, y in unreadable if x < b and y > a]
             row, readable = learnt_call_inputs(
-                samples[inside] - a, labels[inside], proba[inside], fs, signal[a:b], lost, params
+                samples[inside] - a,
+                labels[inside],
+                proba[inside],
+                fs,
+                signal[a:b],
+                _clipped(unreadable, a, b),
             )
             if readable and model.is_af(row):
                 kept.append((a, b))
     return np.array(kept, dtype=np.int64).reshape(-1, 2)
+
+
+def _clipped(stretches: list[tuple[int, int]], a: int, b: int) -> list[tuple[int, int]]:
+    """The parts of `stretches` inside [a, b), counted from a."""
+    return [(max(x, a) - a, min(y, b) - a) for x, y in stretches if x < b and y > a]
