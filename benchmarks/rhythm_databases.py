@@ -38,9 +38,10 @@ import numpy as np
 from tqdm import tqdm
 
 from arrhythmia.config import load_params
-from arrhythmia.data.aami import SYMBOL_TO_AAMI
+from arrhythmia.data.aami import aami_labels
 from arrhythmia.data.readers import RecordError
 from arrhythmia.data.records import DS1
+from arrhythmia.data.wfdb_io import read_beats
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.evaluation.rhythm_scoring import episode_scores, pool, reference_episodes
 from arrhythmia.inference.model_handle import load_model
@@ -58,7 +59,6 @@ LONG_RECORDS = ("mitdb", "vfdb", "cudb")
 # SVDB's copies in ../shared hold beat labels only, no rhythm annotations to score against
 BEAT_LABELLED = ("svdb",)
 CINC_CLASSES = ("N", "A", "O", "~")
-SUPRAVENTRICULAR = {s for s, aami in SYMBOL_TO_AAMI.items() if aami == "S"}
 
 
 def cinc_call(d) -> str:
@@ -101,16 +101,11 @@ def score_long(database: str, folder: Path, model, detector) -> dict:
 
 def score_af_over_ectopy(folder: Path, model, detector) -> dict:
     """Per record: seconds called AF, reference S beats inside them, reference S beats."""
-    import wfdb
-
     per_record = {}
     for name in tqdm(record_names("svdb", folder), desc="svdb", unit="record"):
         diagnosis = predict_record(folder / name, model, detector)
-        reference = wfdb.rdann(str(folder / name), "atr")
-        s_beats = np.array(
-            [at for at, symbol in zip(reference.sample, reference.symbol, strict=True)
-             if symbol in SUPRAVENTRICULAR]
-        )  # fmt: skip
+        reference = read_beats(folder / name)
+        s_beats = reference.sample[aami_labels(reference.symbol) == "S"]
         af = [e for e in diagnosis.episodes if e.rhythm in GROUPS["AF"]]
         per_record[name] = {
             "af_s": sum(e.end - e.start for e in af) / diagnosis.fs,
