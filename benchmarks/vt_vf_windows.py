@@ -1,0 +1,225 @@
+"""Would a learnt classifier of signal windows tell VT from VF better than the product's
+rules? Issue 18 welcomes one "if it generalises across the databases"; this measures it.
+
+    python benchmarks/vt_vf_windows.py [--data ../shared/data]
+        [--out reports/rhythm/vt_vf_windows.json]
+
+Every record of MITDB's DS1, VFDB and CUDB in ../shared is diagnosed by the product (own
+beats, the pipeline's model). On the rhythm detectors' own windows (4 s, every second) each
+window gets the features the rules read (dominant frequency, spectral concentration,
+threshold crossings and amplitude of each lead; cycle-to-cycle similarity and amplitude
+variation), what the product's beats say about the 8 s around it (beats per second, share
+of V and N beats, median and variation of the RR intervals, unreadable share) and the
+running median of all of these over 9 windows. Its label is the reference rhythm at its
+centre: VT, VF (VF, VFIB, VFL) or other.
+
+Gradient-boosted trees (3 classes, probabilities smoothed over 5 windows) are scored on
+records they did not learn from, two ways: 10 record-wise folds over all three databases,
+and one database left out at a time (trained on the other two). Beat-run VT (3 or more V
+beats) is kept as the product finds it; the trees' VT and VF paint over it. The product's
+rules are scored on the same 1-s grid. Figures: duration Se / +P per database, in %.
+DS2 is the test set and is never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from tqdm import tqdm
+
+from arrhythmia.config import load_params
+from arrhythmia.data.records import DS1
+from arrhythmia.detection.model import QrsDetector
+from arrhythmia.evaluation.rhythm_scoring import reference_episodes
+from arrhythmia.inference.model_handle import load_model
+from arrhythmia.inference.predict import read_and_diagnose
+from arrhythmia.rhythm.episodes import (
+    RhythmParams,
+    run_spans,
+    vfl_window_features,
+    vt_window_features,
+)
+
+DATABASES = ("mitdb", "vfdb", "cudb")
+OTHER, VT, VF = 0, 1, 2
+CLASS_OF = {"VT": VT, "VF": VF, "VFIB": VF, "VFL": VF}  # reference names; product: VT, VFL
+CONTEXT_WINDOWS = 9  # running median of every feature over this many windows
+SMOOTH_WINDOWS = 5  # the trees' probabilities are averaged over this many windows
+BEAT_CONTEXT_S = 4.0  # beats this far either side of a window's centre
+GROUPS = {"VT": (VT,), "VF": (VF,), "VT or VF": (VT, VF)}
+
+
+def painted(episodes, n_samples: int) -> np.ndarray:
+    """Per sample: VT, VF or OTHER from (rhythm, start, end) episodes."""
+    out = np.full(n_samples, OTHER, dtype=np.int8)
+    for rhythm, start, end in episodes:
+        out[start:end] = CLASS_OF.get(rhythm, OTHER)
+    return out
+
+
+def beat_context(samples, labels, fs: float, centres, unreadable, n_samples: int) -> np.ndarray:
+    """What the product's beats say about the BEAT_CONTEXT_S either side of each centre."""
+    half = int(BEAT_CONTEXT_S * fs)
+    lo, hi = np.searchsorted(samples, centres - half), np.searchsorted(samples, centres + half)
+    count = hi - lo
+    v, n = (np.r_[0, np.cumsum(labels == c)] for c in ("V", "N"))
+    rr = np.diff(samples) / fs
+    rr_median, rr_cv = np.full(len(centres), -1.0), np.full(len(centres), -1.0)
+    for i, (a, b) in enumerate(zip(lo, hi, strict=True)):
+        x = rr[a : max(b - 1, a)]
+        if len(x) >= 2:
+            rr_median[i], rr_cv[i] = np.median(x), x.std() / x.mean()
+    lost = np.zeros(n_samples + 1)
+    for a, b in unreadable:
+        lost[a:b] = 1.0
+    lost = np.r_[0.0, np.cumsum(lost)]
+    first, last = np.clip(centres - half, 0, n_samples), np.clip(centres + half, 0, n_samples)
+    share = np.where(count > 0, 1.0, np.nan) / np.maximum(count, 1)
+    return np.column_stack(
+        [
+            count / (2 * BEAT_CONTEXT_S),
+            np.nan_to_num((v[hi] - v[lo]) * share, nan=-1.0),
+            np.nan_to_num((n[hi] - n[lo]) * share, nan=-1.0),
+            rr_median,
+            rr_cv,
+            (lost[last] - lost[first]) / np.maximum(last - first, 1),
+        ]
+    )
+
+
+def window_table(ecg, diagnosis, reference, params: RhythmParams) -> dict | None:
+    """Feature rows, reference labels and the product's calls of one record's windows."""
+    signal, fs, n = np.asarray(ecg.signal), diagnosis.fs, diagnosis.n_samples
+    feats = vfl_window_features(signal, fs, params)
+    if len(feats["start"]) < CONTEXT_WINDOWS:
+        return None
+    rows = np.arange(len(feats["start"]))
+    shape = vt_window_features(signal, fs, params, rows, np.clip(feats["peak_hz"], 0.5, None))
+    centres = np.minimum(feats["start"] + int(params.vfl_window_s * fs) // 2, n - 1)
+    columns = [feats[k].mean(1) for k in ("peak_hz", "concentration", "tcsc")]
+    columns += [feats[k].min(1) for k in ("peak_hz", "concentration", "tcsc")]
+    columns += [feats["std"].max(1), (feats["std"] >= params.vfl_min_std_mv).mean(1)]
+    columns += [shape[k].mean(1) for k in ("cycle_similarity", "amplitude_cv")]
+    columns += [shape[k].max(1) for k in ("cycle_similarity", "amplitude_cv")]
+    labels = np.asarray(diagnosis.labels)
+    x = np.column_stack(
+        [*columns, beat_context(diagnosis.samples, labels, fs, centres, diagnosis.unreadable, n)]
+    )
+    padded = np.pad(x, ((CONTEXT_WINDOWS // 2, CONTEXT_WINDOWS // 2), (0, 0)), mode="edge")
+    context = np.median(sliding_window_view(padded, CONTEXT_WINDOWS, axis=0), axis=2)
+    beat_vt = np.zeros(n, dtype=bool)
+    for a, b in run_spans(diagnosis.samples, labels, fs, "V", params.vt_min_beats,
+                          params.vt_min_rate_bpm):  # fmt: skip
+        beat_vt[a:b] = True
+    episodes = [(e.rhythm, e.start, e.end) for e in diagnosis.episodes]
+    return {
+        "x": np.c_[x, context],
+        "y": painted([(e.rhythm, e.start, e.end) for e in reference], n)[centres],
+        "rules": painted(episodes, n)[centres],
+        "beat_vt": beat_vt[centres],
+    }
+
+
+def tables(data: Path) -> dict[tuple[str, str], dict]:
+    paths = load_params().paths
+    model, detector = load_model(paths.model), QrsDetector.load(paths.qrs_detector)
+    params, out = RhythmParams(), {}
+    for database in DATABASES:
+        folder = data / database
+        names = list(DS1) if database == "mitdb" else (folder / "RECORDS").read_text().split()
+        for name in tqdm(names, desc=database, unit="record"):
+            ecg, diagnosis = read_and_diagnose(folder / name, model, detector)
+            reference = reference_episodes(str(folder / name), diagnosis.n_samples)
+            table = window_table(ecg, diagnosis, reference, params)
+            if table is not None:
+                out[(database, name)] = table
+    return out
+
+
+def _trees():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.05, max_depth=4, min_samples_leaf=50,
+        l2_regularization=1.0, early_stopping=False, random_state=0,
+    )  # fmt: skip
+
+
+def learnt_calls(by_record: dict, folds: list[tuple[list, list]]) -> dict:
+    """Each record's calls by trees fitted on the records of the other side of its fold."""
+    calls = {}
+    for train, test in tqdm(folds, desc="trees", unit="fold"):
+        x = np.concatenate([by_record[k]["x"] for k in train])
+        y = np.concatenate([by_record[k]["y"] for k in train])
+        trees = _trees().fit(x, y)
+        for key in test:
+            t = by_record[key]
+            p = trees.predict_proba(t["x"])
+            p = sliding_window_view(
+                np.pad(p, ((SMOOTH_WINDOWS // 2,) * 2, (0, 0)), mode="edge"), SMOOTH_WINDOWS, 0
+            ).mean(axis=2)
+            cls = trees.classes_[p.argmax(axis=1)]
+            calls[key] = np.where(cls != OTHER, cls, np.where(t["beat_vt"], VT, OTHER))
+    return calls
+
+
+def record_folds(keys: list, n_folds: int = 10) -> list[tuple[list, list]]:
+    return [([k for j, k in enumerate(keys) if j % n_folds != i], keys[i::n_folds])
+            for i in range(n_folds)]  # fmt: skip
+
+
+def database_folds(keys: list) -> list[tuple[list, list]]:
+    return [([k for k in keys if k[0] != d], [k for k in keys if k[0] == d]) for d in DATABASES]
+
+
+def scores(by_record: dict, calls: dict) -> dict:
+    """Duration Se / +P (%) per database and group, on the windows' 1-s grid."""
+    out = {}
+    for database in DATABASES:
+        keys = [k for k in calls if k[0] == database]
+        y = np.concatenate([by_record[k]["y"] for k in keys])
+        called = np.concatenate([calls[k] for k in keys])
+        for group, classes in GROUPS.items():
+            ref, got = np.isin(y, classes), np.isin(called, classes)
+            both = float((ref & got).sum())
+            out[f"{database} {group}"] = {
+                "reference_s": int(ref.sum()),
+                "se": 100 * both / ref.sum() if ref.any() else None,
+                "ppv": 100 * both / got.sum() if got.any() else None,
+            }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=Path("reports/rhythm/vt_vf_windows.json"))
+    args = parser.parse_args()
+    by_record = tables(args.data)
+    keys = sorted(by_record)
+    folds = {"record-wise folds": record_folds(keys), "database left out": database_folds(keys)}
+    results = {"product rules": scores(by_record, {k: by_record[k]["rules"] for k in keys})}
+    for name, split in folds.items():
+        results[f"trees, {name}"] = scores(by_record, learnt_calls(by_record, split))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print("Duration Se / +P in %, on 1-s steps (windows' centres); '-' where nothing to score.")
+    rows = list(next(iter(results.values())))
+    print("| database, rhythm | reference s | " + " | ".join(results) + " |")
+    print("|:--|--:|" + "--:|" * len(results))
+    for row in rows:
+        cells = [
+            "/".join("-" if r[row][k] is None else f"{r[row][k]:.1f}" for k in ("se", "ppv"))
+            for r in results.values()
+        ]
+        reference = results["product rules"][row]["reference_s"]
+        print(f"| {row} | {reference} | " + " | ".join(cells) + " |")
+    print(f"\n({args.out})")
+
+
+if __name__ == "__main__":
+    main()
