@@ -17,13 +17,17 @@ metrics/train.json. The student trains for train.max_epochs epochs with no early
 (nothing of the held-out fold reaches it but through the teacher's epoch choice), with the
 members' augmentation, epoch sampling, noise bank and optimiser, but an unweighted
 cross-entropy against the teacher's probabilities instead of their class-weighted focal
-loss, from seeds no member used. Each model's held-out output goes through the pipeline's
-decision layer fitted on it (offsets, cross-fitted; second stage), as train reports.
+loss, from seeds no member used (its initial weights, seeded by seed + fold, may still be
+those of a member of another fold, never one of its teacher's). Each model's held-out
+output goes through the pipeline's decision layer fitted on it (offsets, cross-fitted;
+second stage), as train reports.
 
 Printed per model over all folds' held-out beats: SVEB and VEB Se / +P (EC57 gross, %),
 accuracy, the share of beats whose class equals the teacher's; then the time of the
 traced, batch-norm-folded networks (as the product runs them) on the same beats, back to
-back after all training, best of 3, summed over folds, in ms per 1 000 beats.
+back after each fold's students train, best of 3, summed over folds, in ms per 1 000
+beats. The teacher's targets are its probabilities on the unshifted training beats; the
+student sees them shifted and scaled, as the members saw their labels.
 """
 
 from __future__ import annotations
@@ -145,7 +149,7 @@ def student_outputs(dev, teacher, cfg: TrainParams, student_seeds: int, fold: in
     val_beats, val_rr = beats[val_idx], dev.data.rr[val_idx]
     targets = mean_proba(teacher, beats[train_idx], dev.data.rr[train_idx])
     out, students = {}, []
-    # seeds no member used: a student must not start from a member's weights
+    # seeds no member used (seed + fold may still equal a member's of another fold)
     for k, seed in enumerate(member_seeds(cfg.seed + 1, student_seeds)):
         students.append(train_student(dev, train_idx, targets, replace(cfg, seed=seed), fold))
         out[f"student {k}"] = mean_proba([students[-1]], val_beats, val_rr)
