@@ -94,12 +94,10 @@ def train_student(
     return training.model.eval()
 
 
-def traced(network: torch.nn.Module, beats: np.ndarray, rr: np.ndarray):
-    """`network` as the product runs it: batch norm folded, traced and frozen."""
-    from arrhythmia.models.cnn import fused_for_inference
-
-    example = (torch.from_numpy(beats[:8].copy()), torch.from_numpy(rr[:8].copy()))
-    return torch.jit.freeze(torch.jit.trace(fused_for_inference(network), example))
+def as_run(shipped: BeatClassifier, networks: list) -> list:
+    """`networks` as the product runs them: the bundle's own fusing, tracing and freezing."""
+    states = [network.state_dict() for network in networks]
+    return replace(shipped, state_dicts=states, _models=[], _traced=[]).inference_models()
 
 
 def best_seconds(networks: list, beats: np.ndarray, rr: np.ndarray) -> float:
@@ -141,7 +139,9 @@ def teachers(members: list, cfg: TrainParams, fold: int) -> list:
     return [members[s * cfg.folds + fold] for s in range(cfg.seeds)]  # seed-major order
 
 
-def student_outputs(dev, teacher, cfg: TrainParams, student_seeds: int, fold: int, beats) -> dict:
+def student_outputs(
+    dev, shipped, teacher, cfg: TrainParams, student_seeds: int, fold: int, beats
+) -> dict:
     """Each student's held-out probabilities for `fold`, and the time of the teacher and of
     one student on those beats."""
     train_idx = np.flatnonzero(dev.fold_of_beat != fold)
@@ -154,8 +154,8 @@ def student_outputs(dev, teacher, cfg: TrainParams, student_seeds: int, fold: in
         students.append(train_student(dev, train_idx, targets, replace(cfg, seed=seed), fold))
         out[f"student {k}"] = mean_proba([students[-1]], val_beats, val_rr)
     seconds = {
-        "teacher": best_seconds([traced(m, val_beats, val_rr) for m in teacher], val_beats, val_rr),
-        "student": best_seconds([traced(students[0], val_beats, val_rr)], val_beats, val_rr),
+        "teacher": best_seconds(as_run(shipped, teacher), val_beats, val_rr),
+        "student": best_seconds(as_run(shipped, students[:1]), val_beats, val_rr),
     }
     return {"proba": out, "seconds": seconds}
 
@@ -169,7 +169,8 @@ def study(student_seeds: int) -> dict:
     cropped = dev.data.beats.shape[-1] - 2 * cfg.max_shift
     bank = training_noise_bank(cfg, p.preprocess, float(arrays["fs"]), cropped)
     dev = replace(dev, data=replace(dev.data, noise_bank=bank))
-    members = BeatClassifier.load(p.paths.model).models()
+    shipped = BeatClassifier.load(p.paths.model)
+    members = shipped.models()
     if len(members) != cfg.folds * cfg.seeds:
         raise SystemExit(
             f"the shipped model has {len(members)} members, params say {cfg.folds} folds x "
@@ -191,7 +192,7 @@ def study(student_seeds: int) -> dict:
         held_out[f"student {k}"] = np.zeros_like(held_out["teacher"])
     for fold in range(cfg.folds):
         teacher = teachers(members, cfg, fold)
-        result = student_outputs(dev, teacher, cfg, student_seeds, fold, beats)
+        result = student_outputs(dev, shipped, teacher, cfg, student_seeds, fold, beats)
         for name, proba in result["proba"].items():
             held_out[name][dev.fold_of_beat == fold] = proba
         seconds = {k: v + result["seconds"][k] for k, v in seconds.items()}
