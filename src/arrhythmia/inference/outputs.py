@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from arrhythmia.data.aami import AAMI_CLASSES
+from arrhythmia.data.annotation_file import write_annotation_file
 from arrhythmia.inference.diagnose import Diagnosis
 from arrhythmia.signal.quality import inside
 
@@ -181,18 +182,13 @@ def write_diagnosis(
 ) -> tuple[Path, Path]:
     """`<out>/<record>.cnn` and `<out>/<record>.json`, both written in a scratch folder
     beside them first, so each lands whole or not at all."""
-    import wfdb
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{d.record}.{extension}"
     text = json.dumps(info, indent=2, allow_nan=False) + "\n"  # a NaN here is a bug: fail
     samples, symbols, aux = annotations(d)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".predict-") as tmp:
-        # wfdb wants a plain record name; the output file may carry any name.
-        wfdb.wrann(
-            "record", extension, samples, symbol=symbols, aux_note=aux, fs=d.fs, write_dir=tmp
-        )
+        write_annotation_file(Path(tmp) / f"record.{extension}", samples, symbols, aux, d.fs)
         json_tmp = Path(tmp) / "record.json"
         json_tmp.write_text(text)
         os.replace(Path(tmp) / f"record.{extension}", target)
