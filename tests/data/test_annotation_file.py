@@ -65,6 +65,8 @@ def test_wfdb_reads_back_what_was_written(tmp_path):
         ([5, 3], ["N", "N"], ["", ""], "in time order"),
         ([-1], ["N"], [""], "non-negative"),
         ([1], ["A"], [""], "symbols \\['A'\\]"),
+        ([1], ["+"], ["(AFIB\u00e9"], "ASCII"),
+        ([1], ["+"], ["(" + "X" * 255], "at most 255"),
     ],
 )
 def test_bad_annotations_are_refused(tmp_path, samples, symbols, aux, message):
@@ -72,3 +74,9 @@ def test_bad_annotations_are_refused(tmp_path, samples, symbols, aux, message):
     with pytest.raises(ValueError, match=message):
         write_annotation_file(path, samples, symbols, aux, 360)
     assert not path.exists()
+
+
+@pytest.mark.parametrize("fs", [0, -360.0, float("nan")])
+def test_a_rate_that_is_not_positive_is_refused(fs):
+    with pytest.raises(ValueError, match="must be positive"):
+        annotation_bytes([1], ["N"], [""], fs)

@@ -1,9 +1,9 @@
 """WFDB annotation files (MIT format), written byte for byte as `wfdb.wrann` writes them.
 
-wfdb's writer builds its symbol table through pandas on every call, most of the time a
-short strip's outputs take; the format itself is a few 16-bit words per annotation
-(PhysioNet's "annot(5)" page). tests/data/test_annotation_file.py compares the bytes with
-wfdb's for the same annotations.
+wfdb's writer builds its symbol table through pandas on every call: several ms per record,
+about as long as the rest of writing a short strip's outputs; the format itself is a few
+16-bit words per annotation (PhysioNet's "annot(5)" page).
+tests/data/test_annotation_file.py compares the bytes with wfdb's for the same annotations.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import numpy as np
 
 # WFDB's standard codes (wfdb.io.annotation.ann_label_table) of the symbols we write
 SYMBOL_CODES = {"N": 1, "V": 5, "F": 6, "S": 9, "Q": 13, "+": 28}
-NOTE, SKIP, AUX = 22, 59, 63  # a comment; pseudo-codes: a long interval, an aux note
+NOTE, SKIP, AUX = 22, 59, 63  # the fs note's code; what the words after a SKIP or AUX hold
 MAX_INTERVAL = 1023  # the 10 bits an annotation word holds
-# wfdb ends the "special" annotations (the sampling frequency note) with this
+MAX_AUX = 255  # wfdb keeps an aux note's length in one byte
+# wfdb ends the "special" annotations (the sampling frequency note) with a SKIP of -1 and a
+# word of interval 1, which bring a reader back to sample 0
 END_OF_SPECIAL = bytes([0, 236, 255, 255, 255, 255, 1, 0])
 
 
@@ -56,7 +58,8 @@ def annotation_bytes(
 ) -> bytes:
     """The file's bytes: the sampling-frequency note, then one word per annotation (its
     sample's difference from the previous one and its code), each followed by its aux note
-    when it has one, then the terminating zero word."""
+    when it has one, then the terminating zero word. With no annotation (wfdb refuses to
+    write that; a diagnosis always has a rhythm episode) only the note and the end."""
     if not len(samples) == len(symbols) == len(aux_notes):
         raise ValueError("samples, symbols and aux notes must have one entry per annotation")
     samples = np.asarray(samples, dtype=np.int64)
@@ -65,6 +68,13 @@ def annotation_bytes(
     unknown = sorted(set(symbols) - SYMBOL_CODES.keys())
     if unknown:
         raise ValueError(f"no WFDB code written for annotation symbols {unknown}")
+    unwritable = [a for a in aux_notes if not a.isascii() or len(a) > MAX_AUX]
+    if unwritable:
+        raise ValueError(
+            f"aux notes must be ASCII of at most {MAX_AUX} characters: {unwritable[0]!r}"
+        )
+    if not fs > 0:
+        raise ValueError(f"the sampling frequency must be positive, got {fs}")
     parts = [_fs_note(fs), END_OF_SPECIAL]
     previous = 0
     for sample, symbol, aux in zip(samples.tolist(), symbols, aux_notes, strict=True):
@@ -84,4 +94,5 @@ def write_annotation_file(
     aux_notes: Sequence[str],
     fs: float,
 ) -> None:
+    """Write `annotation_bytes` to `path`; nothing is written if they are refused."""
     Path(path).write_bytes(annotation_bytes(samples, symbols, aux_notes, fs))
