@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from arrhythmia.models.bundle import BUNDLE_VERSION, BeatClassifier, ModelFileError
-from arrhythmia.models.cnn import BeatCNN
+from arrhythmia.models.cnn import BeatCNN, fused_for_inference
 from tests.helpers import tiny_classifier
 
 MARKER = "pickle-code-ran"
@@ -126,3 +126,28 @@ def test_a_bundle_carries_its_strip_af_model_as_plain_data(tmp_path):
     classifier.strip_af = {"feature": [0]}  # damaged
     with pytest.raises(ModelFileError, match="strip AF model"):
         classifier.strip_af_model()
+
+
+def test_each_inference_network_computes_what_its_own_trace_and_its_weights_do():
+    """The networks are copies of one trace, each given its own weights: the same outputs,
+    bit for bit, as tracing each network alone, and the trained networks' to float
+    precision; no network runs another's weights."""
+    classifier = tiny_classifier(seed=5)
+    generator = torch.Generator().manual_seed(0)
+    for state in classifier.state_dicts:  # batch norm statistics that folding must carry
+        for name, tensor in state.items():
+            if name.endswith(("running_mean", "running_var")):
+                tensor.copy_(torch.rand(tensor.shape, generator=generator) + 0.5)
+    length = len(range(0, classifier.window_length, classifier.decimation))
+    length -= 2 * classifier.crop_margin
+    beats = torch.randn(16, classifier.config.in_channels, length, generator=generator)
+    rr = torch.randn(16, classifier.config.n_rr, generator=generator)
+
+    networks = classifier.inference_models()
+    with torch.inference_mode():
+        outputs = [network(beats, rr) for network in networks]
+        for model, output in zip(classifier.models(), outputs, strict=True):
+            own = torch.jit.freeze(torch.jit.trace(fused_for_inference(model), (beats, rr)))
+            assert torch.equal(output, own(beats, rr))
+            assert torch.allclose(output, model(beats, rr), atol=1e-5)
+    assert not torch.allclose(outputs[0], outputs[1])

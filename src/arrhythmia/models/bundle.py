@@ -9,6 +9,7 @@ instead of executed.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -76,7 +77,10 @@ class BeatClassifier:
         """The fold networks for inference, traced and frozen once (no Python between the
         layers, which counts on a strip's few beats), outputs equal to the trained
         networks' to float precision. Batch norm is folded into the convolutions first,
-        which makes the graph to trace smaller (freezing would fold it too). The list is
+        which makes the graph to trace smaller (freezing would fold it too). The networks
+        share one architecture, so one is traced and the others are copies of that trace
+        with their own weights: tracing is most of a process's start after the imports,
+        and a copy gives the same outputs, bit for bit, as a trace of its own. The list is
         set whole or not at all: a failure never leaves some of the networks in use."""
         if not self._traced:
             length = len(range(0, self.window_length, self.decimation)) - 2 * self.crop_margin
@@ -84,14 +88,11 @@ class BeatClassifier:
                 torch.zeros(8, self.config.in_channels, length),
                 torch.zeros(8, self.config.n_rr),
             )
+            fused = [fused_for_inference(model) for model in self.models()]
             with warnings.catch_warnings():  # tracing warns about shape-dependent branches
                 warnings.simplefilter("ignore")
-                self._traced = [
-                    torch.jit.freeze(
-                        torch.jit.trace(fused_for_inference(model), example, check_trace=False)
-                    )
-                    for model in self.models()
-                ]
+                trace = torch.jit.trace(fused[0], example, check_trace=False)
+            self._traced = [torch.jit.freeze(_with_weights(trace, model)) for model in fused]
         return self._traced
 
     def template_beats(
@@ -191,6 +192,13 @@ class BeatClassifier:
             return cls(config=CnnConfig(**config), **payload)
         except (TypeError, KeyError, ValueError) as error:
             raise ModelFileError(f"{path}: damaged model bundle ({error})") from None
+
+
+def _with_weights(trace: torch.jit.ScriptModule, model: BeatCNN) -> torch.jit.ScriptModule:
+    """A copy of `trace` (a traced network of `model`'s architecture) with `model`'s weights."""
+    clone = copy.deepcopy(trace)
+    clone.load_state_dict(model.state_dict())
+    return clone.eval()
 
 
 def load_plain(path: Path) -> object:
