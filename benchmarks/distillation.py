@@ -6,8 +6,12 @@ shipped networks trained without that fold (train.seeds of them); one student CN
 members' architecture, learns the teacher's probabilities on the fold's training beats.
 Both are scored on the fold's held-out patients.
 
-    python benchmarks/distillation.py [--student-seeds 2]
+    python benchmarks/distillation.py [--student-seeds 2] [--student-widths 8 16 32]
         [--out reports/model_selection/distillation.json]
+
+--student-widths gives the students narrower convolutions than the members' (params.yaml
+train.widths, the default): fewer operations per beat, since the networks are
+compute-bound on CPU.
 
 Reads the pipeline's dataset and shipped model (params.yaml paths). The dataset file also
 holds DS2's beats; development_set keeps the development beats only, and nothing else is
@@ -95,9 +99,11 @@ def train_student(
 
 
 def as_run(shipped: BeatClassifier, networks: list) -> list:
-    """`networks` as the product runs them: the bundle's own fusing, tracing and freezing."""
+    """`networks` (of one architecture) as the product runs them: the bundle's own
+    fusing, tracing and freezing."""
     states = [network.state_dict() for network in networks]
-    return replace(shipped, state_dicts=states, _models=[], _traced=[]).inference_models()
+    bundle = replace(shipped, config=networks[0].config, state_dicts=states, _models=[])
+    return replace(bundle, _traced=[]).inference_models()
 
 
 def best_seconds(networks: list, beats: np.ndarray, rr: np.ndarray) -> float:
@@ -160,9 +166,10 @@ def student_outputs(
     return {"proba": out, "seconds": seconds}
 
 
-def study(student_seeds: int) -> dict:
+def study(student_seeds: int, student_widths: list[int] | None) -> dict:
     p = load_params()
     cfg = p.train
+    student_cfg = replace(cfg, widths=list(student_widths or cfg.widths))
     seed_everything(cfg.seed, cfg.threads)
     arrays = load_dataset(p.paths.dataset)
     dev = development_set(arrays, cfg)
@@ -192,7 +199,7 @@ def study(student_seeds: int) -> dict:
         held_out[f"student {k}"] = np.zeros_like(held_out["teacher"])
     for fold in range(cfg.folds):
         teacher = teachers(members, cfg, fold)
-        result = student_outputs(dev, shipped, teacher, cfg, student_seeds, fold, beats)
+        result = student_outputs(dev, shipped, teacher, student_cfg, student_seeds, fold, beats)
         for name, proba in result["proba"].items():
             held_out[name][dev.fold_of_beat == fold] = proba
         seconds = {k: v + result["seconds"][k] for k, v in seconds.items()}
@@ -201,17 +208,23 @@ def study(student_seeds: int) -> dict:
             classes[name] = decided(arrays, held_out[name], cfg, dev)
     rows = {n: figures(dev.labels, c, classes["teacher"]) for n, c in classes.items()}
     per_1000 = {k: 1e6 * v / len(dev.labels) for k, v in seconds.items()}
-    return {"rows": rows, "cnn_ms_per_1000_beats": per_1000, "networks_per_teacher": cfg.seeds}
+    return {
+        "rows": rows,
+        "cnn_ms_per_1000_beats": per_1000,
+        "networks_per_teacher": cfg.seeds,
+        "student_widths": student_cfg.widths,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--student-seeds", type=int, default=2)
+    parser.add_argument("--student-widths", type=int, nargs="+", default=None)
     parser.add_argument(
         "--out", type=Path, default=Path("reports/model_selection/distillation.json")
     )
     args = parser.parse_args()
-    result = study(args.student_seeds)
+    result = study(args.student_seeds, args.student_widths)
     write_json(args.out, result)
     print("Held-out patients of the development set's folds (EC57 gross, %); each model")
     print("through its own decision layer; the teacher's epochs were chosen on these patients:")
@@ -226,7 +239,7 @@ def main() -> None:
     print(
         f"\nCNN time per 1 000 beats (traced, this machine, whatever else runs): teacher "
         f"({result['networks_per_teacher']} networks) {t['teacher']:.0f} ms, student "
-        f"(1 network) {t['student']:.0f} ms"
+        f"(1 network, widths {result['student_widths']}) {t['student']:.0f} ms"
     )
     print(f"({args.out})")
 
