@@ -1,17 +1,17 @@
-"""Would one network, taught by an ensemble, classify beats as well as the ensemble? A
-proxy study for issue 20, whose bars the shipped model's 3 folds x 3 seeds of CNNs miss
-(they are most of a record's diagnosis time; issue 17's seed spread is why there are so
-many). Per patient-wise fold of the development set, the teacher is the mean of the
-shipped networks trained without that fold (train.seeds of them); one student CNN, of the
-members' architecture, learns the teacher's probabilities on the fold's training beats.
-Both are scored on the fold's held-out patients.
+"""Would one network, taught by an ensemble, classify beats as well as the ensemble? A proxy
+study for issue 20, whose bars the shipped model's 3 folds x 3 seeds of CNNs miss (they
+are most of a record's diagnosis time; issue 17's seed spread is why there are so many).
+Per patient-wise fold of the development set, the teacher is the mean of the shipped
+networks trained without that fold (train.seeds of them); one student CNN, of the members'
+architecture (or narrower, --student-widths), learns the teacher's probabilities on the
+fold's training beats. Both are scored on the fold's held-out patients.
 
     python benchmarks/distillation.py [--student-seeds 2] [--student-widths 8 16 32]
         [--out reports/model_selection/distillation.json]
 
 --student-widths gives the students narrower convolutions than the members' (params.yaml
-train.widths, the default): fewer operations per beat, since the networks are
-compute-bound on CPU.
+train.widths, the default): fewer operations per beat, hence less CPU time (the networks
+are compute-bound). Only the convolutions narrow; the fully connected head is unchanged.
 
 Reads the pipeline's dataset and shipped model (params.yaml paths). The dataset file also
 holds DS2's beats; development_set keeps the development beats only, and nothing else is
@@ -102,8 +102,10 @@ def as_run(shipped: BeatClassifier, networks: list) -> list:
     """`networks` (of one architecture) as the product runs them: the bundle's own
     fusing, tracing and freezing."""
     states = [network.state_dict() for network in networks]
-    bundle = replace(shipped, config=networks[0].config, state_dicts=states, _models=[])
-    return replace(bundle, _traced=[]).inference_models()
+    if any(network.config != networks[0].config for network in networks):
+        raise ValueError("as_run times networks of one architecture")
+    bundle = replace(shipped, config=networks[0].config, state_dicts=states, _models=[], _traced=[])
+    return bundle.inference_models()
 
 
 def best_seconds(networks: list, beats: np.ndarray, rr: np.ndarray) -> float:
@@ -218,12 +220,20 @@ def study(student_seeds: int, student_widths: list[int] | None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--student-seeds", type=int, default=2)
-    parser.add_argument("--student-widths", type=int, nargs="+", default=None)
+    parser.add_argument("--student-seeds", type=int, default=2, help="students per fold")
+    parser.add_argument(
+        "--student-widths",
+        type=int,
+        nargs="+",
+        default=None,
+        help="the students' convolution widths (default: the members', train.widths)",
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("reports/model_selection/distillation.json")
     )
     args = parser.parse_args()
+    if args.student_widths and min(args.student_widths) < 1:
+        parser.error("--student-widths must be positive")
     result = study(args.student_seeds, args.student_widths)
     write_json(args.out, result)
     print("Held-out patients of the development set's folds (EC57 gross, %); each model")
