@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arrhythmia.models.bundle import BeatClassifier, ensemble_proba
+from arrhythmia.models.bundle import BeatClassifier, ensemble_proba, with_logit_bias
 from arrhythmia.models.cnn import fused_for_inference
 
 BATCH = 2048  # ensemble_proba's default, the product's batch
@@ -88,14 +88,12 @@ def onnx_session(graph: bytes):
 
 
 def onnx_proba(session, beats: np.ndarray, rr: np.ndarray, logit_bias) -> np.ndarray:
-    """ensemble_proba's arithmetic on ONNX Runtime's per-network probabilities."""
+    """ensemble_proba's mean and bias on ONNX Runtime's per-network probabilities."""
     out = []
     for start in range(0, len(beats), BATCH):
         inputs = {"beats": beats[start : start + BATCH], "rr": rr[start : start + BATCH]}
-        mean = session.run(None, inputs)[0].mean(axis=0)
-        logits = np.log(np.maximum(mean, 1e-8)) + np.asarray(logit_bias, dtype=np.float32)
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        out.append(e / e.sum(axis=1, keepdims=True))
+        mean = torch.from_numpy(session.run(None, inputs)[0].mean(axis=0))
+        out.append(with_logit_bias(mean, logit_bias).numpy())
     return np.concatenate(out)
 
 

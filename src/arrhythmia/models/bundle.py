@@ -224,6 +224,12 @@ def prepare_beats(
     return beat_channels(windows[..., ::decimation], record_ids, include, neighbours)
 
 
+def with_logit_bias(proba: torch.Tensor, logit_bias: Sequence[float]) -> torch.Tensor:
+    """(n, classes) probabilities shifted by the decision layer's per-class logit bias."""
+    bias = torch.tensor(logit_bias, dtype=torch.float32)
+    return torch.softmax(torch.log(proba.clamp_min(1e-8)) + bias, dim=1)
+
+
 @torch.no_grad()
 def ensemble_proba(
     models: Sequence[torch.nn.Module],
@@ -232,13 +238,12 @@ def ensemble_proba(
     logit_bias: Sequence[float],
     batch_size: int = 2048,
 ) -> np.ndarray:
-    bias = torch.tensor(logit_bias, dtype=torch.float32)
     out = []
     for start in range(0, len(beats), batch_size):
         b = torch.from_numpy(np.ascontiguousarray(beats[start : start + batch_size]))
         r = torch.from_numpy(np.ascontiguousarray(rr[start : start + batch_size]))
         probs = torch.stack([torch.softmax(m(b, r), dim=1) for m in models]).mean(dim=0)
-        out.append(torch.softmax(torch.log(probs.clamp_min(1e-8)) + bias, dim=1).numpy())
+        out.append(with_logit_bias(probs, logit_bias).numpy())
     if not out:
         return np.zeros((0, len(logit_bias)), dtype=np.float32)
     return np.concatenate(out)
