@@ -26,7 +26,7 @@ from flows.tracking import activate_tracking
 
 @flow(name="evaluate")
 def evaluate_flow(params_path: str = "params.yaml") -> dict:
-    from arrhythmia.data.records import DS2
+    from arrhythmia.data.records import RecordSelection
     from arrhythmia.evaluation.at_reference import score_at_reference
     from arrhythmia.evaluation.record_scoring import score_end_to_end
     from arrhythmia.evaluation.result_files import (
@@ -43,10 +43,11 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     # Before any work: the figures must land on the run that made the model.
     run_id = read_run(paths.mlflow_run)["run_id"]
     require_run(run_id, paths.mlflow_run)
-    if settings.holter_record not in DS2:
+    ds2_records = RecordSelection.from_params(params.data.subset).ds2
+    if settings.holter_record not in ds2_records:
         raise ValueError(
             f"evaluate.holter_record {settings.holter_record!r} in "
-            f"{params_path} is not a DS2 record"
+            f"{params_path} is not a DS2 record of the run"
         )
     activate_tracking()
 
@@ -55,7 +56,7 @@ def evaluate_flow(params_path: str = "params.yaml") -> dict:
     ds2_written = write_at_reference_reports(ds2, paths.ds2_metrics, reports, settings.single_out)
     holter = reports / "holter.html"
     diagnose = diagnose_drawing(paths, settings.holter_record, holter)
-    whole = score_end_to_end(DS2, paths.raw_dir, diagnose)
+    whole = score_end_to_end(ds2_records, paths.raw_dir, diagnose)
     whole_written = write_end_to_end_reports(whole, paths.ds2_end_to_end, reports)
 
     files = [*ds2_written.files, *whole_written.files, paths.qrs_detector, holter]

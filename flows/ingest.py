@@ -23,28 +23,31 @@ from arrhythmia.data.fetch import (
     physionet_challenge_name,
     resolve_source,
 )
-from arrhythmia.data.records import ALL_RECORDS, SVDB, cinc2017_files, record_files
+from arrhythmia.data.records import RecordSelection, cinc2017_files, record_files
 from flows.stage_cli import run_stage, stage_parser
 
-# database -> the files the pipeline uses, and where PhysioNet keeps each of them
-DATABASE_FILES = {
-    "mitdb": lambda: record_files(ALL_RECORDS),
-    "svdb": lambda: record_files(SVDB),
-    "cinc2017": cinc2017_files,
-}
-REMOTE_NAMES = {"cinc2017": physionet_challenge_name}
+REMOTE_NAMES = {"cinc2017": physionet_challenge_name}  # where PhysioNet keeps a strip
+
+
+def database_files(selection: RecordSelection) -> dict[str, list[str]]:
+    """Database -> the files the pipeline uses of it."""
+    return {
+        "mitdb": record_files(selection.mitdb),
+        "svdb": record_files(selection.svdb),
+        "cinc2017": cinc2017_files(list(selection.cinc2017_labels())),
+    }
 
 
 # Prefect retries the whole fetch on top of the per-file backoff; partial downloads resume.
 @task(retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
 def fetch_records(
-    database: str, raw_dir: str, source: str, retries: int, backoff_s: float
+    database: str, files: list[str], raw_dir: str, source: str, retries: int, backoff_s: float
 ) -> FetchReport:
     dest = Path(raw_dir)
     return fetch_database(
         dest,
         source,
-        DATABASE_FILES[database](),
+        files,
         packaged_checksums(database),
         retries=retries,
         backoff_s=backoff_s,
@@ -66,10 +69,16 @@ def ingest_flow(params_path: str = "params.yaml") -> list[FetchReport]:
             resolve_source(p.data.cinc2017_source_url, database="cinc2017"),
         ),
     }
+    files = database_files(RecordSelection.from_params(p.data.subset))
     reports = []
     for database, (raw_dir, source) in targets.items():
         report = fetch_records(
-            database, raw_dir, source, p.data.download_retries, p.data.retry_backoff_s
+            database,
+            files[database],
+            raw_dir,
+            source,
+            p.data.download_retries,
+            p.data.retry_backoff_s,
         )
         get_run_logger().info(
             "%s: %d files fetched, %d already present and verified, from %s into %s",

@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger
 from arrhythmia.atomic import write_json
 from arrhythmia.config import PreprocessParams, load_params
 from arrhythmia.data.beat_dataset import build_beat_dataset, class_counts, save_dataset
-from arrhythmia.data.records import DS1, DS2, SVDB
+from arrhythmia.data.records import RecordSelection
 from arrhythmia.errors import ArrhythmiaError
 from flows.stage_cli import run_stage, stage_parser
 from flows.task_runner import (
@@ -27,8 +27,6 @@ from flows.task_runner import (
     run_fanned_out,
     task_runner,
 )
-
-RECORDS: tuple[str, ...] = DS1 + DS2 + SVDB  # what the dataset is built from, in this order
 
 
 class PreprocessFailed(ArrhythmiaError):
@@ -77,10 +75,12 @@ def join_record_datasets(parts: Sequence[Mapping[str, np.ndarray]]) -> dict[str,
 def preprocess_flow(
     params_path: str = "params.yaml", records: list[str] | None = None
 ) -> dict[str, dict[str, int]]:
-    """The beat dataset of `records` (default: DS1, DS2 and SVDB, as the pipeline wants it)."""
+    """The beat dataset of `records` (default: DS1, DS2 and SVDB in this order, as
+    params.yaml's data.subset chooses them)."""
     p = load_params(params_path)
-    records = RECORDS if records is None else records
-    raw_dir = {r: p.paths.svdb_raw_dir if r in SVDB else p.paths.raw_dir for r in records}
+    chosen = RecordSelection.from_params(p.data.subset)
+    records = chosen.ds1 + chosen.ds2 + chosen.svdb if records is None else records
+    raw_dir = {r: p.paths.svdb_raw_dir if r in chosen.svdb else p.paths.raw_dir for r in records}
     futures = [record_beats.submit(raw_dir[r], r, p.preprocess) for r in records]
     parts = results_in_order(futures, "preprocess")
     # The first record that failed fails the stage: a dataset without it is not the dataset.

@@ -12,7 +12,7 @@ from prefect import flow, get_run_logger
 
 from arrhythmia.atomic import write_json
 from arrhythmia.config import load_params
-from arrhythmia.data.records import DS1
+from arrhythmia.data.records import RecordSelection
 from arrhythmia.detection.training import (
     NoiseSettings,
     TreeSettings,
@@ -41,7 +41,8 @@ def format_table(info: dict) -> str:
 def train_detector_flow(params_path: str = "params.yaml") -> dict:
     p = load_params(params_path)
     noise = NoiseSettings.from_params(p.train_detector)
-    data = labelled_records(p.paths.raw_dir, DS1, noise=noise)
+    ds1 = RecordSelection.from_params(p.data.subset).ds1
+    data = labelled_records(p.paths.raw_dir, ds1, noise=noise)
     detector, info = fit_detector(data, TreeSettings.from_params(p.train_detector))
     detector.save(p.paths.qrs_detector)
     pooled, clean = info["cross_fitted"][info["threshold"]], info["clean"][info["threshold"]]

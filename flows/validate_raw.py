@@ -13,13 +13,7 @@ from pathlib import Path
 from prefect import flow
 
 from arrhythmia.config import load_params
-from arrhythmia.data.records import (
-    ALL_RECORDS,
-    SVDB,
-    cinc2017_files,
-    cinc2017_reference,
-    record_files,
-)
+from arrhythmia.data.records import RecordSelection, cinc2017_files, record_files
 from arrhythmia.validation.gx_runner import ValidationOutcome
 from arrhythmia.validation.receipt import input_digests, write_receipt
 from flows.stage_cli import run_stage, stage_parser
@@ -31,11 +25,16 @@ def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
     from arrhythmia.validation.raw import MITDB_RAW, SVDB_RAW, validate_raw_databases
     from arrhythmia.validation.strips import strip_suite
 
-    p = load_params(params_path).paths
-    databases = [(Path(p.raw_dir), ALL_RECORDS, MITDB_RAW), (Path(p.svdb_raw_dir), SVDB, SVDB_RAW)]
+    params = load_params(params_path)
+    p, chosen = params.paths, RecordSelection.from_params(params.data.subset)
+    databases = [
+        (Path(p.raw_dir), chosen.mitdb, MITDB_RAW),
+        (Path(p.svdb_raw_dir), chosen.svdb, SVDB_RAW),
+    ]
     report_dir = Path(p.validation_reports) / "raw"
     Path(p.raw_passed).unlink(missing_ok=True)  # a failed run must not leave an old pass
-    strips = strip_suite(p.cinc2017_raw_dir, cinc2017_reference())
+    strip_labels = chosen.cinc2017_labels()
+    strips = strip_suite(p.cinc2017_raw_dir, strip_labels)
     outcome = gate(validate_raw_databases(databases, report_dir, extra_suites=[strips]))
     # digests keyed by database and file name (mitdb/100.hea, svdb/800.hea), wherever the
     # folders are, so the record is the same bytes on every machine
@@ -47,7 +46,7 @@ def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
         ).items()
     }
     strip_dir = Path(p.cinc2017_raw_dir)
-    strip_files = [strip_dir / name for name in cinc2017_files()]
+    strip_files = [strip_dir / name for name in cinc2017_files(list(strip_labels))]
     inputs |= {f"cinc2017/{n}": d for n, d in input_digests(strip_files, strip_dir).items()}
     write_receipt(p.raw_passed, outcome, inputs)
     return outcome

@@ -19,6 +19,7 @@ EXCERPT_RECORDS = ("100", "119", "208", "232")
 SVDB_EXCERPT_DIR = ROOT / "tests" / "data" / "svdb_excerpt"
 SVDB_EXCERPT_RECORDS = ("810", "822")
 SVDB_EXCERPT_SIG_LEN = 7680  # 60 s at 128 Hz
+CINC2017_EXCERPT_DIR = ROOT / "tests" / "data" / "cinc2017_excerpt"
 
 
 @pytest.fixture

@@ -4,6 +4,41 @@ from __future__ import annotations
 
 TINY_RR = ("pre_over_local", "pre_over_post", "pre_over_record")
 STRIPS = 150  # CinC strips a shrunk pipeline fits the strip AF call on (2 842 in all)
+# A smoke run's records (params data.subset): DS1's 101 (the served model's input example),
+# 118 (S beats), 119 (bigeminy), 208 (V and F); DS2's 100, 210 (AF, VT; the Holter report's
+# record) and 232 (S beats the majority); SVDB records rich in S (822) and in S and V.
+SMOKE_RECORDS = {"ds1": ["101", "118", "119", "208"], "ds2": ["100", "210", "232"],
+                 "svdb": ["822", "854", "870"]}  # fmt: skip
+
+
+def smoke_params(params: dict, mitdb, svdb, **train) -> dict:
+    """The real params.yaml (parsed) shrunk to a smoke run: SMOKE_RECORDS and the first STRIPS
+    CinC strips (data.subset), the expected class counts counted from those records' .atr
+    files, the strip AF call on 3 folds, `train`'s keys changed. Every stage runs in minutes."""
+    import copy
+    from collections import Counter
+
+    import wfdb
+
+    from arrhythmia.data.aami import SYMBOL_TO_AAMI
+    from arrhythmia.data.records import cinc2017_reference
+
+    params = copy.deepcopy(params)
+    cinc2017 = sorted(cinc2017_reference())[:STRIPS]
+    params["data"]["subset"] = {**copy.deepcopy(SMOKE_RECORDS), "cinc2017": cinc2017}
+    counts = {}
+    for split, folder in (("DS1", mitdb), ("DS2", mitdb), ("SVDB", svdb)):
+        symbols = Counter()
+        for record in SMOKE_RECORDS[split.lower()]:
+            symbols.update(wfdb.rdann(str(folder / record), "atr").symbol)
+        counts[split] = {c: 0 for c in "NSVFQ"}
+        for symbol, n in symbols.items():
+            if symbol in SYMBOL_TO_AAMI:
+                counts[split][SYMBOL_TO_AAMI[symbol]] += n
+    params["validate_dataset"]["expected_counts"] = counts
+    params["train"].update(train)
+    params["strip_af"].update(max_strips=STRIPS, folds=3)
+    return params
 
 
 def tiny_classifier(seed: int = 0, preprocess: dict | None = None):

@@ -46,12 +46,23 @@ class PathParams:
 
 
 @dataclass(frozen=True)
+class RecordSubsetParams:
+    """A smoke run's records: a few of each list (arrhythmia.data.records.RecordSelection)."""
+
+    ds1: list[str]
+    ds2: list[str]
+    svdb: list[str]
+    cinc2017: list[str]  # CinC 2017 strip names
+
+
+@dataclass(frozen=True)
 class DataParams:
     source_url: str  # MITDB
     svdb_source_url: str
     cinc2017_source_url: str  # PhysioNet's challenge-2017 training folder
     download_retries: int
     retry_backoff_s: float
+    subset: RecordSubsetParams | None  # null: every record (the protocol)
 
 
 @dataclass(frozen=True)

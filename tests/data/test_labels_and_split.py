@@ -45,3 +45,39 @@ def test_svdb_records_are_a_split_of_their_own_patients():
     assert not set(SVDB) & set(ALL_RECORDS)  # record names never collide with MITDB's
     assert split_of("822") == "SVDB"
     assert TEST_SPLIT == "DS2" and set(SPLITS) == {"DS1", "DS2", "SVDB"}
+
+
+def test_the_record_selection_is_every_list_unless_a_smoke_subset_names_fewer():
+    from arrhythmia.config import load_raw_params, params_from_dict
+    from arrhythmia.data.records import SVDB, RecordSelection, cinc2017_reference
+    from tests.conftest import ROOT
+
+    whole = RecordSelection.from_params(None)
+    assert (whole.ds1, whole.ds2, whole.svdb) == (DS1, DS2, SVDB)
+    assert whole.mitdb == ALL_RECORDS  # the paced records are fetched for the benchmarks
+    assert whole.cinc2017_labels() == cinc2017_reference()
+
+    raw = load_raw_params(ROOT / "params.yaml")
+    assert raw["data"]["subset"] is None  # the shipped pipeline runs the protocol
+    raw["data"]["subset"] = {"ds1": ["208", "101"], "ds2": ["100"], "svdb": ["822"],
+                             "cinc2017": ["A00009", "A00003"]}  # fmt: skip
+    smoke = RecordSelection.from_params(params_from_dict(raw).data.subset)
+    assert smoke.mitdb == ("100", "101", "208") and smoke.ds1 == ("208", "101")
+    assert smoke.svdb == ("822",)
+    assert smoke.cinc2017_labels() == {"A00003": "N", "A00009": "A"}
+
+
+@pytest.mark.parametrize(
+    ("subset", "says"),
+    [
+        ({"ds2": ("119",)}, "119 not in DS2"),
+        ({"ds1": ("104",)}, "104 not in DS1"),  # paced: in no list
+        ({"svdb": ()}, "no record of SVDB"),
+        ({"cinc2017": ("B00001",)}, "B00001 not in CinC 2017"),
+    ],
+)
+def test_a_subset_outside_its_lists_is_refused_in_one_line(subset, says):
+    from arrhythmia.data.records import RecordSelection, RecordSelectionError
+
+    with pytest.raises(RecordSelectionError, match=says):
+        RecordSelection(**subset)

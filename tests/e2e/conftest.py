@@ -1,5 +1,5 @@
-"""End-to-end fixtures: the whole pipeline run once per session on the full MITDB mirror
-(training shrunk), and an MLflow tracking server backed by PostgreSQL."""
+"""End-to-end fixtures: the whole pipeline run once per session on a few records of each
+database (training shrunk), and an MLflow tracking server backed by PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.conftest import _missing
-from tests.helpers import STRIPS
+from tests.helpers import smoke_params
 
 ROOT = Path(__file__).resolve().parents[2]
 # Set by .ci/run, which starts the server before `make test`: the tests use it as it is.
@@ -33,9 +33,11 @@ def _pipeline_context(
 def pipeline_outputs(
     tmp_path_factory, full_mirror, full_svdb_mirror, full_cinc2017_mirror, prefect_harness
 ):
-    """Every flow, once per session, in a scratch project on the full mirror with the real
-    params.yaml shrunk to 2 folds of 2 seeds, 1 epoch, the strip AF call fitted on 150 strips;
-    (root, params, what each flow returned).
+    """Every flow, once per session, in a scratch project from the full mirrors with the real
+    params.yaml shrunk to a smoke run (tests.helpers.smoke_params: a few records of each
+    list, 150 CinC strips) and 2 folds of 2 seeds, 1 epoch; (root, params, what each flow
+    returned). The protocol's own figures are checked on `make run`'s outputs
+    (tests/test_pipeline_outputs.py).
     Tests that reuse the outputs must not change them: copy what a flow would rewrite."""
     from arrhythmia.config import load_raw_params
     from flows.evaluate import evaluate_flow
@@ -48,9 +50,14 @@ def pipeline_outputs(
     from flows.validate_raw import validate_raw_flow
 
     root = tmp_path_factory.mktemp("project")
-    reduced = load_raw_params(ROOT / "params.yaml")
-    reduced["train"].update(folds=2, seeds=2, max_epochs=1)
-    reduced["strip_af"].update(max_strips=STRIPS, folds=3)
+    reduced = smoke_params(
+        load_raw_params(ROOT / "params.yaml"),
+        full_mirror,
+        full_svdb_mirror,
+        folds=2,
+        seeds=2,
+        max_epochs=1,
+    )
     (root / "params.yaml").write_text(yaml.safe_dump(reduced, sort_keys=False))
     with pytest.MonkeyPatch.context() as mp:
         _pipeline_context(mp, root, full_mirror, full_svdb_mirror, full_cinc2017_mirror)

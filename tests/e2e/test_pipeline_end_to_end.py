@@ -1,5 +1,6 @@
-"""Every stage on the full MITDB mirror, training shrunk (2 folds, 1 epoch) from the real
-params.yaml; then the registered model is used the way a user would use it."""
+"""Every stage on a smoke run's few records of each database, training shrunk (2 folds,
+1 epoch) from the real params.yaml; then the registered model is used the way a user would
+use it."""
 
 import json
 import shutil
@@ -17,27 +18,29 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_data_stages(pipeline):
+    """A smoke run's few records of each database go through ingest, validation and
+    preprocessing, and only they (the protocol's whole lists: tests/test_pipeline_outputs.py)."""
     root, params, results = pipeline
-    assert len(list((root / "data" / "raw" / "mitdb").iterdir())) == 144
-    assert len(list((root / "data" / "raw" / "svdb").iterdir())) == 120  # 40 SVDB records
-    strips = 2 * 2842  # .hea and .mat of each CinC 2017 strip
-    assert len(list((root / "data" / "raw" / "cinc2017").iterdir())) == strips
-    assert [len(report.fetched) for report in results["ingest"]] == [144, 120, strips]
+    subset = params["data"]["subset"]
+    mitdb = sorted(subset["ds1"] + subset["ds2"])
+    sizes = [3 * len(mitdb), 3 * len(subset["svdb"]), 2 * len(subset["cinc2017"])]
+    folders = [root / "data" / "raw" / name for name in ("mitdb", "svdb", "cinc2017")]
+    assert [len(list(folder.iterdir())) for folder in folders] == sizes
+    assert sorted(p.stem for p in folders[0].glob("*.hea")) == mitdb
+    assert [len(report.fetched) for report in results["ingest"]] == sizes
     assert [(r.fetched, len(r.already_present)) for r in results["ingest_again"]] == [
-        ((), 144),
-        ((), 120),
-        ((), strips),
+        ((), size) for size in sizes
     ]
     assert results["validate_raw"].success and results["validate_dataset"].success
     # Re-validating unchanged records leaves the record later stages depend on byte-identical.
     assert results["validate_raw_again"].success
     assert (root / "data" / "validated" / "raw.json").read_bytes() == results["raw_receipt"]
     receipt = json.loads(results["raw_receipt"])
-    assert receipt["passed"] and len(receipt["inputs_sha256"]) == 144 + 120 + strips
+    assert receipt["passed"] and len(receipt["inputs_sha256"]) == sum(sizes)
     assert {"mitdb/100.dat", "svdb/822.dat", "cinc2017/A00003.mat"} <= set(receipt["inputs_sha256"])
-    assert receipt["tables"]["cinc2017_strips"] == 2842
+    assert receipt["tables"]["cinc2017_strips"] == len(subset["cinc2017"])
     assert json.loads((root / "data" / "validated" / "dataset.json").read_text())["passed"]
-    # The AAMI counts of de Chazal et al. (2004), reproduced exactly, and SVDB's.
+    # Every beat of the chosen records, as their .atr files count them (tests.helpers).
     assert results["preprocess"] == params["validate_dataset"]["expected_counts"]
     assert json.loads((root / "metrics" / "class_counts.json").read_text()) == results["preprocess"]
 
@@ -57,7 +60,8 @@ def test_training_evaluation_and_registry(pipeline):
     assert (root / "reports" / "train" / "training_curves.png").stat().st_size > 0
 
     ds2 = json.loads((root / "metrics" / "ds2.json").read_text())
-    assert ds2["n_beats"] == 44259 + 1837 + 3221 + 388 + 7  # every DS2 beat
+    ds2_counts = results["preprocess"]["DS2"]
+    assert ds2["n_beats"] == sum(ds2_counts.values())  # every beat of the run's DS2 records
     for key in ("veb_se", "veb_pp", "sveb_se", "sveb_pp", "accuracy", "macro_f1"):
         assert key in ds2
     for name in ("confusion_matrix.png", "precision_recall.png", "per_record.csv", "confusion.csv"):
@@ -147,10 +151,11 @@ def test_end_to_end_figures_on_ds2(pipeline):
     here, so only the detection bar and the presence of every figure are checked)."""
     import mlflow
 
-    root, _, results = pipeline
+    root, params, results = pipeline
     whole = json.loads((root / "metrics" / "ds2_end_to_end.json").read_text())
     assert whole == json.loads(json.dumps(results["evaluate"]["end_to_end"]))
-    assert whole["n_records"] == 22 and whole["qrs_se"] > 0.99 and whole["qrs_pp"] > 0.99
+    n_records = len(params["data"]["subset"]["ds2"])
+    assert whole["n_records"] == n_records and whole["qrs_se"] > 0.99 and whole["qrs_pp"] > 0.99
     # Sensitivities have reference beats and episodes behind them; a +P is undefined (None,
     # never NaN) when the shrunk model detects nothing of that kind.
     for key in ("veb_se", "sveb_se", "af_duration_se", "af_episode_se", "vt_episode_se"):
@@ -158,8 +163,11 @@ def test_end_to_end_figures_on_ds2(pipeline):
     for key in ("veb_pp", "sveb_pp", "af_duration_ppv", "vt_episode_ppv"):
         assert whole[key] is None or 0 <= whole[key] <= 1, key
     detector = json.loads((root / "metrics" / "detector.json").read_text())
-    assert detector["ds1_cross_fitted_se"] > 0.97  # clean records and noisy copies pooled
-    assert min(detector["ds1_clean_cross_fitted_se"], detector["ds1_clean_cross_fitted_pp"]) > 0.99
+    # Cross-fitted over two halves of 4 DS1 records (208 among them), so well below what the
+    # full DS1 gives (tests/test_pipeline_outputs.py checks that), yet a working detector.
+    figures = ("ds1_cross_fitted_se", "ds1_cross_fitted_pp")
+    figures += ("ds1_clean_cross_fitted_se", "ds1_clean_cross_fitted_pp")
+    assert all(0.9 < detector[key] <= 1 for key in figures), detector
     run_id = json.loads((root / "models" / "mlflow_run.json").read_text())["run_id"]
     run = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}").get_run(run_id)
     assert {"ds2_e2e_qrs_se", "ds2_e2e_veb_se", "ds2_e2e_af_duration_se"} <= set(run.data.metrics)

@@ -3,9 +3,9 @@
 fresh clone (params composed from the real params.yaml), `prefect deployment run` for one run.
 
 The run is limited to the data half of the pipeline (`dvc repro validate_dataset`: ingest,
-raw validation, preprocessing, dataset validation on the full MITDB mirror): the same
-deployment, flow and `dvc repro` as the weekly run, four stage flows run by DVC as
-subprocesses, in a few minutes instead of the whole retraining."""
+raw validation, preprocessing, dataset validation on a smoke run's few records of each
+database): the same deployment, flow and `dvc repro` as the weekly run, four stage flows run
+by DVC as subprocesses, in a minute or two instead of the whole retraining."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import STRIPS
+from tests.helpers import smoke_params
 from tools.serving import free_port
 
 pytestmark = pytest.mark.slow
@@ -124,8 +124,8 @@ def server(prefect_server) -> str:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, full_mirror) -> Path:
-    """A fresh clone whose params.yaml is the real one shrunk (2 folds, 1 epoch)."""
+def project(tmp_path_factory, full_mirror, full_svdb_mirror) -> Path:
+    """A fresh clone whose params.yaml is the real one shrunk to a smoke run."""
     from arrhythmia.config import load_raw_params
 
     root = tmp_path_factory.mktemp("scheduled") / "project"
@@ -133,9 +133,14 @@ def project(tmp_path_factory, full_mirror) -> Path:
     # The committed pipeline, with the scheduled flow of this working tree (the stages and
     # dvc.yaml as committed: work in progress elsewhere in the tree stays out of this test).
     shutil.copy2(ROOT / "flows" / "pipeline.py", root / "flows" / "pipeline.py")
-    params = load_raw_params(ROOT / "params.yaml")
-    params["train"].update(folds=2, seeds=1, max_epochs=1)
-    params["strip_af"].update(max_strips=STRIPS, folds=3)
+    params = smoke_params(
+        load_raw_params(ROOT / "params.yaml"),
+        full_mirror,
+        full_svdb_mirror,
+        folds=2,
+        seeds=1,
+        max_epochs=1,
+    )
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return root
 

@@ -10,6 +10,7 @@ import pytest
 
 from arrhythmia.data.fetch import FetchError
 from arrhythmia.validation.gx_runner import ValidationFailed
+from tests.conftest import CINC2017_EXCERPT_DIR, EXCERPT_DIR, SVDB_EXCERPT_DIR
 
 
 def test_ingest_from_an_incomplete_mirror_fails_and_leaves_raw_untouched(
@@ -31,25 +32,52 @@ def test_ingest_from_an_incomplete_mirror_fails_and_leaves_raw_untouched(
     assert not (project_dir / "data" / ".staging-mitdb").exists()
 
 
-def test_raw_validation_flow_stops_on_a_wrong_sampling_rate(
-    prefect_harness, project_dir, excerpt_copy, monkeypatch
-):
-    from flows import validate_raw as validate
+def _smoke_project(project_dir: Path, raw_params: dict, **subset) -> Path:
+    """The project's params.yaml set to a smoke run of the committed excerpts (data.subset),
+    with the excerpts copied where ingest would put them; the MITDB folder."""
+    import yaml
 
-    raw = project_dir / "data" / "raw" / "mitdb"
-    shutil.copytree(excerpt_copy, raw)
+    raw_params["data"]["subset"] = subset
+    (project_dir / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
+    raw = project_dir / "data" / "raw"
+    shutil.copytree(EXCERPT_DIR, raw / "mitdb", ignore=shutil.ignore_patterns("*.md"))
+    shutil.copytree(SVDB_EXCERPT_DIR, raw / "svdb", ignore=shutil.ignore_patterns("*.md"))
+    shutil.copytree(CINC2017_EXCERPT_DIR, raw / "cinc2017", ignore=shutil.ignore_patterns("*.md"))
+    return raw / "mitdb"
+
+
+SMOKE = {"ds1": ["119"], "ds2": ["100"], "svdb": ["822"], "cinc2017": ["A00006", "A00009"]}
+
+
+def test_raw_validation_flow_stops_on_a_wrong_sampling_rate(
+    prefect_harness, project_dir, raw_params
+):
+    from flows.validate_raw import validate_raw_flow
+
+    raw = _smoke_project(project_dir, raw_params, **SMOKE)
     header = raw / "100.hea"
     header.write_text(header.read_text().replace("100 2 360 10800", "100 2 250 10800", 1))
-    monkeypatch.setattr(validate, "ALL_RECORDS", ("100", "119"))
-    monkeypatch.setattr(validate, "SVDB", ())  # this test is about MITDB's facts
-    monkeypatch.setattr(validate, "cinc2017_reference", dict)  # no strips
-    monkeypatch.setattr(validate, "cinc2017_files", list)
 
     with pytest.raises(ValidationFailed) as failure:
-        validate.validate_raw_flow()
+        validate_raw_flow()
     message = str(failure.value)
     assert "FAILED" in message and "fs" in message and "record 100" in message
+    # the smoke run's records, and only they, were read (the excerpts are also too short)
+    for table in ("records (2 rows)", "svdb_records (1 row)", "cinc2017_strips (2 rows)"):
+        assert table in message
     assert (project_dir / "reports" / "validation" / "raw" / "index.html").is_file()
+    assert not (project_dir / "data" / "validated" / "raw.json").exists()
+
+
+def test_a_smoke_subset_naming_a_record_outside_its_list_stops_in_one_line(
+    prefect_harness, project_dir, raw_params
+):
+    from arrhythmia.data.records import RecordSelectionError
+    from flows.validate_raw import validate_raw_flow
+
+    _smoke_project(project_dir, raw_params, **{**SMOKE, "ds2": ["119"]})
+    with pytest.raises(RecordSelectionError, match="119 not in DS2"):
+        validate_raw_flow()
 
 
 @pytest.mark.slow

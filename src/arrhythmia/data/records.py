@@ -3,6 +3,9 @@ records that join DS1 in the development set; each database's sampling rate; the
 strips the strip AF call learns from."""
 
 import importlib.resources
+from dataclasses import dataclass
+
+from arrhythmia.errors import ArrhythmiaError
 
 MITDB_FS = 360  # Hz, every record; the beat dataset and the model work at this rate
 SVDB_FS = 128  # Hz; SVDB records are resampled to MITDB_FS for the beat dataset
@@ -190,5 +193,55 @@ def cinc2017_reference() -> dict[str, str]:
     return {name.strip(): label.strip() for name, label in rows}
 
 
-def cinc2017_files() -> list[str]:
-    return [f"{name}{suffix}" for name in cinc2017_reference() for suffix in CINC2017_SUFFIXES]
+def cinc2017_files(names: list[str] | None = None) -> list[str]:
+    names = list(cinc2017_reference()) if names is None else names
+    return [f"{name}{suffix}" for name in names for suffix in CINC2017_SUFFIXES]
+
+
+class RecordSelectionError(ArrhythmiaError, ValueError):
+    """params.yaml's data.subset names a record outside its list, or an empty list."""
+
+
+@dataclass(frozen=True)
+class RecordSelection:
+    """The records a pipeline run uses: every list whole (the protocol), or a few records of
+    each list for a smoke run (the slow tests run every stage on a handful)."""
+
+    ds1: tuple[str, ...] = DS1
+    ds2: tuple[str, ...] = DS2
+    svdb: tuple[str, ...] = SVDB
+    cinc2017: tuple[str, ...] | None = None  # strip names; None: every strip the package lists
+
+    def __post_init__(self):
+        known = {**SPLITS, "CinC 2017": tuple(cinc2017_reference())}
+        chosen_lists = {**self.splits, "CinC 2017": self.cinc2017 or known["CinC 2017"]}
+        for name, chosen in chosen_lists.items():
+            outside = sorted(set(chosen) - set(known[name]))
+            if not chosen or outside:
+                what = f"{', '.join(outside[:3])} not in" if outside else "no record of"
+                raise RecordSelectionError(f"data.subset: {what} {name}")
+
+    @classmethod
+    def from_params(cls, subset) -> "RecordSelection":
+        """From params.yaml's data.subset (null: every record)."""
+        if subset is None:
+            return cls()
+        return cls(tuple(subset.ds1), tuple(subset.ds2), tuple(subset.svdb), tuple(subset.cinc2017))
+
+    @property
+    def splits(self) -> dict[str, tuple[str, ...]]:
+        return {"DS1": self.ds1, "DS2": self.ds2, "SVDB": self.svdb}
+
+    @property
+    def mitdb(self) -> tuple[str, ...]:
+        """The MITDB records to fetch: all 48 (the paced ones too, for the detection
+        benchmarks) when DS1 and DS2 are whole, else the chosen ones in MITDB's order."""
+        if (self.ds1, self.ds2) == (DS1, DS2):
+            return ALL_RECORDS
+        return tuple(r for r in ALL_RECORDS if r in self.ds1 + self.ds2)
+
+    def cinc2017_labels(self) -> dict[str, str]:
+        """Strip name -> label of the chosen strips, in the package's order."""
+        labels = cinc2017_reference()
+        chosen = labels if self.cinc2017 is None else set(self.cinc2017)
+        return {name: label for name, label in labels.items() if name in chosen}
