@@ -23,7 +23,7 @@ from arrhythmia.data.fetch import (
     physionet_challenge_name,
     resolve_source,
 )
-from arrhythmia.data.records import RecordSelection, cinc2017_files, record_files
+from arrhythmia.data.records import RecordSelection, record_files
 from flows.stage_cli import run_stage, stage_parser
 
 REMOTE_NAMES = {"cinc2017": physionet_challenge_name}  # where PhysioNet keeps a strip
@@ -34,7 +34,7 @@ def database_files(selection: RecordSelection) -> dict[str, list[str]]:
     return {
         "mitdb": record_files(selection.mitdb),
         "svdb": record_files(selection.svdb),
-        "cinc2017": cinc2017_files(list(selection.cinc2017_labels())),
+        "cinc2017": selection.cinc2017_files(),
     }
 
 

@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger
 from arrhythmia.atomic import write_json
 from arrhythmia.config import PreprocessParams, load_params
 from arrhythmia.data.beat_dataset import build_beat_dataset, class_counts, save_dataset
-from arrhythmia.data.records import RecordSelection
+from arrhythmia.data.records import RecordSelection, split_of
 from arrhythmia.errors import ArrhythmiaError
 from flows.stage_cli import run_stage, stage_parser
 from flows.task_runner import (
@@ -80,7 +80,9 @@ def preprocess_flow(
     p = load_params(params_path)
     chosen = RecordSelection.from_params(p.data.subset)
     records = chosen.ds1 + chosen.ds2 + chosen.svdb if records is None else records
-    raw_dir = {r: p.paths.svdb_raw_dir if r in chosen.svdb else p.paths.raw_dir for r in records}
+    raw_dir = {
+        r: p.paths.svdb_raw_dir if split_of(r) == "SVDB" else p.paths.raw_dir for r in records
+    }
     futures = [record_beats.submit(raw_dir[r], r, p.preprocess) for r in records]
     parts = results_in_order(futures, "preprocess")
     # The first record that failed fails the stage: a dataset without it is not the dataset.

@@ -20,8 +20,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 
 from arrhythmia.atomic import write_json
-from arrhythmia.config import load_raw_params, params_from_dict
+from arrhythmia.config import ConfigError, load_raw_params, params_from_dict
 from arrhythmia.data.beat_dataset import load_dataset
+from arrhythmia.data.records import RecordSelection
 from flows.stage_cli import run_stage, stage_parser
 from flows.tracking import activate_tracking, git_commit
 
@@ -43,6 +44,9 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
     raw_params = load_raw_params(params_path)  # read once: typed here, logged as read
     p = params_from_dict(raw_params)
     paths = p.paths
+    if EXAMPLE_RECORD not in RecordSelection.from_params(p.data.subset).ds1:  # before the hours
+        raise ConfigError(f"data.subset.ds1 in {params_path} must keep {EXAMPLE_RECORD}, the "
+                          "served model's input example")  # fmt: skip
     arrays = load_dataset(paths.dataset)
 
     started = time.monotonic()
@@ -79,20 +83,14 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
 def train_strip_af(classifier, p) -> tuple[dict, dict]:
     """The learnt strip AF call, fitted on the CinC strips with this classifier's classes,
     as the bundle holds it, and its cross-validated figures."""
-    from arrhythmia.data.records import RecordSelection
     from arrhythmia.detection.model import QrsDetector
     from arrhythmia.inference.model_handle import classifier_handle
     from arrhythmia.training.strip_af import fit_strip_af, strip_rows
 
     handle = classifier_handle(classifier, p.paths.model)
     detector = QrsDetector.load(p.paths.qrs_detector)
-    strips = strip_rows(
-        Path(p.paths.cinc2017_raw_dir),
-        handle,
-        detector,
-        p.strip_af.max_strips,
-        RecordSelection.from_params(p.data.subset).cinc2017_labels(),
-    )
+    labels = RecordSelection.from_params(p.data.subset).cinc2017_labels()
+    strips = strip_rows(Path(p.paths.cinc2017_raw_dir), handle, detector, labels)
     model, metrics = fit_strip_af(strips, p.strip_af)
     get_run_logger().info(
         "strip AF call: F1 %.3f out of fold over %d strips (%d AF)",

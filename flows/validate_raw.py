@@ -13,7 +13,7 @@ from pathlib import Path
 from prefect import flow
 
 from arrhythmia.config import load_params
-from arrhythmia.data.records import RecordSelection, cinc2017_files, record_files
+from arrhythmia.data.records import RecordSelection, record_files
 from arrhythmia.validation.gx_runner import ValidationOutcome
 from arrhythmia.validation.receipt import input_digests, write_receipt
 from flows.stage_cli import run_stage, stage_parser
@@ -46,7 +46,7 @@ def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
         ).items()
     }
     strip_dir = Path(p.cinc2017_raw_dir)
-    strip_files = [strip_dir / name for name in cinc2017_files(list(strip_labels))]
+    strip_files = [strip_dir / name for name in chosen.cinc2017_files()]
     inputs |= {f"cinc2017/{n}": d for n, d in input_digests(strip_files, strip_dir).items()}
     write_receipt(p.raw_passed, outcome, inputs)
     return outcome

@@ -225,7 +225,6 @@ class StripAfParams:
     max_depth: int
     min_samples_leaf: int
     l2_regularization: float
-    max_strips: int | None  # the first N strips only (tests); null: all
 
 
 @dataclass(frozen=True)
@@ -260,11 +259,16 @@ def _check_value(value: Any, annotation: Any, where: str) -> Any:
         (item_type,) = typing.get_args(annotation)
         return [_check_value(v, item_type, f"{where}[{i}]") for i, v in enumerate(value)]
     if origin in (typing.Union, types.UnionType):
+        reasons = []
         for option in typing.get_args(annotation):
             try:
                 return _check_value(value, option, where)
-            except ConfigError:
-                continue
+            except ConfigError as error:
+                reasons.append(str(error))
+        # a mapping meant one of the sections: its own reason says what is wrong in it
+        sections = [dataclasses.is_dataclass(o) for o in typing.get_args(annotation)]
+        if isinstance(value, dict) and any(sections):
+            raise ConfigError(reasons[sections.index(True)])
         raise ConfigError(f"{where}: {value!r} does not match {annotation}")
     if annotation is type(None):
         if value is not None:

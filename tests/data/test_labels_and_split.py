@@ -74,6 +74,8 @@ def test_the_record_selection_is_every_list_unless_a_smoke_subset_names_fewer():
         ({"ds1": ("104",)}, "104 not in DS1"),  # paced: in no list
         ({"svdb": ()}, "no record of SVDB"),
         ({"cinc2017": ("B00001",)}, "B00001 not in CinC 2017"),
+        ({"cinc2017": ()}, "no record of CinC 2017"),
+        ({"ds1": ("101", "119", "101")}, "101 twice in DS1"),
     ],
 )
 def test_a_subset_outside_its_lists_is_refused_in_one_line(subset, says):
@@ -81,3 +83,14 @@ def test_a_subset_outside_its_lists_is_refused_in_one_line(subset, says):
 
     with pytest.raises(RecordSelectionError, match=says):
         RecordSelection(**subset)
+
+
+def test_a_malformed_subset_says_what_is_wrong_in_it(raw_params):
+    from arrhythmia.config import ConfigError, params_from_dict
+
+    raw_params["data"]["subset"] = {"ds1": [101], "ds2": ["100"], "svdb": ["822"], "cinc2017": []}
+    with pytest.raises(ConfigError, match=r"data\.subset\.ds1\[0\]: expected str, got 101"):
+        params_from_dict(raw_params)
+    raw_params["data"]["subset"] = {"ds1": ["101"]}
+    with pytest.raises(ConfigError, match="data.subset: missing key"):
+        params_from_dict(raw_params)

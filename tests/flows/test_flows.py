@@ -186,3 +186,15 @@ def test_serving_the_schedule_without_a_prefect_server_is_one_clear_line(
     err = capsys.readouterr().err.strip()
     assert err.startswith("python -m flows.pipeline: error: a schedule needs a running Prefect")
     assert "PREFECT_API_URL" in err and "Traceback" not in err
+
+
+def test_train_refuses_a_smoke_subset_without_the_input_example_before_any_work(
+    prefect_harness, project_dir, raw_params
+):
+    from arrhythmia.config import ConfigError
+    from flows.train import train_flow
+
+    _smoke_project(project_dir, raw_params, **SMOKE)  # DS1 of 119 alone: no record 101
+    with pytest.raises(ConfigError, match="must keep 101"):
+        train_flow()
+    assert not (project_dir / "models").exists() and not (project_dir / "mlruns").exists()

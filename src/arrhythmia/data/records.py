@@ -2,10 +2,16 @@
 records that join DS1 in the development set; each database's sampling rate; the CinC 2017
 strips the strip AF call learns from."""
 
+from __future__ import annotations
+
 import importlib.resources
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from arrhythmia.errors import ArrhythmiaError
+
+if TYPE_CHECKING:
+    from arrhythmia.config import RecordSubsetParams
 
 MITDB_FS = 360  # Hz, every record; the beat dataset and the model work at this rate
 SVDB_FS = 128  # Hz; SVDB records are resampled to MITDB_FS for the beat dataset
@@ -214,15 +220,20 @@ class RecordSelection:
 
     def __post_init__(self):
         known = {**SPLITS, "CinC 2017": tuple(cinc2017_reference())}
-        chosen_lists = {**self.splits, "CinC 2017": self.cinc2017 or known["CinC 2017"]}
-        for name, chosen in chosen_lists.items():
+        strips = known["CinC 2017"] if self.cinc2017 is None else self.cinc2017
+        for name, chosen in {**self.splits, "CinC 2017": strips}.items():
             outside = sorted(set(chosen) - set(known[name]))
-            if not chosen or outside:
-                what = f"{', '.join(outside[:3])} not in" if outside else "no record of"
+            twice = sorted({r for r in chosen if chosen.count(r) > 1})
+            if not chosen or outside or twice:
+                what = (
+                    f"{', '.join(outside[:3])} not in" if outside
+                    else f"{', '.join(twice[:3])} twice in" if twice
+                    else "no record of"
+                )  # fmt: skip
                 raise RecordSelectionError(f"data.subset: {what} {name}")
 
     @classmethod
-    def from_params(cls, subset) -> "RecordSelection":
+    def from_params(cls, subset: RecordSubsetParams | None) -> RecordSelection:
         """From params.yaml's data.subset (null: every record)."""
         if subset is None:
             return cls()
@@ -245,3 +256,6 @@ class RecordSelection:
         labels = cinc2017_reference()
         chosen = labels if self.cinc2017 is None else set(self.cinc2017)
         return {name: label for name, label in labels.items() if name in chosen}
+
+    def cinc2017_files(self) -> list[str]:
+        return cinc2017_files(list(self.cinc2017_labels()))

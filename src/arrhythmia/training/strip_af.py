@@ -47,7 +47,6 @@ def strip_rows(
     folder: Path,
     model: ModelHandle,
     detector: QrsDetector,
-    max_strips: int | None = None,
     labels: dict[str, str] | None = None,
 ) -> StripRows:
     """The feature row of every strip in `labels` (name -> CinC label; default: those the
@@ -55,7 +54,7 @@ def strip_rows(
     lead) gets no call; a missing file, or a folder of many strips the product refuses, stops
     here (a model that learnt from no strip must not ship)."""
     labels = cinc2017_reference() if labels is None else labels
-    names = sorted(labels)[:max_strips]
+    names = sorted(labels)
     missing = [n for n in names if not (folder / f"{n}.hea").is_file()]
     if missing:
         raise StripDataError(f"{folder}: {len(missing)} strip(s) missing, {missing[0]} first")
