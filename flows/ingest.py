@@ -1,11 +1,11 @@
-"""Flow `ingest`: MITDB and SVDB records and CinC 2017 strips from PhysioNet (or local
-mirrors) into data/raw, verified.
+"""Flow `ingest`: MITDB and SVDB records, CinC 2017 strips, and VFDB and CUDB records from
+PhysioNet (or local mirrors) into data/raw, verified.
 
 Source: PhysioNet over HTTPS, or local folders (ARRHYTHMIA_MITDB_MIRROR,
-ARRHYTHMIA_SVDB_MIRROR, ARRHYTHMIA_CINC2017_MIRROR, or ARRHYTHMIA_MIRROR holding mitdb/,
-svdb/ and cinc2017/). Every file is
-checked against the SHA256SUMS shipped with the package; files already present and verified
-are not fetched again.
+ARRHYTHMIA_SVDB_MIRROR, ARRHYTHMIA_CINC2017_MIRROR, ARRHYTHMIA_VFDB_MIRROR,
+ARRHYTHMIA_CUDB_MIRROR, or ARRHYTHMIA_MIRROR holding mitdb/, svdb/, cinc2017/, vfdb/ and
+cudb/). Every file is checked against the SHA256SUMS shipped with the package; files already
+present and verified are not fetched again.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def database_files(selection: RecordSelection) -> dict[str, list[str]]:
         "mitdb": record_files(selection.mitdb),
         "svdb": record_files(selection.svdb),
         "cinc2017": selection.cinc2017_files(),
+        "vfdb": record_files(selection.vfdb),
+        "cudb": record_files(selection.cudb),
     }
 
 
@@ -68,6 +70,8 @@ def ingest_flow(params_path: str = "params.yaml") -> list[FetchReport]:
             p.paths.cinc2017_raw_dir,
             resolve_source(p.data.cinc2017_source_url, database="cinc2017"),
         ),
+        "vfdb": (p.paths.vfdb_raw_dir, resolve_source(p.data.vfdb_source_url, database="vfdb")),
+        "cudb": (p.paths.cudb_raw_dir, resolve_source(p.data.cudb_source_url, database="cudb")),
     }
     files = database_files(RecordSelection.from_params(p.data.subset))
     reports = []

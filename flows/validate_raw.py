@@ -1,5 +1,5 @@
-"""Flow `validate_raw`: the Great Expectations gate on the raw records (MITDB and SVDB) and
-the CinC 2017 strips.
+"""Flow `validate_raw`: the Great Expectations gate on the raw records (MITDB, SVDB, VFDB and
+CUDB) and the CinC 2017 strips.
 
 A failed expectation exits non-zero with a readable summary; the HTML report (GX Data Docs)
 goes under reports/validation/raw. A pass writes a small deterministic record (what was
@@ -19,10 +19,18 @@ from arrhythmia.validation.receipt import input_digests, write_receipt
 from flows.stage_cli import run_stage, stage_parser
 from flows.validation_gate import gate
 
+DATABASE_NAMES = ("mitdb", "svdb", "vfdb", "cudb")  # the receipt's keys, in `databases` order
+
 
 @flow(name="validate-raw")
 def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
-    from arrhythmia.validation.raw import MITDB_RAW, SVDB_RAW, validate_raw_databases
+    from arrhythmia.validation.raw import (
+        CUDB_RAW,
+        MITDB_RAW,
+        SVDB_RAW,
+        VFDB_RAW,
+        validate_raw_databases,
+    )
     from arrhythmia.validation.strips import strip_suite
 
     params = load_params(params_path)
@@ -30,6 +38,8 @@ def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
     databases = [
         (Path(p.raw_dir), chosen.mitdb, MITDB_RAW),
         (Path(p.svdb_raw_dir), chosen.svdb, SVDB_RAW),
+        (Path(p.vfdb_raw_dir), chosen.vfdb, VFDB_RAW),
+        (Path(p.cudb_raw_dir), chosen.cudb, CUDB_RAW),
     ]
     report_dir = Path(p.validation_reports) / "raw"
     Path(p.raw_passed).unlink(missing_ok=True)  # a failed run must not leave an old pass
@@ -40,7 +50,7 @@ def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
     # folders are, so the record is the same bytes on every machine
     inputs = {
         f"{database}/{name}": digest
-        for database, (raw_dir, records, _) in zip(("mitdb", "svdb"), databases, strict=True)
+        for database, (raw_dir, records, _) in zip(DATABASE_NAMES, databases, strict=True)
         for name, digest in input_digests(
             [raw_dir / f for f in record_files(records)], raw_dir
         ).items()

@@ -20,6 +20,8 @@ SVDB_EXCERPT_DIR = ROOT / "tests" / "data" / "svdb_excerpt"
 SVDB_EXCERPT_RECORDS = ("810", "822")
 SVDB_EXCERPT_SIG_LEN = 7680  # 60 s at 128 Hz
 CINC2017_EXCERPT_DIR = ROOT / "tests" / "data" / "cinc2017_excerpt"
+VFDB_EXCERPT_DIR = ROOT / "tests" / "data" / "vfdb_excerpt"  # 611, 60 s
+CUDB_EXCERPT_DIR = ROOT / "tests" / "data" / "cudb_excerpt"  # cu01, 60 s
 
 
 @pytest.fixture
@@ -100,6 +102,37 @@ def full_svdb_mirror() -> Path:
 def full_cinc2017_mirror() -> Path:
     """The pipeline's slow tests also ingest the CinC 2017 strips (the strip AF call)."""
     return _required_mirror("cinc2017", "A00003.mat")
+
+
+@pytest.fixture(scope="session")
+def full_vfdb_mirror() -> Path:
+    """The pipeline's slow tests also ingest VFDB's 11 records (rhythm development data)."""
+    return _required_mirror("vfdb", "418.dat")
+
+
+@pytest.fixture(scope="session")
+def full_cudb_mirror() -> Path:
+    """... and CUDB's 18."""
+    return _required_mirror("cudb", "cu01.dat")
+
+
+@pytest.fixture(scope="session")
+def full_mirrors(
+    full_mirror, full_svdb_mirror, full_cinc2017_mirror, full_vfdb_mirror, full_cudb_mirror
+) -> dict[str, Path]:
+    """Every database the pipeline ingests, by name: its full mirror."""
+    return {
+        "mitdb": full_mirror,
+        "svdb": full_svdb_mirror,
+        "cinc2017": full_cinc2017_mirror,
+        "vfdb": full_vfdb_mirror,
+        "cudb": full_cudb_mirror,
+    }
+
+
+def mirror_environment(mirrors: dict[str, Path]) -> dict[str, str]:
+    """ARRHYTHMIA_<DATABASE>_MIRROR of each mirror."""
+    return {f"ARRHYTHMIA_{name.upper()}_MIRROR": str(path) for name, path in mirrors.items()}
 
 
 @pytest.fixture(scope="session")

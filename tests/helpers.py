@@ -6,9 +6,10 @@ TINY_RR = ("pre_over_local", "pre_over_post", "pre_over_record")
 STRIPS = 150  # CinC strips a shrunk pipeline fits the strip AF call on (2 842 in all)
 # A smoke run's records (params data.subset): DS1's 101 (the served model's input example),
 # 118 (S beats), 119 (bigeminy), 208 (V and F); DS2's 100, 210 (AF, VT; the Holter report's
-# record) and 232 (S beats the majority); SVDB records rich in S (822) and in S and V.
+# record) and 232 (S beats the majority); SVDB records rich in S (822) and in S and V;
+# a VFDB record with sustained VT (611) and a CUDB one.
 SMOKE_RECORDS = {"ds1": ["101", "118", "119", "208"], "ds2": ["100", "210", "232"],
-                 "svdb": ["822", "854", "870"]}  # fmt: skip
+                 "svdb": ["822", "854", "870"], "vfdb": ["611"], "cudb": ["cu01"]}  # fmt: skip
 
 
 def smoke_params(params: dict, mitdb, svdb, **train) -> dict:

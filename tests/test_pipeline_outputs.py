@@ -28,9 +28,13 @@ def test_the_run_validated_every_record_and_strip_of_each_database():
         "annotations": 112647,
         "svdb_records": 40,
         "svdb_annotations": 96744,
+        "vfdb_records": 11,  # rhythm development data
+        "vfdb_annotations": 270,
+        "cudb_records": 18,
+        "cudb_annotations": 10417,
         "cinc2017_strips": strips,
     }
-    assert len(receipt["inputs_sha256"]) == 3 * 48 + 3 * 40 + 2 * strips
+    assert len(receipt["inputs_sha256"]) == 3 * 48 + 3 * 40 + 2 * strips + 3 * 11 + 3 * 18
     assert _read("dataset_passed")["passed"]
 
 

@@ -27,6 +27,8 @@ class PathParams:
     raw_dir: str
     svdb_raw_dir: str
     cinc2017_raw_dir: str  # CinC 2017 strips: the learnt strip AF call learns from them
+    vfdb_raw_dir: str  # VFDB and CUDB: rhythm development data (ventricular tachyarrhythmias)
+    cudb_raw_dir: str
     raw_passed: str  # deterministic record of a passed raw validation (later stages' dep)
     dataset: str
     dataset_passed: str
@@ -53,6 +55,8 @@ class RecordSubsetParams:
     ds2: list[str]
     svdb: list[str]
     cinc2017: list[str]  # CinC 2017 strip names
+    vfdb: list[str]
+    cudb: list[str]
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ class DataParams:
     source_url: str  # MITDB
     svdb_source_url: str
     cinc2017_source_url: str  # PhysioNet's challenge-2017 training folder
+    vfdb_source_url: str
+    cudb_source_url: str
     download_retries: int
     retry_backoff_s: float
     subset: RecordSubsetParams | None  # null: every record (the protocol)

@@ -60,10 +60,11 @@ def test_the_record_selection_is_every_list_unless_a_smoke_subset_names_fewer():
     raw = load_raw_params(ROOT / "params.yaml")
     assert raw["data"]["subset"] is None  # the shipped pipeline runs the protocol
     raw["data"]["subset"] = {"ds1": ["208", "101"], "ds2": ["100"], "svdb": ["822"],
-                             "cinc2017": ["A00009", "A00003"]}  # fmt: skip
+                             "cinc2017": ["A00009", "A00003"], "vfdb": ["611"],
+                             "cudb": ["cu01", "cu03"]}  # fmt: skip
     smoke = RecordSelection.from_params(params_from_dict(raw).data.subset)
     assert smoke.mitdb == ("100", "101", "208") and smoke.ds1 == ("208", "101")
-    assert smoke.svdb == ("822",)
+    assert smoke.svdb == ("822",) and (smoke.vfdb, smoke.cudb) == (("611",), ("cu01", "cu03"))
     assert smoke.cinc2017_labels() == {"A00003": "N", "A00009": "A"}
 
 
@@ -75,6 +76,8 @@ def test_the_record_selection_is_every_list_unless_a_smoke_subset_names_fewer():
         ({"svdb": ()}, "no record of SVDB"),
         ({"cinc2017": ("B00001",)}, "B00001 not in CinC 2017"),
         ({"cinc2017": ()}, "no record of CinC 2017"),
+        ({"vfdb": ("cu01",)}, "cu01 not in VFDB"),
+        ({"cudb": ("cu02",)}, "cu02 not in CUDB"),  # even: not among the development records
         ({"ds1": ("101", "119", "101")}, "101 twice in DS1"),
     ],
 )
@@ -88,7 +91,8 @@ def test_a_subset_outside_its_lists_is_refused_in_one_line(subset, says):
 def test_a_malformed_subset_says_what_is_wrong_in_it(raw_params):
     from arrhythmia.config import ConfigError, params_from_dict
 
-    raw_params["data"]["subset"] = {"ds1": [101], "ds2": ["100"], "svdb": ["822"], "cinc2017": []}
+    raw_params["data"]["subset"] = {"ds1": [101], "ds2": ["100"], "svdb": ["822"], "cinc2017": [],
+                                    "vfdb": ["611"], "cudb": ["cu01"]}  # fmt: skip
     with pytest.raises(ConfigError, match=r"data\.subset\.ds1\[0\]: expected str, got 101"):
         params_from_dict(raw_params)
     raw_params["data"]["subset"] = {"ds1": ["101"]}

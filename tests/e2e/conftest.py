@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import _missing
+from tests.conftest import _missing, mirror_environment
 from tests.helpers import smoke_params
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,20 +19,15 @@ SERVER_URI_VAR = "ARRHYTHMIA_TEST_MLFLOW_URI"
 SERVER_DSN_VAR = "ARRHYTHMIA_TEST_MLFLOW_DB"
 
 
-def _pipeline_context(
-    mp: pytest.MonkeyPatch, root: Path, full_mirror: Path, svdb_mirror: Path, cinc_mirror: Path
-) -> None:
+def _pipeline_context(mp: pytest.MonkeyPatch, root: Path, mirrors: dict[str, Path]) -> None:
     mp.chdir(root)
-    mp.setenv("ARRHYTHMIA_MITDB_MIRROR", str(full_mirror))
-    mp.setenv("ARRHYTHMIA_SVDB_MIRROR", str(svdb_mirror))
-    mp.setenv("ARRHYTHMIA_CINC2017_MIRROR", str(cinc_mirror))
+    for variable, path in mirror_environment(mirrors).items():
+        mp.setenv(variable, path)
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
 
 
 @pytest.fixture(scope="session")
-def pipeline_outputs(
-    tmp_path_factory, full_mirror, full_svdb_mirror, full_cinc2017_mirror, prefect_harness
-):
+def pipeline_outputs(tmp_path_factory, full_mirrors, prefect_harness):
     """Every flow, once per session, in a scratch project from the full mirrors with the real
     params.yaml shrunk to a smoke run (tests.helpers.smoke_params: a few records of each
     list, 150 CinC strips) and 2 folds of 2 seeds, 1 epoch; (root, params, what each flow
@@ -52,15 +47,15 @@ def pipeline_outputs(
     root = tmp_path_factory.mktemp("project")
     reduced = smoke_params(
         load_raw_params(ROOT / "params.yaml"),
-        full_mirror,
-        full_svdb_mirror,
+        full_mirrors["mitdb"],
+        full_mirrors["svdb"],
         folds=2,
         seeds=2,
         max_epochs=1,
     )
     (root / "params.yaml").write_text(yaml.safe_dump(reduced, sort_keys=False))
     with pytest.MonkeyPatch.context() as mp:
-        _pipeline_context(mp, root, full_mirror, full_svdb_mirror, full_cinc2017_mirror)
+        _pipeline_context(mp, root, full_mirrors)
         results = {
             "ingest": ingest_flow(),
             "ingest_again": ingest_flow(),
@@ -79,12 +74,12 @@ def pipeline_outputs(
 
 
 @pytest.fixture(scope="module")
-def pipeline(pipeline_outputs, full_mirror, full_svdb_mirror, full_cinc2017_mirror):
+def pipeline(pipeline_outputs, full_mirrors):
     """The session's pipeline outputs, with the working directory and environment the
     flows ran in (the project as cwd, its sqlite store) for the length of a module."""
     root, _, _ = pipeline_outputs
     with pytest.MonkeyPatch.context() as mp:
-        _pipeline_context(mp, root, full_mirror, full_svdb_mirror, full_cinc2017_mirror)
+        _pipeline_context(mp, root, full_mirrors)
         yield pipeline_outputs
 
 

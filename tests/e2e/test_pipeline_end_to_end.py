@@ -24,7 +24,9 @@ def test_data_stages(pipeline):
     subset = params["data"]["subset"]
     mitdb = sorted(subset["ds1"] + subset["ds2"])
     sizes = [3 * len(mitdb), 3 * len(subset["svdb"]), 2 * len(subset["cinc2017"])]
-    folders = [root / "data" / "raw" / name for name in ("mitdb", "svdb", "cinc2017")]
+    sizes += [3 * len(subset["vfdb"]), 3 * len(subset["cudb"])]
+    databases = ("mitdb", "svdb", "cinc2017", "vfdb", "cudb")  # in ingest's order
+    folders = [root / "data" / "raw" / name for name in databases]
     assert [len(list(folder.iterdir())) for folder in folders] == sizes
     assert sorted(p.stem for p in folders[0].glob("*.hea")) == mitdb
     assert [len(report.fetched) for report in results["ingest"]] == sizes
@@ -37,8 +39,10 @@ def test_data_stages(pipeline):
     assert (root / "data" / "validated" / "raw.json").read_bytes() == results["raw_receipt"]
     receipt = json.loads(results["raw_receipt"])
     assert receipt["passed"] and len(receipt["inputs_sha256"]) == sum(sizes)
-    assert {"mitdb/100.dat", "svdb/822.dat", "cinc2017/A00003.mat"} <= set(receipt["inputs_sha256"])
+    assert {"mitdb/100.dat", "svdb/822.dat", "cinc2017/A00003.mat", "vfdb/611.atr",
+            "cudb/cu01.hea"} <= set(receipt["inputs_sha256"])  # fmt: skip
     assert receipt["tables"]["cinc2017_strips"] == len(subset["cinc2017"])
+    assert (receipt["tables"]["vfdb_records"], receipt["tables"]["cudb_records"]) == (1, 1)
     assert json.loads((root / "data" / "validated" / "dataset.json").read_text())["passed"]
     # Every beat of the chosen records, as their .atr files count them (tests.helpers).
     assert results["preprocess"] == params["validate_dataset"]["expected_counts"]

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import mirror_environment
 from tests.helpers import smoke_params
 from tools.serving import free_port
 
@@ -124,7 +125,7 @@ def server(prefect_server) -> str:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, full_mirror, full_svdb_mirror) -> Path:
+def project(tmp_path_factory, full_mirrors) -> Path:
     """A fresh clone whose params.yaml is the real one shrunk to a smoke run."""
     from arrhythmia.config import load_raw_params
 
@@ -135,8 +136,8 @@ def project(tmp_path_factory, full_mirror, full_svdb_mirror) -> Path:
     shutil.copy2(ROOT / "flows" / "pipeline.py", root / "flows" / "pipeline.py")
     params = smoke_params(
         load_raw_params(ROOT / "params.yaml"),
-        full_mirror,
-        full_svdb_mirror,
+        full_mirrors["mitdb"],
+        full_mirrors["svdb"],
         folds=2,
         seeds=1,
         max_epochs=1,
@@ -146,9 +147,7 @@ def project(tmp_path_factory, full_mirror, full_svdb_mirror) -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(
-    server, project, full_mirror, full_svdb_mirror, full_cinc2017_mirror, tmp_path_factory
-) -> Iterator[dict]:
+def served(server, project, full_mirrors, tmp_path_factory) -> Iterator[dict]:
     """`python -m flows.pipeline` serving the deployment; yields the deployment as the
     server has it."""
     home = tmp_path_factory.mktemp("prefect-client")
@@ -156,9 +155,7 @@ def served(
         home,
         PREFECT_API_URL=server,
         PREFECT_RUNNER_POLL_FREQUENCY="2",  # picks a triggered run up within seconds
-        ARRHYTHMIA_MITDB_MIRROR=str(full_mirror),
-        ARRHYTHMIA_SVDB_MIRROR=str(full_svdb_mirror),
-        ARRHYTHMIA_CINC2017_MIRROR=str(full_cinc2017_mirror),
+        **mirror_environment(full_mirrors),
         MLFLOW_TRACKING_URI=f"sqlite:///{project / 'mlflow.db'}",
     )
     log = home / "serve.log"

@@ -10,7 +10,13 @@ import pytest
 
 from arrhythmia.data.fetch import FetchError
 from arrhythmia.validation.gx_runner import ValidationFailed
-from tests.conftest import CINC2017_EXCERPT_DIR, EXCERPT_DIR, SVDB_EXCERPT_DIR
+from tests.conftest import (
+    CINC2017_EXCERPT_DIR,
+    CUDB_EXCERPT_DIR,
+    EXCERPT_DIR,
+    SVDB_EXCERPT_DIR,
+    VFDB_EXCERPT_DIR,
+)
 
 
 def test_ingest_from_an_incomplete_mirror_fails_and_leaves_raw_untouched(
@@ -40,13 +46,15 @@ def _smoke_project(project_dir: Path, raw_params: dict, **subset) -> Path:
     raw_params["data"]["subset"] = subset
     (project_dir / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
     raw = project_dir / "data" / "raw"
-    shutil.copytree(EXCERPT_DIR, raw / "mitdb", ignore=shutil.ignore_patterns("*.md"))
-    shutil.copytree(SVDB_EXCERPT_DIR, raw / "svdb", ignore=shutil.ignore_patterns("*.md"))
-    shutil.copytree(CINC2017_EXCERPT_DIR, raw / "cinc2017", ignore=shutil.ignore_patterns("*.md"))
+    excerpts = {"mitdb": EXCERPT_DIR, "svdb": SVDB_EXCERPT_DIR, "cinc2017": CINC2017_EXCERPT_DIR,
+                "vfdb": VFDB_EXCERPT_DIR, "cudb": CUDB_EXCERPT_DIR}  # fmt: skip
+    for database, excerpt in excerpts.items():
+        shutil.copytree(excerpt, raw / database, ignore=shutil.ignore_patterns("*.md"))
     return raw / "mitdb"
 
 
-SMOKE = {"ds1": ["119"], "ds2": ["100"], "svdb": ["822"], "cinc2017": ["A00006", "A00009"]}
+SMOKE = {"ds1": ["119"], "ds2": ["100"], "svdb": ["822"], "cinc2017": ["A00006", "A00009"],
+         "vfdb": ["611"], "cudb": ["cu01"]}  # fmt: skip
 
 
 def test_raw_validation_flow_stops_on_a_wrong_sampling_rate(
@@ -63,7 +71,9 @@ def test_raw_validation_flow_stops_on_a_wrong_sampling_rate(
     message = str(failure.value)
     assert "FAILED" in message and "fs" in message and "record 100" in message
     # the smoke run's records, and only they, were read (the excerpts are also too short)
-    for table in ("records (2 rows)", "svdb_records (1 row)", "cinc2017_strips (2 rows)"):
+    tables = ("records (2 rows)", "svdb_records (1 row)", "vfdb_records (1 row)",
+              "cudb_records (1 row)", "cinc2017_strips (2 rows)")  # fmt: skip
+    for table in tables:
         assert table in message
     assert (project_dir / "reports" / "validation" / "raw" / "index.html").is_file()
     assert not (project_dir / "data" / "validated" / "raw.json").exists()

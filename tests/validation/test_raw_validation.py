@@ -161,7 +161,7 @@ def test_value_outside_adc_range_and_missing_sample_fail(
     assert outcome.failed == 2
     line = _failure(outcome, "(d_min, adc_min, or_equal=True)")
     assert "1 of 4 rows unexpected, e.g. d_min=-5, adc_min=0 (record 232)" in line
-    assert "e.g. 1 (record 100)" in _failure(outcome, "(n_nan, value_set=[0])")
+    assert "e.g. 1 (record 100)" in _failure(outcome, "(n_nan, min_value=0, max_value=0)")
 
 
 def test_import_does_not_load_great_expectations() -> None:
@@ -287,3 +287,47 @@ def test_cinc_strips_pass_beside_the_databases_and_a_bad_strip_is_named(
     assert not bad.success and bad.failed >= 2
     assert "A00009" in _failure(bad, "cinc2017_strips", "read_error")
     assert "A00006" in _failure(bad, "cinc2017_strips", "label")
+
+
+@pytest.mark.slow
+def test_vfdb_and_cudb_records_pass_each_against_its_own_facts(
+    full_mirrors: dict, tmp_path: Path
+) -> None:
+    from arrhythmia.validation.raw import CUDB_RAW, VFDB_RAW, validate_raw_databases
+
+    # cu23: 2 416 samples saturated by defibrillation, stored as the format's invalid value
+    databases = [(full_mirrors["vfdb"], ("418", "611"), VFDB_RAW),
+                 (full_mirrors["cudb"], ("cu01", "cu23"), CUDB_RAW)]  # fmt: skip
+    outcome = validate_raw_databases(databases, tmp_path)
+    assert outcome.success, outcome.summary()
+    assert dict(outcome.tables)["vfdb_records"] == 2 and dict(outcome.tables)["cudb_records"] == 2
+
+
+@pytest.mark.slow
+def test_a_two_lead_record_fails_as_cudb_and_names_what_differs(
+    full_mirrors: dict, tmp_path: Path
+) -> None:
+    from arrhythmia.validation.raw import CUDB_RAW, validate_raw_databases
+
+    outcome = validate_raw_databases([(full_mirrors["vfdb"], ("418",), CUDB_RAW)], tmp_path)
+    assert not outcome.success
+    for column in ("n_sig", "sig_len", "fmt_1", "lead_1"):
+        assert "418" in _failure(outcome, "cudb_records", column)
+
+
+def test_the_vfdb_and_cudb_excerpts_pass_as_their_databases_at_their_length(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from arrhythmia.validation.raw import CUDB_RAW, VFDB_RAW, validate_raw_databases
+    from tests.conftest import CUDB_EXCERPT_DIR, VFDB_EXCERPT_DIR
+
+    excerpts = [(VFDB_EXCERPT_DIR, ("611",), replace(VFDB_RAW, sig_len=15000)),
+                (CUDB_EXCERPT_DIR, ("cu01",), replace(CUDB_RAW, sig_len=15000))]  # fmt: skip
+    outcome = validate_raw_databases(excerpts, tmp_path)
+    assert outcome.success, outcome.summary()
+    swapped = [(VFDB_EXCERPT_DIR, ("611",), replace(CUDB_RAW, sig_len=15000))]
+    assert "611" in _failure(
+        validate_raw_databases(swapped, tmp_path / "b"), "cudb_records", "n_sig"
+    )

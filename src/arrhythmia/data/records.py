@@ -164,6 +164,26 @@ SVDB: tuple[str, ...] = (
     "894",
 )
 
+# Rhythm development data (rhythm annotations, no beat labels; never a test set): the
+# MIT-BIH Malignant Ventricular Ectopy Database's records 418-430 and 605-614 (11 of its 22;
+# 2 leads) and the Creighton University Ventricular Tachyarrhythmia Database's odd records
+# (18 of its 35; 1 lead). The others judge what is learnt here.
+VFDB: tuple[str, ...] = (
+    "418",
+    "420",
+    "422",
+    "424",
+    "426",
+    "428",
+    "430",
+    "605",
+    "609",
+    "611",
+    "614",
+)
+CUDB: tuple[str, ...] = tuple(f"cu{n:02d}" for n in range(1, 36, 2))
+VFDB_FS = CUDB_FS = 250  # Hz
+
 # Each split of the beat dataset is one group of patients: DS2 is the test set, the
 # others make the development set (params.yaml train.training_sets picks among them).
 SPLITS: dict[str, tuple[str, ...]] = {"DS1": DS1, "DS2": DS2, "SVDB": SVDB}
@@ -217,11 +237,14 @@ class RecordSelection:
     ds2: tuple[str, ...] = DS2
     svdb: tuple[str, ...] = SVDB
     cinc2017: tuple[str, ...] | None = None  # strip names; None: every strip the package lists
+    vfdb: tuple[str, ...] = VFDB
+    cudb: tuple[str, ...] = CUDB
 
     def __post_init__(self):
-        known = {**SPLITS, "CinC 2017": tuple(cinc2017_reference())}
+        known = {**SPLITS, "CinC 2017": tuple(cinc2017_reference()), "VFDB": VFDB, "CUDB": CUDB}
         strips = known["CinC 2017"] if self.cinc2017 is None else self.cinc2017
-        for name, chosen in {**self.splits, "CinC 2017": strips}.items():
+        chosen_lists = {**self.splits, "CinC 2017": strips, "VFDB": self.vfdb, "CUDB": self.cudb}
+        for name, chosen in chosen_lists.items():
             outside = sorted(set(chosen) - set(known[name]))
             twice = sorted({r for r in chosen if chosen.count(r) > 1})
             if not chosen or outside or twice:
@@ -237,7 +260,14 @@ class RecordSelection:
         """From params.yaml's data.subset (null: every record)."""
         if subset is None:
             return cls()
-        return cls(tuple(subset.ds1), tuple(subset.ds2), tuple(subset.svdb), tuple(subset.cinc2017))
+        return cls(
+            tuple(subset.ds1),
+            tuple(subset.ds2),
+            tuple(subset.svdb),
+            tuple(subset.cinc2017),
+            tuple(subset.vfdb),
+            tuple(subset.cudb),
+        )
 
     @property
     def splits(self) -> dict[str, tuple[str, ...]]:
