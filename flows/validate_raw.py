@@ -19,8 +19,6 @@ from arrhythmia.validation.receipt import input_digests, write_receipt
 from flows.stage_cli import run_stage, stage_parser
 from flows.validation_gate import gate
 
-DATABASE_NAMES = ("mitdb", "svdb", "vfdb", "cudb")  # the receipt's keys, in `databases` order
-
 
 @flow(name="validate-raw")
 def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
@@ -35,12 +33,13 @@ def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
 
     params = load_params(params_path)
     p, chosen = params.paths, RecordSelection.from_params(params.data.subset)
-    databases = [
-        (Path(p.raw_dir), chosen.mitdb, MITDB_RAW),
-        (Path(p.svdb_raw_dir), chosen.svdb, SVDB_RAW),
-        (Path(p.vfdb_raw_dir), chosen.vfdb, VFDB_RAW),
-        (Path(p.cudb_raw_dir), chosen.cudb, CUDB_RAW),
-    ]
+    named = {  # database -> (folder, records, facts); the name keys the receipt's digests
+        "mitdb": (Path(p.raw_dir), chosen.mitdb, MITDB_RAW),
+        "svdb": (Path(p.svdb_raw_dir), chosen.svdb, SVDB_RAW),
+        "vfdb": (Path(p.vfdb_raw_dir), chosen.vfdb, VFDB_RAW),
+        "cudb": (Path(p.cudb_raw_dir), chosen.cudb, CUDB_RAW),
+    }
+    databases = list(named.values())
     report_dir = Path(p.validation_reports) / "raw"
     Path(p.raw_passed).unlink(missing_ok=True)  # a failed run must not leave an old pass
     strip_labels = chosen.cinc2017_labels()
@@ -50,7 +49,7 @@ def validate_raw_flow(params_path: str = "params.yaml") -> ValidationOutcome:
     # folders are, so the record is the same bytes on every machine
     inputs = {
         f"{database}/{name}": digest
-        for database, (raw_dir, records, _) in zip(DATABASE_NAMES, databases, strict=True)
+        for database, (raw_dir, records, _) in named.items()
         for name, digest in input_digests(
             [raw_dir / f for f in record_files(records)], raw_dir
         ).items()

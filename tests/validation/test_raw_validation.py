@@ -331,3 +331,31 @@ def test_the_vfdb_and_cudb_excerpts_pass_as_their_databases_at_their_length(
     assert "611" in _failure(
         validate_raw_databases(swapped, tmp_path / "b"), "cudb_records", "n_sig"
     )
+
+
+@pytest.mark.parametrize(("clipped", "passes"), [(300, True), (400, False)])
+def test_cudb_allows_a_few_clipped_samples_and_no_more(
+    tmp_path: Path, clipped: int, passes: bool
+) -> None:
+    """CUDB's cap is 2.5 % of a record's samples stored as the invalid value: 375 of the
+    excerpt's 15 000."""
+    import shutil
+    from dataclasses import replace
+
+    import wfdb
+
+    from arrhythmia.validation.raw import CUDB_RAW, validate_raw_databases
+    from tests.conftest import CUDB_EXCERPT_DIR
+
+    record = wfdb.rdrecord(str(CUDB_EXCERPT_DIR / "cu01"), physical=False)
+    signal = record.d_signal.copy()
+    signal[:clipped] = -2048  # format 212's invalid value, as a clipped lower rail is stored
+    wfdb.wrsamp("cu01", fs=record.fs, units=record.units, sig_name=record.sig_name,
+                d_signal=signal, fmt=record.fmt, adc_gain=record.adc_gain,
+                baseline=record.baseline, write_dir=str(tmp_path))  # fmt: skip
+    shutil.copy(CUDB_EXCERPT_DIR / "cu01.atr", tmp_path)
+    spec = replace(CUDB_RAW, sig_len=15000)
+    outcome = validate_raw_databases([(tmp_path, ("cu01",), spec)], tmp_path / "gx")
+    assert outcome.success == passes, outcome.summary()
+    if not passes:
+        assert "max_value=375) failed: observed 400 (record cu01)" in _failure(outcome, "n_nan")

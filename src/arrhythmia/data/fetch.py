@@ -1,11 +1,9 @@
 """Bring a PhysioNet database's record files (MITDB, SVDB, CinC 2017, VFDB, CUDB) into a
-folder, verified against SHA256SUMS shipped with the package (VFDB's and CUDB's headers by
-their facts: `header_digest`).
+folder, verified against SHA256SUMS shipped with the package.
 
 The source is PhysioNet over HTTPS, or a local mirror folder on machines that cannot reach
-it (ARRHYTHMIA_MITDB_MIRROR, ARRHYTHMIA_SVDB_MIRROR, or ARRHYTHMIA_MIRROR: one folder
-holding a subfolder per database, `mitdb/` and `svdb/`); both are treated alike: every file
-must match its SHA-256.
+it (ARRHYTHMIA_<DATABASE>_MIRROR, or ARRHYTHMIA_MIRROR: one folder holding a subfolder per
+database, `mitdb/`, `svdb/`, ...); both are treated alike: every file must match its SHA-256.
 
 A run is transactional. Files are fetched into a staging folder and verified there; only when
 every requested file is staged are they renamed into the destination, so a failed run leaves
@@ -42,9 +40,7 @@ MIRROR_ENV = "ARRHYTHMIA_MITDB_MIRROR"
 MIRROR_ROOT_ENV = "ARRHYTHMIA_MIRROR"  # a folder with one subfolder per database
 USER_AGENT = "arrhythmia-fetch/0.1 (+https://physionet.org/)"
 _CHUNK = 1 << 16
-# A checksum list's digest of a WFDB header's facts (header_digest), not of its bytes.
-HEADER_DIGEST = "wfdb-header:"
-_DIGEST = re.compile(rf"({HEADER_DIGEST})?[0-9a-fA-F]{{64}}")
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 Sleep = Callable[[float], None]
 
@@ -84,7 +80,7 @@ def load_checksums(path_or_text: str | Path) -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         parts = line.split(maxsplit=1)
-        if len(parts) != 2 or not _DIGEST.fullmatch(parts[0]):
+        if len(parts) != 2 or not _HEX64.fullmatch(parts[0]):
             raise ValueError(f"checksum line {lineno}: expected '<sha256> <name>', got {raw!r}")
         digest, name = parts[0].lower(), parts[1].removeprefix("*")  # '*' = sha256sum -b mode
         if sums.get(name, digest) != digest:
@@ -114,33 +110,13 @@ def sha256_of(path: str | Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def header_digest(path: str | Path) -> str:
-    """HEADER_DIGEST + the SHA-256 of a WFDB header's record line and each signal's
-    specification (file, format, gain, resolution, zero, first value, checksum, block
-    size): what a reader uses, without comments, signal descriptions, spacing or line
-    endings. VFDB's and CUDB's headers on PhysioNet may describe their signals otherwise
-    than a mirror's copy; their samples and annotations are checked byte for byte."""
-    lines: list[str] = []
-    for raw in Path(path).read_text(errors="replace").splitlines():
-        fields = raw.split() if not raw.lstrip().startswith("#") else []
-        if fields:
-            lines.append(" ".join(fields if not lines else fields[:8]))
-    return HEADER_DIGEST + hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-def digest_like(path: str | Path, expected: str) -> str:
-    """The digest of `path` of the kind `expected` is: of the header's facts, or of the bytes."""
-    return header_digest(path) if expected.startswith(HEADER_DIGEST) else sha256_of(path)
-
-
 def _verify(path: Path, name: str, expected: str) -> None:
-    actual = digest_like(path, expected)
+    actual = sha256_of(path)
     if actual != expected:
         size = path.stat().st_size
-        what = "header facts" if expected.startswith(HEADER_DIGEST) else "checksum"
-        expected, actual = (d.removeprefix(HEADER_DIGEST)[:12] for d in (expected, actual))
         raise FetchError(
-            f"{name}: {what} mismatch (expected {expected}.., got {actual}.., {size} bytes)"
+            f"{name}: checksum mismatch (expected {expected[:12]}.., got {actual[:12]}.., "
+            f"{size} bytes)"
         )
 
 
@@ -432,7 +408,7 @@ def _split_present(
     present, missing = [], []
     for name in files:
         path = dest / name
-        if path.is_file() and digest_like(path, checksums[name]) == checksums[name]:
+        if path.is_file() and sha256_of(path) == checksums[name]:
             present.append(name)
         else:
             if path.exists():

@@ -164,10 +164,10 @@ SVDB: tuple[str, ...] = (
     "894",
 )
 
-# Rhythm development data (rhythm annotations, no beat labels; never a test set): the
-# MIT-BIH Malignant Ventricular Ectopy Database's records 418-430 and 605-614 (11 of its 22;
-# 2 leads) and the Creighton University Ventricular Tachyarrhythmia Database's odd records
-# (18 of its 35; 1 lead). The others judge what is learnt here.
+# Rhythm development data (never a test set): the 11 records of the MIT-BIH Malignant
+# Ventricular Ectopy Database (of its 22; 2 leads, rhythm annotations only) and the 18
+# odd-numbered ones of the Creighton University Ventricular Tachyarrhythmia Database (of
+# its 35; 1 lead) that ../shared/data holds. The others judge what is learnt here.
 VFDB: tuple[str, ...] = (
     "418",
     "420",
