@@ -88,7 +88,7 @@ def _required_mirror(database: str, probe: str) -> Path:
 
 @pytest.fixture(scope="session")
 def full_mirror() -> Path:
-    """Slow tests need the whole database."""
+    """Slow tests read their smoke records from the full MITDB mirror."""
     return _required_mirror("mitdb", "100.dat")
 
 

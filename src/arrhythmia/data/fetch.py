@@ -97,8 +97,9 @@ def mirror_env(database: str) -> str:
 def packaged_checksums(database: str = "mitdb") -> dict[str, str]:
     """SHA256SUMS of a database (MITDB 1.0.0: PhysioNet's own; SVDB 1.0.0: of its 40 even
     records; CinC 2017: of the 2 842 training recordings numbered by 3, whose labels the
-    package lists in cinc2017_reference.csv),
-    shipped with the package as the trust anchor."""
+    package lists in cinc2017_reference.csv; VFDB and CUDB 1.0.0: the mirrors' of the 11
+    and 18 records arrhythmia.data.records lists), shipped with the package as the trust
+    anchor."""
     if database not in DATABASES:
         raise FetchError(f"{database!r} is not one of the databases {DATABASES}")
     resource = importlib.resources.files("arrhythmia.data").joinpath(f"{database}_sha256sums.txt")
