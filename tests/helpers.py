@@ -12,10 +12,11 @@ SMOKE_RECORDS = {"ds1": ["101", "118", "119", "208"], "ds2": ["100", "210", "232
                  "svdb": ["822", "854", "870"], "vfdb": ["611"], "cudb": ["cu01"]}  # fmt: skip
 
 
-def smoke_params(params: dict, mitdb, svdb, **train) -> dict:
+def smoke_params(mirrors: dict, **train) -> dict:
     """The real params.yaml (parsed) shrunk to a smoke run: SMOKE_RECORDS and the first STRIPS
     CinC strips (data.subset), the expected class counts counted from those records' .atr
-    files, the strip AF call on 3 folds, `train`'s keys changed. Every stage runs in minutes.
+    files in `mirrors` (database -> folder), the strip AF call on 3 folds, `train`'s keys
+    changed. Every stage runs in minutes.
     The counts map symbols with the table preprocess uses, so they check that every beat
     is kept, not the table: de Chazal's counts do that (tests/test_pipeline_outputs.py)."""
     import copy
@@ -23,14 +24,17 @@ def smoke_params(params: dict, mitdb, svdb, **train) -> dict:
 
     import wfdb
 
+    from arrhythmia.config import load_raw_params
     from arrhythmia.data.aami import SYMBOL_TO_AAMI
     from arrhythmia.data.records import cinc2017_reference
+    from tests.conftest import ROOT
 
-    params = copy.deepcopy(params)
+    params = load_raw_params(ROOT / "params.yaml")
     cinc2017 = sorted(cinc2017_reference())[:STRIPS]
     params["data"]["subset"] = {**copy.deepcopy(SMOKE_RECORDS), "cinc2017": cinc2017}
     counts = {}
-    for split, folder in (("DS1", mitdb), ("DS2", mitdb), ("SVDB", svdb)):
+    for split, folder in (("DS1", mirrors["mitdb"]), ("DS2", mirrors["mitdb"]),
+                          ("SVDB", mirrors["svdb"])):  # fmt: skip
         symbols = Counter()
         for record in SMOKE_RECORDS[split.lower()]:
             symbols.update(wfdb.rdann(str(folder / record), "atr").symbol)

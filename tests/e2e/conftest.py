@@ -13,7 +13,6 @@ import yaml
 from tests.conftest import _missing, mirror_environment
 from tests.helpers import smoke_params
 
-ROOT = Path(__file__).resolve().parents[2]
 # Set by .ci/run, which starts the server before `make test`: the tests use it as it is.
 SERVER_URI_VAR = "ARRHYTHMIA_TEST_MLFLOW_URI"
 SERVER_DSN_VAR = "ARRHYTHMIA_TEST_MLFLOW_DB"
@@ -34,7 +33,6 @@ def pipeline_outputs(tmp_path_factory, full_mirrors, prefect_harness):
     returned). The protocol's own figures are checked on `make run`'s outputs
     (tests/test_pipeline_outputs.py).
     Tests that reuse the outputs must not change them: copy what a flow would rewrite."""
-    from arrhythmia.config import load_raw_params
     from flows.evaluate import evaluate_flow
     from flows.ingest import ingest_flow
     from flows.preprocess import preprocess_flow
@@ -45,14 +43,7 @@ def pipeline_outputs(tmp_path_factory, full_mirrors, prefect_harness):
     from flows.validate_raw import validate_raw_flow
 
     root = tmp_path_factory.mktemp("project")
-    reduced = smoke_params(
-        load_raw_params(ROOT / "params.yaml"),
-        full_mirrors["mitdb"],
-        full_mirrors["svdb"],
-        folds=2,
-        seeds=2,
-        max_epochs=1,
-    )
+    reduced = smoke_params(full_mirrors, folds=2, seeds=2, max_epochs=1)
     (root / "params.yaml").write_text(yaml.safe_dump(reduced, sort_keys=False))
     with pytest.MonkeyPatch.context() as mp:
         _pipeline_context(mp, root, full_mirrors)

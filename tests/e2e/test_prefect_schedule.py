@@ -127,21 +127,13 @@ def server(prefect_server) -> str:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, full_mirrors) -> Path:
     """A fresh clone whose params.yaml is the real one shrunk to a smoke run."""
-    from arrhythmia.config import load_raw_params
 
     root = tmp_path_factory.mktemp("scheduled") / "project"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(root)], check=True)
     # The committed pipeline, with the scheduled flow of this working tree (the stages and
     # dvc.yaml as committed: work in progress elsewhere in the tree stays out of this test).
     shutil.copy2(ROOT / "flows" / "pipeline.py", root / "flows" / "pipeline.py")
-    params = smoke_params(
-        load_raw_params(ROOT / "params.yaml"),
-        full_mirrors["mitdb"],
-        full_mirrors["svdb"],
-        folds=2,
-        seeds=1,
-        max_epochs=1,
-    )
+    params = smoke_params(full_mirrors, folds=2, seeds=1, max_epochs=1)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return root
 
