@@ -5,8 +5,13 @@ the databases"; this measures it.
     python benchmarks/vt_vf_windows.py [--data ../shared/data]
         [--out reports/rhythm/vt_vf_windows.json]
 
+This study led to the product's VT/VF presence trees (params.yaml `ventricular`, fitted by
+the train stage, whose record-wise out-of-fold figures of the product itself go to
+metrics/train.json); it keeps the three-class trees and the readings compared here.
+
 Every record of MITDB's DS1, VFDB and CUDB in ../shared is diagnosed by the product (own
-beats, the pipeline's model). On the rhythm detectors' own windows (4 s, every 1 s of
+beats, the pipeline's model, its rules alone: the bundle's own VT/VF trees learnt from these
+records). On the rhythm detectors' own windows (4 s, every 1 s of
 samples) each window gets the features the rules read, combined over the leads (mean and
 minimum of the dominant frequency, spectral concentration and threshold-crossing share;
 the largest amplitude and the share of leads with a signal; mean and largest
@@ -36,6 +41,7 @@ test set and is never read here.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,20 +56,14 @@ from arrhythmia.evaluation.rhythm_scoring import reference_episodes
 from arrhythmia.inference.diagnose import classified_beats
 from arrhythmia.inference.model_handle import load_model
 from arrhythmia.inference.predict import read_and_diagnose
-from arrhythmia.rhythm.episodes import (
-    RhythmParams,
-    run_spans,
-    vfl_window_features,
-    vt_window_features,
-)
+from arrhythmia.rhythm.episodes import RhythmParams, run_spans
+from arrhythmia.rhythm.ventricular import window_rows
 from arrhythmia.signal.quality import assess_quality
 
 DATABASES = ("mitdb", "vfdb", "cudb")
 OTHER, VT, VF = 0, 1, 2
 CLASS_OF = {"VT": VT, "VF": VF, "VFIB": VF, "VFL": VF}  # reference names; product: VT, VFL
-CONTEXT_WINDOWS = RhythmParams().vt_smooth_windows  # running median of every feature
 SMOOTH_WINDOWS = 5  # the trees' probabilities are averaged over this many windows
-BEAT_CONTEXT_S = 4.0  # beats this far either side of a window's centre
 GROUPS = {"VT": (VT,), "VF": (VF,), "VT or VF": (VT, VF)}
 
 
@@ -75,79 +75,33 @@ def painted(episodes, n_samples: int) -> np.ndarray:
     return out
 
 
-def beat_context(samples, labels, fs: float, centres, unreadable, n_samples: int) -> np.ndarray:
-    """What the beats say about the BEAT_CONTEXT_S either side of each centre."""
-    half = int(BEAT_CONTEXT_S * fs)
-    lo, hi = np.searchsorted(samples, centres - half), np.searchsorted(samples, centres + half)
-    count = hi - lo
-    v, n = (np.r_[0, np.cumsum(labels == c)] for c in ("V", "N"))
-    rr = np.diff(samples) / fs
-    rr_median, rr_cv = np.full(len(centres), -1.0), np.full(len(centres), -1.0)
-    for i, (a, b) in enumerate(zip(lo, hi, strict=True)):
-        x = rr[a : max(b - 1, a)]
-        if len(x) >= 2:
-            rr_median[i], rr_cv[i] = np.median(x), x.std() / x.mean()
-    lost = np.zeros(n_samples + 1)
-    for a, b in unreadable:
-        lost[a:b] = 1.0
-    lost = np.r_[0.0, np.cumsum(lost)]
-    first, last = np.clip(centres - half, 0, n_samples), np.clip(centres + half, 0, n_samples)
-    share = np.where(count > 0, 1.0, np.nan) / np.maximum(count, 1)
-    return np.column_stack(
-        [
-            count / (2 * BEAT_CONTEXT_S),
-            np.nan_to_num((v[hi] - v[lo]) * share, nan=-1.0),
-            np.nan_to_num((n[hi] - n[lo]) * share, nan=-1.0),
-            rr_median,
-            rr_cv,
-            (lost[last] - lost[first]) / np.maximum(last - first, 1),
-        ]
-    )
-
-
-def signal_columns(signal: np.ndarray, fs: float, params: RhythmParams) -> tuple[list, np.ndarray]:
-    """The rules' window features combined over the leads, and each window's centre."""
-    feats = vfl_window_features(signal, fs, params)
-    rows = np.arange(len(feats["start"]))
-    # every window's cycle features, not only the flutter windows' as the rules compute them
-    shape = vt_window_features(signal, fs, params, rows, feats["peak_hz"])
-    columns = [feats[k].mean(1) for k in ("peak_hz", "concentration", "tcsc")]
-    columns += [feats[k].min(1) for k in ("peak_hz", "concentration", "tcsc")]
-    columns += [feats["std"].max(1), (feats["std"] >= params.vfl_min_std_mv).mean(1)]
-    columns += [shape[k].mean(1) for k in ("cycle_similarity", "amplitude_cv")]
-    columns += [shape[k].max(1) for k in ("cycle_similarity", "amplitude_cv")]
-    return columns, feats["start"] + int(params.vfl_window_s * fs) // 2
-
-
 def window_table(ecg, beats, diagnosis, reference, params: RhythmParams) -> dict | None:
-    """Feature rows, reference labels and the product's calls of one record's windows;
-    `beats` are the record's beats and classes before any rhythm rule."""
-    signal, fs, n = np.asarray(ecg.signal), diagnosis.fs, diagnosis.n_samples
-    columns, centres = signal_columns(signal, fs, params)
-    if len(centres) < CONTEXT_WINDOWS:
+    """Feature rows (the product's, :func:`arrhythmia.rhythm.ventricular.window_rows`),
+    reference labels and the rules' calls of one record's windows; `beats` are the record's
+    beats and classes before any rhythm rule, `diagnosis` the rules' alone."""
+    fs, n = diagnosis.fs, diagnosis.n_samples
+    table = window_rows(ecg.signal, fs, beats.samples, beats.labels, beats.unreadable, params)
+    if table is None:
         return None
-    centres = np.minimum(centres, n - 1)
-    context = beat_context(beats.samples, beats.labels, fs, centres, beats.unreadable, n)
-    x = np.column_stack([*columns, context])
-    padded = np.pad(x, ((CONTEXT_WINDOWS // 2, CONTEXT_WINDOWS // 2), (0, 0)), mode="edge")
-    running = np.median(sliding_window_view(padded, CONTEXT_WINDOWS, axis=0), axis=2)
-    labels, rate = beats.labels, params.vt_min_rate_bpm
     beat_vt = np.zeros(n, dtype=bool)
-    for a, b in run_spans(beats.samples, labels, fs, "V", params.vt_min_beats, rate):
+    rate = params.vt_min_rate_bpm
+    for a, b in run_spans(beats.samples, beats.labels, fs, "V", params.vt_min_beats, rate):
         beat_vt[a:b] = True
     episodes = [(e.rhythm, e.start, e.end) for e in diagnosis.episodes]
     return {
-        "x": np.c_[x, running],
-        "y": painted([(e.rhythm, e.start, e.end) for e in reference], n)[centres],
-        "rules": painted(episodes, n)[centres],
-        "beat_vt": beat_vt[centres],
+        "x": table.rows,
+        "y": painted([(e.rhythm, e.start, e.end) for e in reference], n)[table.centres],
+        "rules": painted(episodes, n)[table.centres],
+        "beat_vt": beat_vt[table.centres],
     }
 
 
 def windows_of_every_record(data: Path) -> dict[tuple[str, str], dict]:
     """(database, record) -> its window_table, for the development records in `data`."""
     paths = load_params().paths
-    model, detector = load_model(paths.model), QrsDetector.load(paths.qrs_detector)
+    # the rules alone: the bundle's own VT/VF trees learnt from these very records
+    model = replace(load_model(paths.model), ventricular=None)
+    detector = QrsDetector.load(paths.qrs_detector)
     params, out = RhythmParams(), {}
     for database in DATABASES:
         folder = data / database

@@ -5,7 +5,9 @@ One model per fold is trained on the other folds, early-stopped and selected on 
 held-out records; the shipped model averages them. Checkpoints after every epoch (--resume
 continues an interrupted run exactly). DS2 is never read. Then, with `strip_af.enabled`,
 the AF call of short strips is fitted on the CinC 2017 strips (diagnosed with this
-classifier and the pipeline's QRS detector) and saved in the same bundle.
+classifier and the pipeline's QRS detector) and saved in the same bundle; with
+`ventricular.enabled`, so are the trees that say where VT or VF is, fitted on DS1, VFDB and
+CUDB (record-wise out-of-fold figures in metrics/train.json).
 
 The run logs two MLflow models: `model`, the whole diagnosis (raw ECG in: this classifier
 with the pipeline's QRS detector), and `beat_model`, the classifier alone on dataset-format
@@ -55,11 +57,16 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
     )
     train_seconds = time.monotonic() - started
     strip_metrics = {}
+    rhythm_metrics = {}
     if p.strip_af.enabled:
         classifier.strip_af, strip_metrics = train_strip_af(classifier, p)
+        rhythm_metrics.update(strip_metrics)
+    if p.ventricular.enabled:
+        classifier.ventricular, ventricular_metrics = train_ventricular(classifier, p)
+        rhythm_metrics.update(ventricular_metrics)
     classifier.save(paths.model)
     metrics = training_metrics(classifier, report, p.train.training_sets, train_seconds)
-    metrics.update(strip_metrics)
+    metrics.update(rhythm_metrics)
     files = write_training_reports(paths.train_metrics, metrics, report, Path(paths.train_reports))
 
     activate_tracking()
@@ -97,6 +104,34 @@ def train_strip_af(classifier, p) -> tuple[dict, dict]:
         metrics["strip_af_f1_cv"],
         metrics["strip_af_strips"],
         metrics["strip_af_af_strips"],
+    )
+    return model.to_dict(), metrics
+
+
+def train_ventricular(classifier, p) -> tuple[dict, dict]:
+    """The learnt presence of VT and VF, fitted on DS1, VFDB and CUDB with this classifier's
+    classes (and strip AF call), as the bundle holds it, and its out-of-fold figures."""
+    from arrhythmia.detection.model import QrsDetector
+    from arrhythmia.inference.model_handle import classifier_handle
+    from arrhythmia.training.ventricular import fit_ventricular, record_windows
+
+    handle = classifier_handle(classifier, p.paths.model)
+    selection = RecordSelection.from_params(p.data.subset)
+    records = {
+        "mitdb": (Path(p.paths.raw_dir), list(selection.ds1)),
+        "vfdb": (Path(p.paths.vfdb_raw_dir), list(selection.vfdb)),
+        "cudb": (Path(p.paths.cudb_raw_dir), list(selection.cudb)),
+    }
+    windows = record_windows(records, handle, QrsDetector.load(p.paths.qrs_detector))
+    model, metrics = fit_ventricular(windows, handle, p.ventricular)
+    get_run_logger().info(
+        "VT/VF presence: %d windows of %d records (%d VT or VF); out of fold, VFDB VT-or-VF "
+        "duration Se %.3f +P %.3f",
+        metrics["vtvf_windows"],
+        metrics["vtvf_records"],
+        metrics["vtvf_present_windows"],
+        metrics.get("vtvf_cv_vfdb_vt_or_vf_duration_se", float("nan")),
+        metrics.get("vtvf_cv_vfdb_vt_or_vf_duration_ppv", float("nan")),
     )
     return model.to_dict(), metrics
 

@@ -226,11 +226,12 @@ def test_nothing_unpickles_arbitrary_objects():
     assert offenders == []
 
 
-def test_train_depends_on_the_example_record_it_reads_and_it_is_ds1():
+def test_train_depends_on_the_records_it_reads_and_its_example_is_ds1():
     from arrhythmia.data.records import DS1
     from flows.train import EXAMPLE_RECORD
 
     deps = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]["deps"]
     assert EXAMPLE_RECORD in DS1
-    for ext in ("hea", "dat"):
-        assert f"${{paths.raw_dir}}/{EXAMPLE_RECORD}.{ext}" in deps
+    # DS1 (the VT/VF trees and the example), the strips, VFDB and CUDB
+    for folder in ("raw_dir", "cinc2017_raw_dir", "vfdb_raw_dir", "cudb_raw_dir"):
+        assert f"${{paths.{folder}}}" in deps

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from arrhythmia.data.records import DS1, DS2, SVDB, cinc2017_reference
+from arrhythmia.data.records import CUDB, DS1, DS2, SVDB, VFDB, cinc2017_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -55,6 +55,10 @@ def test_the_model_learnt_from_every_development_patient_and_strip():
     assert support == sum(sum(counts[split].values()) for split in ("DS1", "SVDB"))
     assert train["strip_af_strips"] == len(cinc2017_reference())
     assert len(DS1) + len(SVDB) == 62
+    # the VT/VF trees: every DS1, VFDB and CUDB record, scored out of fold per database
+    assert train["vtvf_records"] == len(DS1) + len(VFDB) + len(CUDB) == 51
+    for database in ("mitdb", "vfdb", "cudb"):
+        assert 0 < train[f"vtvf_cv_{database}_vt_or_vf_duration_se"] <= 1
 
 
 def test_ds2_is_scored_on_every_beat_and_record():

@@ -220,17 +220,30 @@ class ScheduleParams:
 
 
 @dataclass(frozen=True)
-class StripAfParams:
-    """The learnt AF call of short strips (arrhythmia.training.strip_af)."""
+class LearntCallParams:
+    """Gradient-boosted trees fitted by the train stage after the beat classifier."""
 
-    enabled: bool  # false: the bundle carries none and strips get the threshold rule
-    folds: int  # record-wise folds: the threshold is chosen out of fold, the F1 reported so
+    enabled: bool  # false: the bundle carries none and the rules decide alone
+    folds: int  # record-wise folds for the out-of-fold figures (and a threshold, if chosen)
     seed: int
     max_iter: int
     learning_rate: float
     max_depth: int
     min_samples_leaf: int
     l2_regularization: float
+
+
+@dataclass(frozen=True)
+class StripAfParams(LearntCallParams):
+    """The learnt AF call of short strips (arrhythmia.training.strip_af)."""
+
+
+@dataclass(frozen=True)
+class VentricularParams(LearntCallParams):
+    """The learnt presence of VT and VF (arrhythmia.training.ventricular)."""
+
+    threshold: float  # VT or VF where the smoothed probability is at least this
+    smooth_windows: int  # the probability's running mean over this many windows
 
 
 @dataclass(frozen=True)
@@ -242,6 +255,7 @@ class Params:
     validate_dataset: ValidateDatasetParams
     train: TrainParams
     strip_af: StripAfParams
+    ventricular: VentricularParams
     evaluate: EvaluateParams
     schedule: ScheduleParams
     register: RegisterParams

@@ -1,5 +1,6 @@
 """Binary gradient-boosted trees as plain arrays: exported from scikit-learn, evaluated with
-numpy, so a model file holds numbers only (the QRS detector's trees, the strip AF call's)."""
+numpy, so a model file holds numbers only (the QRS detector's trees, the strip AF call's, the
+VT/VF presence's)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,50 @@ class TreeEnsemble:
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.decision(np.asarray(x, dtype=np.float64))))
+
+    def to_plain(self) -> dict:
+        """Plain lists and numbers (what a weights-only model bundle may hold)."""
+        out = {name: getattr(self, name).tolist() for name in _NODE_FIELDS}
+        out.update(baseline=self.baseline, max_depth=self.max_depth)
+        return out
+
+    @classmethod
+    def from_plain(cls, plain: dict, n_features: int) -> TreeEnsemble:
+        """The trees `to_plain` wrote, over `n_features` features; ValueError where the node
+        arrays could not describe such trees: a damaged model must fail when it is loaded,
+        not in the middle of a diagnosis."""
+        dtypes = dict(feature=np.int32, left=np.int32, right=np.int32, roots=np.int32)
+        arrays = {n: np.asarray(plain[n], dtype=dtypes.get(n, np.float64)) for n in _NODE_FIELDS}
+        n = len(arrays["feature"])
+        if any(arrays[name].shape != (n,) for name in _NODE_FIELDS if name != "roots"):
+            raise ValueError("its node arrays differ in length")
+        split = arrays["feature"] >= 0
+        children = np.concatenate([arrays["left"][split], arrays["right"][split], arrays["roots"]])
+        if (
+            (arrays["feature"] >= n_features).any()
+            or ((children < 0) | (children >= n)).any()
+            or not np.isfinite(arrays["threshold"]).all()
+            or not np.isfinite(arrays["value"]).all()
+        ):
+            raise ValueError("a node points outside the trees or holds no number")
+        return cls(**arrays, baseline=float(plain["baseline"]), max_depth=int(plain["max_depth"]))
+
+
+_NODE_FIELDS = ("feature", "threshold", "left", "right", "value", "roots")
+
+
+def gradient_boosted_trees(params):
+    """An unfitted scikit-learn `HistGradientBoostingClassifier` with the tree settings of
+    `params` (max_iter, learning_rate, max_depth, min_samples_leaf, l2_regularization,
+    seed), no early stopping: the same trees from the same rows."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        max_iter=params.max_iter,
+        learning_rate=params.learning_rate,
+        max_depth=params.max_depth,
+        min_samples_leaf=params.min_samples_leaf,
+        l2_regularization=params.l2_regularization,
+        early_stopping=False,
+        random_state=params.seed,
+    )

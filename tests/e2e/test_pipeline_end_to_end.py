@@ -60,7 +60,12 @@ def test_training_evaluation_and_registry(pipeline):
     assert 0 < train["dev_val_score"] <= 1 and train["n_models"] == 4
     # the strip AF call, fitted on the first STRIPS CinC strips, travels in the bundle
     assert train["strip_af_strips"] == STRIPS and 0 <= train["strip_af_f1_cv"] <= 1
-    assert BeatClassifier.load(root / "models" / "cnn.pt").strip_af_model() is not None
+    bundle = BeatClassifier.load(root / "models" / "cnn.pt")
+    assert bundle.strip_af_model() is not None
+    # the VT/VF trees learnt from the run's DS1 records, 611's VT and cu01's VF
+    assert bundle.ventricular_model() is not None and train["vtvf_present_windows"] > 0
+    assert train["vtvf_records"] == 4 + 1 + 1
+    assert 0 <= train["vtvf_cv_vfdb_vt_duration_se"] <= 1
     assert (root / "reports" / "train" / "training_curves.png").stat().st_size > 0
 
     ds2 = json.loads((root / "metrics" / "ds2.json").read_text())
@@ -104,7 +109,8 @@ def test_training_evaluation_and_registry(pipeline):
     assert signature.inputs.input_names() == ["ecg"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-        assert load_model("models:/arrhythmia-cnn@champion").strip_af is not None
+        champion = load_model("models:/arrhythmia-cnn@champion")
+        assert champion.strip_af is not None and champion.ventricular is not None
 
 
 def test_evaluate_writes_and_logs_the_holter_report_of_one_ds2_record(pipeline):

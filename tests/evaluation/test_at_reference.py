@@ -10,9 +10,12 @@ def test_each_record_is_read_and_its_own_af_removes_s_calls_inside_it(excerpt_di
     seen = {}
 
     strip_af = object()  # the model's learnt strip call, handed on untouched
+    ventricular = object()  # and its VT/VF trees
 
-    def fake_episodes(samples, labels, fs, signal, n_samples, unreadable, *, proba, strip_af):
-        seen[len(samples)] = (fs, n_samples, signal.shape[1], proba.tolist(), strip_af)
+    def fake_episodes(
+        samples, labels, fs, signal, n_samples, unreadable, *, proba, strip_af, ventricular
+    ):
+        seen[len(samples)] = (fs, n_samples, signal.shape[1], proba.tolist(), strip_af, ventricular)
         if len(samples) == 3:  # the first record: AF over its middle
             return [Episode("N", 0, 1000), Episode("AFIB", 1000, 5000), Episode("N", 5000, 10800)]
         return [Episode("N", 0, n_samples)]
@@ -24,12 +27,14 @@ def test_each_record_is_read_and_its_own_af_removes_s_calls_inside_it(excerpt_di
     proba[:, 2] += np.arange(5) / 100  # each beat its own row, to tell whose rows are handed on
     before = proba.copy()
 
-    out = at_reference.rhythm_consistent(excerpt_dir, records, samples, proba, strip_af=strip_af)
+    out = at_reference.rhythm_consistent(
+        excerpt_dir, records, samples, proba, strip_af=strip_af, ventricular=ventricular
+    )
 
     assert out.argmax(axis=1).tolist() == [1, 0, 1, 1, 1]  # only the S beat inside AF moves
-    # each record's own signal and beat probabilities (before the rule), and the strip call
+    # each record's own signal and beat probabilities (before the rule), and the learnt calls
     assert seen == {
-        3: (360.0, 10800, 2, before[:3].tolist(), strip_af),
-        2: (360.0, 10800, 2, before[3:].tolist(), strip_af),
+        3: (360.0, 10800, 2, before[:3].tolist(), strip_af, ventricular),
+        2: (360.0, 10800, 2, before[3:].tolist(), strip_af, ventricular),
     }
     np.testing.assert_array_equal(proba, before)  # the input is left alone

@@ -53,3 +53,16 @@ def test_the_learnt_strip_af_call_is_reported_where_the_model_has_one(metrics_di
     section = _section(metrics_dir)
     assert "learnt AF call on 2842 CinC 2017 strips (228 AF)" in section
     assert "AF F1 76.8 %, Se 78.5 / +P 75.2" in section
+
+
+def test_the_learnt_vt_vf_presence_is_reported_where_the_model_has_it(metrics_dir):
+    assert "VT and VF" not in _section(metrics_dir)
+    train = json.loads((metrics_dir / "train.json").read_text())
+    train.update(vtvf_records=51, vtvf_windows=72067, vtvf_present_windows=7389,
+                 vtvf_cv_vfdb_vt_or_vf_duration_se=0.956, vtvf_cv_vfdb_vt_or_vf_duration_ppv=0.812,
+                 vtvf_cv_cudb_vf_duration_se=0.843)  # fmt: skip
+    (metrics_dir / "train.json").write_text(json.dumps(train))
+    section = _section(metrics_dir)
+    assert "fitted on 72067 windows of 51 records (DS1, VFDB, CUDB)" in section
+    assert "VFDB VT-or-VF 95.6 / 81.2" in section
+    assert "CUDB VF 84.3 / n/a" in section  # a figure missing from the file is n/a, never NaN

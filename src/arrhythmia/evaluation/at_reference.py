@@ -17,6 +17,7 @@ from arrhythmia.evaluation.ec57 import evaluate_predictions, single_out_statisti
 from arrhythmia.rhythm.consistency import no_premature_in_fibrillation
 from arrhythmia.rhythm.episodes import find_episodes
 from arrhythmia.rhythm.strip_model import StripAfModel
+from arrhythmia.rhythm.ventricular import VentricularModel
 from arrhythmia.signal.ecg import primary_lead_first
 from arrhythmia.signal.quality import assess_quality
 
@@ -28,10 +29,12 @@ def rhythm_consistent(
     proba: np.ndarray,
     *,
     strip_af: StripAfModel | None,
+    ventricular: VentricularModel | None = None,
 ) -> np.ndarray:
     """`proba` of the beats at `samples` (sorted within each of `records`, read from
     `raw_dir`) with S moved to N inside the AF and flutter episodes found in each record,
-    as a diagnosis with the learnt `strip_af` call (if any) finds them."""
+    as a diagnosis with the learnt `strip_af` call and `ventricular` trees (if any) finds
+    them."""
     out = proba.copy()
     classes = np.array(AAMI_CLASSES)
     for record in dict.fromkeys(records.tolist()):
@@ -48,6 +51,7 @@ def rhythm_consistent(
             unreadable,
             proba=proba[rows],
             strip_af=strip_af,
+            ventricular=ventricular,
         )
         _, out[rows] = no_premature_in_fibrillation(samples[rows], labels, proba[rows], episodes)
     return out
@@ -79,7 +83,12 @@ def score_at_reference(
         arrays["windows"][test], arrays["rr"][test], arrays["rr_names"], records
     )
     proba = rhythm_consistent(
-        raw_dir, records, arrays["sample"][test], proba, strip_af=classifier.strip_af_model()
+        raw_dir,
+        records,
+        arrays["sample"][test],
+        proba,
+        strip_af=classifier.strip_af_model(),
+        ventricular=classifier.ventricular_model(),
     )
     y_pred = proba.argmax(axis=1)
     metrics = evaluate_predictions(y_true, y_pred)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from arrhythmia.rhythm.episodes import Episode, merge_touching, paint
-from arrhythmia.signal.quality import union
+from arrhythmia.signal.quality import covered_before, union
 
 COUNT_KEYS = (
     "reference_s",
@@ -91,20 +91,12 @@ def _group_spans(episodes: list[Episode], rhythms: set[str], skip: int) -> np.nd
     return np.array(joined, dtype=np.int64).reshape(-1, 2)
 
 
-def _covered_before(spans: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Total length of the sorted, disjoint ``spans`` that lies before each time ``t``."""
-    cumulative = np.concatenate([[0], np.cumsum(spans[:, 1] - spans[:, 0])])
-    k = np.searchsorted(spans[:, 0], t, side="right")
-    tail = np.where(k > 0, np.clip(spans[np.maximum(k - 1, 0), 1] - t, 0, None), 0)
-    return cumulative[k] - tail
-
-
 def _overlaps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Overlap (samples) of each span of ``a`` with the union of ``b``, and whether each span
     of ``a`` meets any span of ``b`` (sorted, disjoint spans; linear-logarithmic time)."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros(len(a), dtype=np.int64), np.zeros(len(a), dtype=bool)
-    overlap = _covered_before(b, a[:, 1]) - _covered_before(b, a[:, 0])
+    overlap = covered_before(b, a[:, 1]) - covered_before(b, a[:, 0])
     return overlap, overlap > 0
 
 

@@ -198,9 +198,30 @@ def results_section(ds2_metrics: Path, train_metrics: Path, end_to_end: Path) ->
         + "\n"
         + validation
         + _strip_af_line(train)
+        + _ventricular_line(train)
         + "\n\n"
         + model
         + "\n"
+    )
+
+
+def _ventricular_line(train: dict) -> str:
+    """The learnt VT/VF presence's out-of-fold figures, where the model has it."""
+    if "vtvf_records" not in train:
+        return ""
+
+    def duration(database: str, group: str) -> str:
+        key = f"vtvf_cv_{database}_{group}_duration"
+        return f"{_pct(train.get(key + '_se'))} / {_pct(train.get(key + '_ppv'))}"
+
+    return (
+        f"\n\nVT and VF: the learnt presence trees, fitted on {_count(train['vtvf_windows'])} "
+        f"windows of {_count(train['vtvf_records'])} records (DS1, VFDB, CUDB); the product "
+        "with trees fitted on the other record-wise folds (its rules' thresholds and DS1's "
+        "beat classes in sample), duration Se / +P in %: VFDB VT-or-VF "
+        f"{duration('vfdb', 'vt_or_vf')}, VT {duration('vfdb', 'vt')}, VF "
+        f"{duration('vfdb', 'vf')}; CUDB VF {duration('cudb', 'vf')}; DS1 VT-or-VF "
+        f"{duration('mitdb', 'vt_or_vf')}."
     )
 
 

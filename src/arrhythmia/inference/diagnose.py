@@ -163,6 +163,19 @@ def diagnose(
     if quality is None:
         quality = assess_quality(ecg.signal, ecg.fs)
     beats = classified_beats(ecg, model, detector, quality, reference)
+    return diagnosis_of_beats(ecg, beats, model, beats_from, from_reference=reference is not None)
+
+
+def diagnosis_of_beats(
+    ecg: EcgRecord,
+    beats: ClassifiedBeats,
+    model: ModelHandle,
+    beats_from: str = "detector",
+    from_reference: bool = False,
+) -> Diagnosis:
+    """The diagnosis of a record whose beats are found and classified already: the rhythm
+    episodes (with `model`'s learnt strip AF and ventricular calls), then the labels they
+    imply; beats in flutter are dropped unless they are reference beats."""
     samples, labels, proba = beats.samples, beats.labels, beats.proba
     unreadable, noisy = beats.unreadable, beats.noisy
     # The network's labels drive the rhythm rules (noisy stretches override what they find
@@ -177,12 +190,13 @@ def diagnose(
         noisy=noisy,
         proba=proba,
         strip_af=model.strip_af,
+        ventricular=model.ventricular,
     )
     labels, proba = no_premature_in_fibrillation(samples, labels, proba, episodes)
-    labels[inside(samples, noisy)] = "Q"
+    labels = np.where(inside(samples, noisy), "Q", labels)  # a copy: `beats` stays as given
     unreadable = [(e.start, e.end) for e in episodes if e.rhythm == "NOISE"]
     flutter = [(e.start, e.end) for e in episodes if e.rhythm in NO_BEATS_IN]
-    if reference is None:
+    if not from_reference:
         keep = ~inside(samples, flutter)
         samples, labels, proba = samples[keep], labels[keep], proba[keep]
     no_beats = union(unreadable, flutter)

@@ -16,6 +16,7 @@ from arrhythmia.signal.rr import RR_FEATURES
 if TYPE_CHECKING:
     from arrhythmia.detection.model import QrsDetector
     from arrhythmia.rhythm.strip_model import StripAfModel
+    from arrhythmia.rhythm.ventricular import VentricularModel
 
 # windows (n, 2, L), rr (n, len(RR_FEATURES)) of one record -> (n, 5) probabilities
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -33,6 +34,7 @@ class ModelHandle:
     description: str
     detector: QrsDetector | None = None  # the QRS detector a registered raw-ECG model carries
     strip_af: StripAfModel | None = None  # the learnt AF call of short strips, if any
+    ventricular: VentricularModel | None = None  # the learnt presence of VT / VF, if any
 
 
 def classifier_handle(classifier, description: str) -> ModelHandle:
@@ -49,6 +51,7 @@ def classifier_handle(classifier, description: str) -> ModelHandle:
         PreprocessParams(**classifier.preprocess),
         description,
         strip_af=classifier.strip_af_model(),
+        ventricular=classifier.ventricular_model(),
     )
 
 

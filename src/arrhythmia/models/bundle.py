@@ -30,11 +30,13 @@ from arrhythmia.models.inputs import (
 )
 from arrhythmia.models.stacking import SupraventricularStage, stage_inputs
 from arrhythmia.rhythm.strip_model import StripAfModel
+from arrhythmia.rhythm.ventricular import VentricularModel
 
 BUNDLE_FORMAT = "arrhythmia-beat-classifier"
-BUNDLE_VERSION = 4  # bump when the bundle's keys or their meaning change
-# 2 added the optional second stage; 3 neighbours, sinus_cluster; 4 the strip AF trees
-READABLE_VERSIONS = (1, 2, 3, 4)
+BUNDLE_VERSION = 5  # bump when the bundle's keys or their meaning change
+# 2 added the optional second stage; 3 neighbours, sinus_cluster; 4 the strip AF trees;
+# 5 the ventricular presence trees
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 
 
 class ModelFileError(ArrhythmiaError):
@@ -60,6 +62,8 @@ class BeatClassifier:
     neighbours: bool = False  # the previous and next beat are input channels too
     # StripAfModel.to_dict(): the learnt AF call of short strips (None: the strip thresholds)
     strip_af: dict | None = None
+    # VentricularModel.to_dict(): where VT or VF is (None: the flutter / VT rules alone)
+    ventricular: dict | None = None
     classes: tuple[str, ...] = AAMI_CLASSES
     _models: list[BeatCNN] = field(default_factory=list, repr=False)
     _traced: list[torch.jit.ScriptModule] = field(default_factory=list, repr=False)
@@ -151,12 +155,10 @@ class BeatClassifier:
         return stage.apply(proba, stage_inputs(proba, rr, rr_names, shape))
 
     def strip_af_model(self) -> StripAfModel | None:
-        if self.strip_af is None:
-            return None
-        try:
-            return StripAfModel.from_dict(self.strip_af)
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelFileError(f"damaged strip AF model in the bundle ({error})") from None
+        return _learnt_call(self.strip_af, StripAfModel, "strip AF model")
+
+    def ventricular_model(self) -> VentricularModel | None:
+        return _learnt_call(self.ventricular, VentricularModel, "ventricular model")
 
     def predict(self, *args, **kwargs) -> np.ndarray:
         return self.predict_proba(*args, **kwargs).argmax(axis=1)
@@ -247,3 +249,14 @@ def ensemble_proba(
     if not out:
         return np.zeros((0, len(logit_bias)), dtype=np.float32)
     return np.concatenate(out)
+
+
+def _learnt_call(plain: dict | None, model_class, what: str):
+    """The learnt call a bundle carries as plain data (None where it carries none); a
+    damaged one is refused when the bundle is read, not in the middle of a diagnosis."""
+    if plain is None:
+        return None
+    try:
+        return model_class.from_dict(plain)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"damaged {what} in the bundle ({error})") from None

@@ -16,10 +16,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal as sps
 
 from arrhythmia.rhythm.atrial import clean_intervals, p_wave_similarity
+from arrhythmia.rhythm.flutter_features import vfl_window_features, vt_window_features
 from arrhythmia.rhythm.strip import STRIP_MAX_S, confirmed_af_spans, strip_af_spans
 from arrhythmia.rhythm.strip_model import StripAfModel
-from arrhythmia.signal.filters import bandpass_sos
-from arrhythmia.signal.quality import union
+from arrhythmia.rhythm.ventricular import VentricularModel, window_rows
+from arrhythmia.signal.quality import inside, union
 
 SINUS = "N"
 # Lowest to highest: a later rhythm overrides an earlier one where both are proposed.
@@ -111,6 +112,7 @@ def find_episodes(
     *,
     proba: np.ndarray | None = None,
     strip_af: StripAfModel | None = None,
+    ventricular: VentricularModel | None = None,
 ) -> list[Episode]:
     """Rhythm episodes covering [0, n_samples): sorted, contiguous, adjacent ones differing.
 
@@ -120,14 +122,17 @@ def find_episodes(
     STRIP_MAX_S) gets one AF call from all its beats (:mod:`arrhythmia.rhythm.strip`), by
     the learnt ``strip_af`` model where one is given with the beats' class ``proba``
     (before any rhythm rule); a longer record's AF is then confirmed by that model in
-    windows of ``af_confirm_window_s``."""
+    windows of ``af_confirm_window_s``. The learnt `ventricular` trees, where given, say
+    where VT or VF is (:func:`ventricular_tachyarrhythmia_spans`)."""
     if n_samples <= 0:
         return []
     samples = np.asarray(samples, dtype=np.int64)
     labels = np.asarray(labels, dtype="<U1")
     if samples.shape != labels.shape:
         raise ValueError(f"{len(samples)} beats but {len(labels)} labels")
-    flutter, monomorphic_vt = ventricular_tachyarrhythmia_spans(signal, fs, samples, labels, params)
+    flutter, monomorphic_vt = ventricular_tachyarrhythmia_spans(
+        signal, fs, samples, labels, params, ventricular, unreadable
+    )
     lost = union(unreadable, noisy)  # what the AF calls count as unreadable
     proposals = {
         "SBR": sinus_bradycardia_spans(samples, labels, fs, params),
@@ -406,112 +411,22 @@ def atrial_activity(
 # --- ventricular flutter / fibrillation from the signal ---------------------------------------
 
 
-def _flutter_windows(signal: np.ndarray, fs: float, params: RhythmParams):
-    """The windows every flutter feature is computed on: (start of each window in samples at
-    ``fs``, the window length and rate of the decimated copy, and a function giving one
-    lead's (n_windows, length) band-passed windows, views of one decimated copy)."""
-    signal = np.asarray(signal)  # any float dtype; only decimated copies are made below
-    if signal.ndim == 1:
-        signal = signal[:, None]
-    factor = max(1, int(round(fs / params.vfl_rate_hz)))
-    rate = fs / factor
-    win, step = int(round(params.vfl_window_s * rate)), int(round(params.vfl_step_s * rate))
-    n_low = signal.shape[0] // factor
-    n_win = 0 if n_low < win else (n_low - win) // step + 1
-    sos = bandpass_sos(2, 1.0, min(25.0, 0.45 * rate), rate)
-
-    def lead_windows(lead: int) -> np.ndarray:
-        # Block means are a cheap anti-alias filter; reshaping a column is a view, not a copy.
-        low = signal[: n_low * factor, lead].reshape(n_low, factor).mean(axis=1, dtype=float)
-        # A stray NaN would spread over the whole lead through the filter.
-        low = sps.sosfiltfilt(sos, np.nan_to_num(low))
-        return sliding_window_view(low, win)[::step][:n_win]
-
-    starts = np.arange(n_win, dtype=np.int64) * step * factor
-    return starts, win, rate, lead_windows
-
-
-def vfl_window_features(signal: np.ndarray, fs: float, params: RhythmParams) -> dict:
-    """Per-window features of each lead on a decimated signal: window start (samples at
-    ``fs``), dominant frequency, spectral concentration, threshold-crossing share, std."""
-    starts, win, rate, lead_windows = _flutter_windows(signal, fs, params)
-    n_leads = 1 if np.ndim(signal) == 1 else np.shape(signal)[1]
-    out = {k: np.zeros((len(starts), n_leads)) for k in ("peak_hz", "concentration", "tcsc", "std")}
-    out["start"] = starts
-    if len(starts) == 0 or n_leads == 0:
-        return out
-    freqs = np.fft.rfftfreq(win, 1.0 / rate)
-    in_band = (freqs >= 1.0) & (freqs <= 25.0)
-    search = (freqs >= params.vfl_band_hz[0]) & (freqs <= params.vfl_band_hz[1])
-    taper = np.hanning(win)
-    for lead in range(n_leads):
-        windows = lead_windows(lead)
-        for block in range(0, len(starts), 4096):  # bounded memory on 24-hour records
-            x = windows[block : block + 4096]
-            x = x - x.mean(axis=1, keepdims=True)
-            power = np.abs(np.fft.rfft(x * taper, axis=1)) ** 2
-            peak = np.argmax(np.where(search, power, -1.0), axis=1)
-            near = np.abs(freqs[None, :] - freqs[peak][:, None]) <= 1.0
-            total = power[:, in_band].sum(axis=1) + 1e-12
-            rows = slice(block, block + len(x))
-            out["peak_hz"][rows, lead] = freqs[peak]
-            out["concentration"][rows, lead] = (power * near).sum(axis=1) / total
-            magnitude = np.abs(x)
-            out["tcsc"][rows, lead] = (magnitude > 0.2 * magnitude.max(axis=1, keepdims=True)).mean(
-                axis=1
-            )
-            out["std"][rows, lead] = x.std(axis=1)
-    return out
-
-
-def vt_window_features(
-    signal: np.ndarray, fs: float, params: RhythmParams, rows: np.ndarray, peak_hz: np.ndarray
-) -> dict:
-    """Of the windows `rows` (indices into :func:`vfl_window_features`' windows, whose
-    per-lead dominant frequencies are `peak_hz`), each lead's cycle-to-cycle similarity and
-    the variation of the cycles' amplitude. Computed for the flutter windows only: most
-    records have none, and these are the costly features."""
-    starts, win, rate, lead_windows = _flutter_windows(signal, fs, params)
-    out = {k: np.zeros(peak_hz.shape) for k in ("cycle_similarity", "amplitude_cv")}
-    lags = np.arange(win) / rate
-    half_second = max(1, int(round(0.5 * rate)))
-    for lead in range(peak_hz.shape[1]):
-        windows = lead_windows(lead)
-        for block in range(0, len(rows), 4096):  # bounded memory on 24-hour records
-            picked = slice(block, block + 4096)
-            x = windows[rows[picked]]
-            x = x - x.mean(axis=1, keepdims=True)
-            period_s = 1.0 / peak_hz[picked, lead]
-            out["cycle_similarity"][picked, lead] = _cycle_similarity(x, period_s, lags)
-            out["amplitude_cv"][picked, lead] = _amplitude_cv(x, half_second)
-    return out
-
-
-def _cycle_similarity(x: np.ndarray, period_s: np.ndarray, lags_s: np.ndarray) -> np.ndarray:
-    """Each row's highest autocorrelation (1 at lag 0) between 0.7 and 1.3 periods: how much
-    a cycle looks like the one before it. Unbiased (each lag divided by its overlap), so a
-    periodic wave scores near 1 whatever its rate."""
-    n = x.shape[1]
-    acf = np.fft.irfft(np.abs(np.fft.rfft(x, 2 * n, axis=1)) ** 2, axis=1)[:, :n]
-    acf = acf / (acf[:, :1] + 1e-12) * (n / (n - np.arange(n)))[None, :]
-    near = np.abs(lags_s[None, :] / period_s[:, None] - 1.0) <= 0.3
-    return np.where(near, acf, -1.0).max(axis=1)
-
-
-def _amplitude_cv(x: np.ndarray, step: int) -> np.ndarray:
-    """Coefficient of variation of each row's peak-to-peak amplitude over `step`-sample pieces."""
-    pieces = x[:, : (x.shape[1] // step) * step].reshape(len(x), -1, step)
-    swing = pieces.max(axis=2) - pieces.min(axis=2)
-    return swing.std(axis=1) / (swing.mean(axis=1) + 1e-12)
-
-
 def ventricular_tachyarrhythmia_spans(
-    signal: np.ndarray, fs: float, samples: np.ndarray, labels: np.ndarray, params: RhythmParams
+    signal: np.ndarray,
+    fs: float,
+    samples: np.ndarray,
+    labels: np.ndarray,
+    params: RhythmParams,
+    presence: VentricularModel | None = None,
+    unreadable: list[tuple[int, int]] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """(flutter, monomorphic VT) spans told from the signal: runs of ``vfl_min_windows``
     windows where the leads show a strong 2-9 Hz oscillation, except where regular non-V
     beats were detected; of those, windows whose cycles repeat alike at a steady amplitude
-    below flutter's rate are VT, the others flutter / fibrillation."""
+    below flutter's rate are VT, the others flutter / fibrillation.
+
+    With the learnt `presence` trees, what they find and the rules do not is added
+    (:func:`_with_learnt_presence`)."""
     empty = np.empty((0, 2), dtype=np.int64)
     feats = vfl_window_features(signal, fs, params)
     k = params.vfl_min_windows
@@ -531,19 +446,48 @@ def ventricular_tachyarrhythmia_spans(
     organised = _organised_beats(feats["start"], window, samples, labels, fs, params)
     positive &= ~organised
     # Windows in runs of k positive ones; each window stands for its central step.
-    in_run = np.zeros(len(positive), dtype=bool)
-    for shift in range(k):
-        in_run[shift : len(positive) - k + 1 + shift] |= sliding_window_view(positive, k).all(1)
+    in_run = _in_runs(positive, k)
     monomorphic = _monomorphic_windows(signal, fs, feats, peak_hz, in_run, params)
-    centre = feats["start"] + (window - step) // 2
-    # Short gaps join stretches of one name, but never across organised beats or windows of
-    # the other name: a short VT between two flutter stretches stays VT.
-    gap = int(round(params.vfl_merge_gap_s * fs))
     flutter, vt = in_run & ~monomorphic, in_run & monomorphic
+    in_vt_run = np.zeros(len(positive), dtype=bool)
+    if presence is not None:
+        rows = window_rows(signal, fs, samples, labels, unreadable, params, feats)
+        if rows is not None:
+            runs = run_spans(samples, labels, fs, "V", params.vt_min_beats, params.vt_min_rate_bpm)
+            in_vt_run = inside(rows.centres, runs.tolist())
+            # the rules' safeguards hold for the trees too: organised beats veto, k in a row
+            learnt = _in_runs(presence.present(rows.rows) & ~organised, k)
+            flutter, vt = _with_learnt_presence(learnt, flutter, vt, in_vt_run)
+    centre = feats["start"] + (window - step) // 2
+    # Short gaps join stretches of one name, but never across organised beats, windows of
+    # the other name or a run of V beats: a short VT between two flutter stretches stays VT.
+    gap = int(round(params.vfl_merge_gap_s * fs))
     return (
-        _bridged_spans(centre[flutter], step, np.sort(centre[organised | vt]), gap),
+        _bridged_spans(centre[flutter], step, np.sort(centre[organised | vt | in_vt_run]), gap),
         _bridged_spans(centre[vt], step, np.sort(centre[organised | flutter]), gap),
     )
+
+
+def _in_runs(flag: np.ndarray, k: int) -> np.ndarray:
+    """The windows of `flag` that lie in runs of at least `k` flagged windows in a row."""
+    out = np.zeros(len(flag), dtype=bool)
+    if len(flag) < k:
+        return out
+    for shift in range(k):
+        out[shift : len(flag) - k + 1 + shift] |= sliding_window_view(flag, k).all(1)
+    return out
+
+
+def _with_learnt_presence(
+    present: np.ndarray, flutter: np.ndarray, vt: np.ndarray, in_vt_run: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(flutter, VT) windows: the rules' calls, and where the trees find a ventricular
+    tachyarrhythmia (`present`: already without organised beats, in runs like the rules')
+    that the rules did not name, flutter, unless it lies in a run of V beats, which the
+    beat-run VT layer calls VT already. The trees add to the rules
+    and remove nothing: gating the rules' calls by the trees lost most of VFDB's VT out of
+    fold (611's sustained VT, unlike any other record's; train.json's figures)."""
+    return flutter | (present & ~vt & ~in_vt_run), vt
 
 
 def _monomorphic_windows(

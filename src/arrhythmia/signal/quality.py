@@ -41,6 +41,18 @@ class SignalQuality:
         return [1.0 - int(bad) / self.n_samples for bad in unusable]
 
 
+def covered_before(spans: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Total length of the sorted, disjoint (n, 2) ``spans`` that lies before each time
+    ``t``: the covered length of [a, b) is ``covered_before(b) - covered_before(a)``, with
+    no per-sample array (24-hour records)."""
+    if len(spans) == 0:
+        return np.zeros(np.shape(t), dtype=np.int64)
+    cumulative = np.concatenate([[0], np.cumsum(spans[:, 1] - spans[:, 0])])
+    k = np.searchsorted(spans[:, 0], t, side="right")
+    tail = np.where(k > 0, np.clip(spans[np.maximum(k - 1, 0), 1] - t, 0, None), 0)
+    return cumulative[k] - tail
+
+
 def inside(samples: np.ndarray, stretches: list[tuple[int, int]]) -> np.ndarray:
     """True for the samples that fall in one of the sorted, disjoint (start, end) stretches."""
     samples = np.asarray(samples, dtype=np.int64)

@@ -25,7 +25,7 @@ from arrhythmia.rhythm.strip import learnt_call_inputs
 from arrhythmia.rhythm.strip_features import MISSING, STRIP_FEATURES
 from arrhythmia.rhythm.strip_model import StripAfModel
 from arrhythmia.signal.quality import assess_quality, union
-from arrhythmia.trees import TreeEnsemble
+from arrhythmia.trees import TreeEnsemble, gradient_boosted_trees
 
 THRESHOLDS = np.round(np.arange(0.1, 0.905, 0.025), 3)  # AF probability thresholds searched
 MAX_REFUSED_SHARE = 0.1  # of the strips (CinC 2017: 7 of 2 842 under 10 s): more, bad data
@@ -90,20 +90,6 @@ def af_f1(called: np.ndarray, truth: np.ndarray) -> float:
     return float(2 * np.sum(called & truth) / max(called.sum() + truth.sum(), 1))
 
 
-def _trees(params: StripAfParams):
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    return HistGradientBoostingClassifier(
-        max_iter=params.max_iter,
-        learning_rate=params.learning_rate,
-        max_depth=params.max_depth,
-        min_samples_leaf=params.min_samples_leaf,
-        l2_regularization=params.l2_regularization,
-        early_stopping=False,
-        random_state=params.seed,
-    )
-
-
 def _folds(truth: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     from sklearn.model_selection import StratifiedKFold
 
@@ -115,7 +101,8 @@ def out_of_fold(x: np.ndarray, truth: np.ndarray, params: StripAfParams) -> np.n
     """AF probability of each strip from trees fitted on the other folds."""
     p = np.zeros(len(truth))
     for train, test in _folds(truth, params.folds, params.seed):
-        p[test] = _trees(params).fit(x[train], truth[train]).predict_proba(x[test])[:, 1]
+        trees = gradient_boosted_trees(params).fit(x[train], truth[train])
+        p[test] = trees.predict_proba(x[test])[:, 1]
     return p
 
 
@@ -133,10 +120,10 @@ def fit_strip_af(strips: StripRows, params: StripAfParams) -> tuple[StripAfModel
     for train, test in _folds(truth, params.folds, params.seed + 1):
         inner = out_of_fold(x[train], truth[train], params)
         threshold = best_threshold(inner, truth[train], readable[train])
-        p = _trees(params).fit(x[train], truth[train]).predict_proba(x[test])[:, 1]
+        p = gradient_boosted_trees(params).fit(x[train], truth[train]).predict_proba(x[test])[:, 1]
         called[test] = (p >= threshold) & readable[test]
     threshold = best_threshold(out_of_fold(x, truth, params), truth, readable)
-    trees = TreeEnsemble.from_sklearn(_trees(params).fit(x, truth))
+    trees = TreeEnsemble.from_sklearn(gradient_boosted_trees(params).fit(x, truth))
     metrics = {
         "strip_af_f1_cv": af_f1(called, truth),
         "strip_af_se_cv": float(np.sum(called & truth) / max(truth.sum(), 1)),
