@@ -18,8 +18,8 @@ three ways, changing only how the trees' windows join the rules' (the function
   them is flutter unless a run of V beats makes it VT.
 
 In both ways with trees, the trees' windows obey the rules' safeguards: none where regular
-non-V beats are found, at least `vfl_min_windows` in a row, and no flutter bridged across a
-run of V beats.
+non-V beats are found, at least `vfl_min_windows` in a row, and no flutter (the rules' too)
+bridged across a run of V beats.
 
 The shipped way was chosen on this table (development records only; DS2 is never read).
 Beat classes of DS1's records come from a classifier that learnt from them. Duration Se /
@@ -43,8 +43,9 @@ from arrhythmia.training import ventricular as training
 SHIPPED = episodes._with_learnt_presence
 
 
-def _trees_gate(present, flutter, vt, in_vt_run):
-    return present & (flutter | (~vt & ~in_vt_run)), present & vt
+def _trees_gate(present, flutter, vt, in_vt_run, min_windows):
+    kept = episodes._in_runs(present, min_windows)
+    return kept & (flutter | (~vt & ~in_vt_run)), kept & vt
 
 
 WAYS = {"rules alone": None, "trees gate the rules": _trees_gate,

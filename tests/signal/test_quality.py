@@ -278,3 +278,12 @@ def test_union_merges_overlapping_and_touching_stretches_from_any_order():
     ]
     assert union([(0, 100)], [(10, 20)]) == [(0, 100)]  # one inside another
     assert union() == [] and union([], []) == []
+
+
+def test_the_length_covered_before_a_time_counts_whole_and_partial_spans():
+    from arrhythmia.signal.quality import covered_before
+
+    spans = np.array([[10, 20], [30, 35]])
+    t = np.array([0, 10, 15, 20, 25, 30, 33, 35, 100])
+    assert covered_before(spans, t).tolist() == [0, 0, 5, 10, 10, 10, 13, 15, 15]
+    assert covered_before(np.empty((0, 2), np.int64), t).tolist() == [0] * len(t)

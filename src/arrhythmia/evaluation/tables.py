@@ -217,8 +217,9 @@ def _ventricular_line(train: dict) -> str:
     return (
         f"\n\nVT and VF: the learnt presence trees, fitted on {_count(train['vtvf_windows'])} "
         f"windows of {_count(train['vtvf_records'])} records (DS1, VFDB, CUDB); the product "
-        "with trees fitted on the other record-wise folds (its rules' thresholds and DS1's "
-        "beat classes in sample), duration Se / +P in %: VFDB VT-or-VF "
+        "with trees fitted on the other record-wise folds (its rules' thresholds, DS1's beat "
+        "classes and the way the trees join the rules chosen on these records), duration "
+        "Se / +P in %: VFDB VT-or-VF "
         f"{duration('vfdb', 'vt_or_vf')}, VT {duration('vfdb', 'vt')}, VF "
         f"{duration('vfdb', 'vf')}; CUDB VF {duration('cudb', 'vf')}; DS1 VT-or-VF "
         f"{duration('mitdb', 'vt_or_vf')}."

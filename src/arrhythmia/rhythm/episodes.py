@@ -19,8 +19,8 @@ from arrhythmia.rhythm.atrial import clean_intervals, p_wave_similarity
 from arrhythmia.rhythm.flutter_features import vfl_window_features, vt_window_features
 from arrhythmia.rhythm.strip import STRIP_MAX_S, confirmed_af_spans, strip_af_spans
 from arrhythmia.rhythm.strip_model import StripAfModel
-from arrhythmia.rhythm.ventricular import VentricularModel, window_rows
-from arrhythmia.signal.quality import inside, union
+from arrhythmia.rhythm.ventricular import VentricularModel, feature_settings, window_rows
+from arrhythmia.signal.quality import covered_before, union
 
 SINUS = "N"
 # Lowest to highest: a later rhythm overrides an earlier one where both are proposed.
@@ -449,18 +449,23 @@ def ventricular_tachyarrhythmia_spans(
     in_run = _in_runs(positive, k)
     monomorphic = _monomorphic_windows(signal, fs, feats, peak_hz, in_run, params)
     flutter, vt = in_run & ~monomorphic, in_run & monomorphic
-    in_vt_run = np.zeros(len(positive), dtype=bool)
-    if presence is not None:
-        rows = window_rows(signal, fs, samples, labels, unreadable, params, feats)
-        if rows is not None:
-            runs = run_spans(samples, labels, fs, "V", params.vt_min_beats, params.vt_min_rate_bpm)
-            in_vt_run = inside(rows.centres, runs.tolist())
-            # the rules' safeguards hold for the trees too: organised beats veto, k in a row
-            learnt = _in_runs(presence.present(rows.rows) & ~organised, k)
-            flutter, vt = _with_learnt_presence(learnt, flutter, vt, in_vt_run)
     centre = feats["start"] + (window - step) // 2
+    in_vt_run = np.zeros(len(positive), dtype=bool)
+    # trees fitted on features computed with other window settings must not be read
+    rows = None
+    if presence is not None and feature_settings(params) == presence.settings:
+        rows = window_rows(signal, fs, samples, labels, unreadable, params, feats)
+    if rows is not None:
+        runs = run_spans(samples, labels, fs, "V", params.vt_min_beats, params.vt_min_rate_bpm)
+        runs = np.asarray(union(runs.tolist()), dtype=np.int64).reshape(-1, 2)
+        # a window stands for its central step: any overlap with a run of V beats counts
+        in_vt_run = covered_before(runs, centre + step) > covered_before(runs, centre)
+        # the rules' veto holds for the trees too: no flutter over organised beats
+        present = presence.present(rows.rows) & ~organised
+        flutter, vt = _with_learnt_presence(present, flutter, vt, in_vt_run, k)
     # Short gaps join stretches of one name, but never across organised beats, windows of
-    # the other name or a run of V beats: a short VT between two flutter stretches stays VT.
+    # the other name or (with the trees) a run of V beats: a short VT between two flutter
+    # stretches stays VT.
     gap = int(round(params.vfl_merge_gap_s * fs))
     return (
         _bridged_spans(centre[flutter], step, np.sort(centre[organised | vt | in_vt_run]), gap),
@@ -479,15 +484,20 @@ def _in_runs(flag: np.ndarray, k: int) -> np.ndarray:
 
 
 def _with_learnt_presence(
-    present: np.ndarray, flutter: np.ndarray, vt: np.ndarray, in_vt_run: np.ndarray
+    present: np.ndarray,
+    flutter: np.ndarray,
+    vt: np.ndarray,
+    in_vt_run: np.ndarray,
+    min_windows: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(flutter, VT) windows: the rules' calls, and where the trees find a ventricular
-    tachyarrhythmia (`present`: already without organised beats, in runs like the rules')
-    that the rules did not name, flutter, unless it lies in a run of V beats, which the
-    beat-run VT layer calls VT already. The trees add to the rules
-    and remove nothing: gating the rules' calls by the trees lost most of VFDB's VT out of
-    fold (611's sustained VT, unlike any other record's; train.json's figures)."""
-    return flutter | (present & ~vt & ~in_vt_run), vt
+    """(flutter, VT) windows: the rules' calls, plus flutter where the trees find a
+    ventricular tachyarrhythmia (`present`) that the rules did not name, outside a run of V
+    beats (which the beat-run VT layer calls VT already), in stretches of flutter at least
+    `min_windows` long as the rules' are. The rules' VT is never touched: gating the rules'
+    calls by the trees instead lost most of VFDB's VT out of fold (611's sustained VT, unlike
+    any other record's; benchmarks/vt_vf_presence.py)."""
+    added = present & ~vt & ~in_vt_run
+    return flutter | (added & _in_runs(flutter | added, min_windows)), vt
 
 
 def _monomorphic_windows(

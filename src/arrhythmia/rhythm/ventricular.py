@@ -12,7 +12,7 @@ three-class trees); ``benchmarks/vt_vf_presence.py`` compares how the trees join
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -142,6 +142,8 @@ class VentricularModel:
     threshold: float
     smooth_windows: int
     feature_names: tuple[str, ...] = VENTRICULAR_FEATURES
+    # the window settings the features were computed with (feature_settings)
+    settings: dict = field(default_factory=lambda: feature_settings())
 
     def probability(self, rows: np.ndarray) -> np.ndarray:
         """Each window's probability of VT or VF, averaged over its `smooth_windows`."""
@@ -161,7 +163,7 @@ class VentricularModel:
             "presence_threshold": self.threshold,  # "threshold" holds the nodes' thresholds
             "smooth_windows": self.smooth_windows,
             "feature_names": list(self.feature_names),
-            "feature_settings": feature_settings(),
+            "feature_settings": self.settings,
         }
 
     @classmethod
@@ -172,15 +174,17 @@ class VentricularModel:
         if names != VENTRICULAR_FEATURES or plain["feature_settings"] != feature_settings():
             raise ValueError("its ventricular window features are not this version's")
         trees = TreeEnsemble.from_plain(plain, len(names))
-        return cls(trees, float(plain["presence_threshold"]), int(plain["smooth_windows"]), names)
+        threshold, smooth = float(plain["presence_threshold"]), int(plain["smooth_windows"])
+        return cls(trees, threshold, smooth, names, dict(plain["feature_settings"]))
 
 
-def feature_settings() -> dict:
-    """What the window features depend on beyond their names: trees fitted on features
-    computed otherwise must not be read."""
-    from arrhythmia.rhythm.episodes import RhythmParams  # episodes imports this module
+def feature_settings(rules: RhythmParams | None = None) -> dict:
+    """What the window features depend on beyond their names, with `rules` (default: this
+    version's): trees fitted on features computed otherwise must not be read."""
+    if rules is None:
+        from arrhythmia.rhythm.episodes import RhythmParams  # episodes imports this module
 
-    rules = RhythmParams()
+        rules = RhythmParams()
     return {
         "context_windows": CONTEXT_WINDOWS,
         "beat_context_s": BEAT_CONTEXT_S,
