@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def shared(pipeline_outputs, mlflow_server, prefect_harness, tmp_path_factory):
     """A copy of the session's project (dataset and detector read from it, nothing of it
     rewritten) whose train, evaluate and register stages track to the server (train also
-    fits the strip AF call on the CinC strips it links to)."""
+    fits the strip AF call on the CinC strips and the VT/VF trees on the DS1, VFDB and CUDB
+    records it links to)."""
     import mlflow
 
     from flows.evaluate import evaluate_flow
@@ -30,7 +31,9 @@ def shared(pipeline_outputs, mlflow_server, prefect_harness, tmp_path_factory):
 
     built, params, _ = pipeline_outputs
     project = tmp_path_factory.mktemp("shared-project")
-    for link in ("data/processed/beats.npz", "data/raw/mitdb", "data/raw/cinc2017"):
+    links = ("data/processed/beats.npz", "data/raw/mitdb", "data/raw/cinc2017",
+             "data/raw/vfdb", "data/raw/cudb")  # fmt: skip
+    for link in links:
         (project / link).parent.mkdir(parents=True, exist_ok=True)
         (project / link).symlink_to(built / link)
     (project / "models").mkdir()
