@@ -16,7 +16,7 @@ from arrhythmia.inference.diagnose import Diagnosis, diagnose
 from arrhythmia.inference.leads import lead_first
 from arrhythmia.inference.model_handle import ModelHandle
 from arrhythmia.signal.ecg import EcgRecord
-from arrhythmia.signal.quality import assess_quality
+from arrhythmia.signal.quality import SignalQuality, assess_quality
 
 
 def beat_positions(record_path: Path, beats_from: str, n_samples: int) -> Beats:
@@ -30,6 +30,13 @@ def beat_positions(record_path: Path, beats_from: str, n_samples: int) -> Beats:
         raise RecordError(f"{annotation}: cannot read annotations: {error}") from error
     inside = (beats.sample >= 0) & (beats.sample < n_samples)
     return Beats(sample=beats.sample[inside], symbol=beats.symbol[inside])
+
+
+def read_lead_first(record_path: str | Path) -> tuple[EcgRecord, SignalQuality]:
+    """A record as the product reads it, with its quality judged once and the lead to read
+    first (never a dead one) put first: what the learnt calls' training data is made of."""
+    ecg = read_record(record_path)
+    return lead_first(ecg, assess_quality(ecg.signal, ecg.fs), None)
 
 
 def diagnose_signal(

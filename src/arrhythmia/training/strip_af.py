@@ -14,17 +14,17 @@ import numpy as np
 from tqdm import tqdm
 
 from arrhythmia.config import StripAfParams
-from arrhythmia.data.readers import RecordError, read_record
+from arrhythmia.data.readers import RecordError
 from arrhythmia.data.records import cinc2017_reference
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.inference.diagnose import classified_beats
-from arrhythmia.inference.leads import lead_first
 from arrhythmia.inference.model_handle import ModelHandle
+from arrhythmia.inference.predict import read_lead_first
 from arrhythmia.rhythm.strip import learnt_call_inputs
 from arrhythmia.rhythm.strip_features import MISSING, STRIP_FEATURES
 from arrhythmia.rhythm.strip_model import StripAfModel
-from arrhythmia.signal.quality import assess_quality, union
+from arrhythmia.signal.quality import union
 from arrhythmia.trees import TreeEnsemble, gradient_boosted_trees
 
 THRESHOLDS = np.round(np.arange(0.1, 0.905, 0.025), 3)  # AF probability thresholds searched
@@ -63,8 +63,7 @@ def strip_rows(
     refused = 0
     for i, name in enumerate(tqdm(names, desc="strip features", unit="strip", mininterval=5)):
         try:
-            ecg = read_record(folder / name)
-            ecg, quality = lead_first(ecg, assess_quality(ecg.signal, ecg.fs), None)
+            ecg, quality = read_lead_first(folder / name)
         except RecordError:
             refused += 1
             continue

@@ -19,17 +19,15 @@ import numpy as np
 from tqdm import tqdm
 
 from arrhythmia.config import VentricularParams
-from arrhythmia.data.readers import read_record
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.evaluation.rhythm_scoring import episode_scores, pool, reference_episodes
 from arrhythmia.inference.diagnose import ClassifiedBeats, classified_beats, diagnosis_of_beats
-from arrhythmia.inference.leads import lead_first
 from arrhythmia.inference.model_handle import ModelHandle
+from arrhythmia.inference.predict import read_lead_first
 from arrhythmia.rhythm.episodes import Episode, RhythmParams
 from arrhythmia.rhythm.ventricular import VentricularModel, window_rows
 from arrhythmia.signal.ecg import EcgRecord
-from arrhythmia.signal.quality import assess_quality
 from arrhythmia.trees import TreeEnsemble, gradient_boosted_trees
 
 PRESENT = frozenset({"VT", "VF", "VFIB", "VFL"})  # reference names; the product: VT, VFL
@@ -60,8 +58,7 @@ def record_windows(
     params, out = RhythmParams(), []
     for database, (folder, names) in records.items():
         for name in tqdm(names, desc=f"VT/VF windows, {database}", unit="record", mininterval=5):
-            ecg = read_record(folder / name)
-            ecg, quality = lead_first(ecg, assess_quality(ecg.signal, ecg.fs), None)
+            ecg, quality = read_lead_first(folder / name)
             beats = classified_beats(ecg, model, detector, quality)
             table = window_rows(
                 ecg.signal, ecg.fs, beats.samples, beats.labels, beats.unreadable, params
