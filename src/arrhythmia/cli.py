@@ -22,6 +22,7 @@ def _predict(args: argparse.Namespace) -> None:
 
     from arrhythmia.inference.diagnoser import (
         DiagnosisOptions,
+        diagnose_all_into,
         diagnose_into,
         distinct_records,
         failure_line,
@@ -41,15 +42,16 @@ def _predict(args: argparse.Namespace) -> None:
         return
     failed = set(missing)
     present = [record for record in records if record not in failed]
-    progress = tqdm(present, desc="predict", unit="record", initial=len(failed),
-                    total=len(records))  # fmt: skip
-    for record in progress:
-        try:
-            progress.write("\n".join(diagnose_into(diagnoser, record, args.out, page)))
-        except Exception as error:  # one record's failure must not cost the others theirs
-            failed.add(record)
-            progress.write(failure_line("arrhythmia predict", record, error), file=sys.stderr)
-            logging.getLogger(__name__).debug("%s failed", record, exc_info=True)
+    # short records are diagnosed together (their beats classified in one model call)
+    with tqdm(desc="predict", unit="record", initial=len(failed), total=len(records)) as bar:
+        for record, lines in diagnose_all_into(diagnoser, present, args.out, page):
+            bar.update(1)
+            if isinstance(lines, Exception):  # one record's failure costs no other its own
+                failed.add(record)
+                bar.write(failure_line("arrhythmia predict", record, lines), file=sys.stderr)
+                logging.getLogger(__name__).debug("%s failed", record, exc_info=lines)
+            else:
+                bar.write("\n".join(lines))
     if failed:
         raise records_failed([record for record in records if record in failed], len(records))
 

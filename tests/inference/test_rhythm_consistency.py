@@ -12,7 +12,7 @@ from arrhythmia.rhythm.episodes import Episode
 
 
 def test_s_calls_inside_reported_af_become_n_in_the_diagnosis(excerpt_dir, params, monkeypatch):
-    def always_s(windows, rr):
+    def always_s(windows, rr, units=None):
         proba = np.full((len(windows), len(AAMI_CLASSES)), 0.05, dtype=np.float32)
         proba[:, AAMI_CLASSES.index("S")] = 0.8
         return proba

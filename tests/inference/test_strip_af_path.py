@@ -25,7 +25,7 @@ EXCERPT = Path(__file__).parents[1] / "data" / "cinc2017_excerpt"
 def _all_normal(params) -> ModelHandle:
     """A beat classifier that calls every beat N, so every clean strip gets a call."""
 
-    def predict(windows: np.ndarray, rr: np.ndarray) -> np.ndarray:
+    def predict(windows: np.ndarray, rr: np.ndarray, units=None) -> np.ndarray:
         proba = np.zeros((len(windows), len(AAMI_CLASSES)))
         proba[:, AAMI_CLASSES.index("N")] = 1.0
         return proba

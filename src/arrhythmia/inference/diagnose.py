@@ -8,6 +8,7 @@ beat list and the raw signal are whole-record.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,7 @@ from arrhythmia.signal.resample import resample_positions, resample_record
 
 CHUNK_S = 1800.0  # 30 min, a MITDB record: its beats make the patient template, as in training
 MARGIN_S = 10.0  # context each side of a chunk, so filters and detectors settle
+BATCH_BEATS = 8192  # beats classified in one model call at most (bounded memory)
 NO_BEATS_IN = ("VFL",)  # no QRS complexes there: what the detector finds is flutter waves
 
 
@@ -77,18 +79,41 @@ def detect_beats(ecg: EcgRecord, detector: QrsDetector) -> Detection:
     return Detection(samples, np.unique(np.concatenate(doubtful)))
 
 
-def classify_beats(ecg: EcgRecord, samples: np.ndarray, model: ModelHandle) -> np.ndarray:
-    """(n_beats, 5) class probabilities, chunk by chunk at the model's sampling rate."""
-    p = model.preprocess
-    proba = np.zeros((len(samples), len(AAMI_CLASSES)), dtype=np.float32)
+@dataclass(frozen=True)
+class _Piece:
+    """The beats of one chunk of one record, as model inputs."""
+
+    record: int  # which of the records being classified
+    index: np.ndarray  # positions in that record's beat list
+    windows: np.ndarray
+    rr: np.ndarray
+
+
+def _beat_rr(
+    ecg: EcgRecord, samples: np.ndarray, model: ModelHandle
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The beats' positions at the model's rate and their RR features; None where there is
+    no RR interval."""
     n_at_model = int(round(len(ecg.signal) * model.fs / ecg.fs))
     at_model = resample_positions(samples, ecg.fs, model.fs, n_at_model)
     # RR features need strictly increasing beats: reference annotations may repeat a sample
     distinct, position = np.unique(at_model, return_inverse=True)
-    if len(distinct) < 2:  # no RR interval: a lone beat's class cannot be told, so it is Q
-        proba[:, AAMI_CLASSES.index("Q")] = 1.0
-        return proba
-    rr = preprocessed_rr(distinct, model.fs, p)[position]
+    if len(distinct) < 2:
+        return None
+    return at_model, preprocessed_rr(distinct, model.fs, model.preprocess)[position]
+
+
+def _pieces(
+    ecg: EcgRecord,
+    samples: np.ndarray,
+    model: ModelHandle,
+    record: int,
+    beat_rr: tuple[np.ndarray, np.ndarray],
+) -> Iterator[_Piece]:
+    """The record's beats as model inputs, chunk by chunk at the model's sampling rate
+    (each chunk makes its own template), one chunk in memory at a time."""
+    p = model.preprocess
+    at_model, rr = beat_rr
     pre, post = window_bounds(model.fs, p.window_pre_s, p.window_post_s)
     margin = int(MARGIN_S * ecg.fs)
     for start, stop in _chunks(len(ecg.signal), ecg.fs):
@@ -101,8 +126,58 @@ def classify_beats(ecg: EcgRecord, samples: np.ndarray, model: ModelHandle) -> n
         offset = round(lo * model.fs / ecg.fs)
         local = np.clip(at_model[in_chunk] - offset, 0, len(piece.signal) - 1)
         windows = beat_windows(clean_signal(piece, local, p), local, pre, post)
-        proba[in_chunk] = model.predict(windows, rr[in_chunk])
-    return unclassifiable_as_q(proba)
+        yield _Piece(record, in_chunk, windows, rr[in_chunk])
+
+
+def _in_one_call(pieces: list[_Piece], model: ModelHandle) -> list[np.ndarray]:
+    """Each piece's probabilities, from one model call (each piece its own template)."""
+    units = np.repeat(np.arange(len(pieces)), [len(piece.index) for piece in pieces])
+    windows = np.concatenate([piece.windows for piece in pieces])
+    rr = np.concatenate([piece.rr for piece in pieces])
+    proba = model.predict(windows, rr, units)
+    return [proba[units == unit] for unit in range(len(pieces))]
+
+
+def _batches(pieces: Iterable[_Piece]) -> Iterator[list[_Piece]]:
+    """The pieces in groups of at most BATCH_BEATS beats (a larger piece alone)."""
+    batch: list[_Piece] = []
+    size = 0
+    for piece in pieces:
+        if batch and size + len(piece.index) > BATCH_BEATS:
+            yield batch
+            batch, size = [], 0
+        batch.append(piece)
+        size += len(piece.index)
+    if batch:
+        yield batch
+
+
+def classify_records(
+    records: Sequence[tuple[EcgRecord, np.ndarray]], model: ModelHandle
+) -> list[np.ndarray]:
+    """Each record's (n_beats, 5) class probabilities, for (record, beat samples) pairs.
+    Short records are classified together, up to BATCH_BEATS beats a model call: a call
+    per 10-s strip would cost more than its beats. The result is the same as one record
+    at a time."""
+    probas = [np.zeros((len(samples), len(AAMI_CLASSES)), np.float32) for _, samples in records]
+
+    def pieces() -> Iterator[_Piece]:
+        for k, (ecg, samples) in enumerate(records):
+            beat_rr = _beat_rr(ecg, samples, model)
+            if beat_rr is None:  # a lone beat's class cannot be told, so it is Q
+                probas[k][:, AAMI_CLASSES.index("Q")] = 1.0
+            else:
+                yield from _pieces(ecg, samples, model, k, beat_rr)
+
+    for batch in _batches(pieces()):
+        for piece, proba in zip(batch, _in_one_call(batch, model), strict=True):
+            probas[piece.record][piece.index] = proba
+    return [unclassifiable_as_q(proba) for proba in probas]
+
+
+def classify_beats(ecg: EcgRecord, samples: np.ndarray, model: ModelHandle) -> np.ndarray:
+    """(n_beats, 5) class probabilities of one record's beats."""
+    return classify_records([(ecg, samples)], model)[0]
 
 
 def unclassifiable_as_q(proba: np.ndarray) -> np.ndarray:
@@ -125,6 +200,23 @@ class ClassifiedBeats:
     noisy: list[tuple[int, int]]  # where the detector doubts many candidates
 
 
+def _found_beats(
+    ecg: EcgRecord, detector: QrsDetector | None, quality: SignalQuality, reference: Beats | None
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Beat positions from `detector` outside the unreadable stretches (or `reference`'s),
+    and where the detector doubts many candidates."""
+    if reference is not None:
+        return reference.sample, []
+    found = detect_beats(ecg, detector)
+    samples = found.samples[~inside(found.samples, quality.unreadable)]
+    return samples, doubtful_stretches(found.doubtful, len(ecg.signal), ecg.fs)
+
+
+def _classified(samples, proba, quality: SignalQuality, noisy) -> ClassifiedBeats:
+    labels = np.array(AAMI_CLASSES)[proba.argmax(axis=1)] if len(samples) else np.array([], "<U1")
+    return ClassifiedBeats(samples, labels, proba, quality.unreadable, noisy)
+
+
 def classified_beats(
     ecg: EcgRecord,
     model: ModelHandle,
@@ -133,17 +225,25 @@ def classified_beats(
     reference: Beats | None = None,
 ) -> ClassifiedBeats:
     """Beats from `detector` (or `reference`) outside the unreadable stretches, classified."""
-    unreadable = quality.unreadable
-    noisy: list[tuple[int, int]] = []
-    if reference is not None:
-        samples = reference.sample
-    else:
-        found = detect_beats(ecg, detector)
-        samples = found.samples[~inside(found.samples, unreadable)]
-        noisy = doubtful_stretches(found.doubtful, len(ecg.signal), ecg.fs)
-    proba = classify_beats(ecg, samples, model)
-    labels = np.array(AAMI_CLASSES)[proba.argmax(axis=1)] if len(samples) else np.array([], "<U1")
-    return ClassifiedBeats(samples, labels, proba, unreadable, noisy)
+    samples, noisy = _found_beats(ecg, detector, quality, reference)
+    return _classified(samples, classify_beats(ecg, samples, model), quality, noisy)
+
+
+def classified_records(
+    records: Sequence[tuple[EcgRecord, SignalQuality, Beats | None]],
+    model: ModelHandle,
+    detector: QrsDetector | None,
+) -> list[ClassifiedBeats]:
+    """:func:`classified_beats` of many (short) records (each with its reference beats, or
+    None for the detector's), their beats classified together."""
+    found = [_found_beats(ecg, detector, quality, ref) for ecg, quality, ref in records]
+    probas = classify_records(
+        [(ecg, samples) for (ecg, _, _), (samples, _) in zip(records, found, strict=True)], model
+    )
+    return [
+        _classified(samples, proba, quality, noisy)
+        for (_, quality, _), (samples, noisy), proba in zip(records, found, probas, strict=True)
+    ]
 
 
 def diagnose(

@@ -5,7 +5,7 @@ written with the lines that say so, and each failure named on one line."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import NamedTuple
@@ -17,6 +17,7 @@ from arrhythmia.data.readers import record_name
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.inference.diagnose import Diagnosis
+from arrhythmia.inference.many_records import caught, read_and_diagnose_many
 from arrhythmia.inference.model_handle import ModelHandle, is_model_uri, load_model
 from arrhythmia.inference.outputs import diagnosis_json, write_diagnosis
 from arrhythmia.inference.predict import diagnose_signal, read_and_diagnose
@@ -89,12 +90,30 @@ class Diagnoser:
         ecg, d = read_and_diagnose(
             path, self.model, self.detector, beats_from=o.beats_from, lead=o.lead, fs=o.fs
         )
+        return self._diagnosed(ecg, d)
+
+    def records(
+        self, paths: Iterable[str | Path]
+    ) -> Iterator[tuple[str | Path, Diagnosed | Exception]]:
+        """:meth:`record` of each path, in order, short records diagnosed together; where
+        one fails, the exception takes its Diagnosed's place."""
+        o = self.options
+        done = read_and_diagnose_many(
+            paths, self.model, self.detector, beats_from=o.beats_from, lead=o.lead, fs=o.fs
+        )
+        for path, outcome in done:
+            if not isinstance(outcome, Exception):
+                outcome = caught(self._diagnosed, *outcome)
+            yield path, outcome
+            del outcome  # a day-long record's JSON must not outlive its turn
+
+    def _diagnosed(self, ecg: EcgRecord, d: Diagnosis) -> Diagnosed:
         return Diagnosed(ecg, d, diagnosis_json(d, self.model.description, self.detector_name))
 
     def signal(self, ecg: EcgRecord) -> Diagnosed:
         """A signal already in memory (a served request), beats from the detector."""
         ecg, d = diagnose_signal(ecg, self.model, self.detector, lead=self.options.lead)
-        return Diagnosed(ecg, d, diagnosis_json(d, self.model.description, self.detector_name))
+        return self._diagnosed(ecg, d)
 
 
 def load_diagnoser(options: DiagnosisOptions) -> Diagnoser:
@@ -126,7 +145,26 @@ def diagnose_into(
 ) -> list[str]:
     """Diagnose one record and write OUT/<record>.cnn and .json (and the HTML page that
     `page` draws, where given); the lines that say what was found and written."""
-    ecg, d, info = diagnoser.record(record)
+    return _written(diagnoser.record(record), out, page)
+
+
+def diagnose_all_into(
+    diagnoser: Diagnoser,
+    records: Iterable[str | Path],
+    out: str | Path,
+    page: PageWriter | None = None,
+) -> Iterator[tuple[str | Path, list[str] | Exception]]:
+    """:func:`diagnose_into` of each record, in order, short records diagnosed together:
+    each with its lines, or the exception that stopped it (the others still finish)."""
+    for record, diagnosed in diagnoser.records(records):
+        if not isinstance(diagnosed, Exception):  # a file that cannot be written: this one
+            diagnosed = caught(_written, diagnosed, out, page)
+        yield record, diagnosed
+        del diagnosed
+
+
+def _written(diagnosed: Diagnosed, out: str | Path, page: PageWriter | None) -> list[str]:
+    ecg, d, info = diagnosed
     written = list(write_diagnosis(d, out, info))
     if page is not None:
         written.append(page(d, ecg.signal, info, Path(out) / f"{d.record}.html"))

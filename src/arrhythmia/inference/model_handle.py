@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from arrhythmia.rhythm.strip_model import StripAfModel
     from arrhythmia.rhythm.ventricular import VentricularModel
 
-# windows (n, 2, L), rr (n, len(RR_FEATURES)) of one record -> (n, 5) probabilities
-Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# windows (n, 2, L), rr (n, len(RR_FEATURES)) and, optionally, units (n,): which beats
+# make one template (a record or a chunk of one; left out: all of them) -> (n, 5) probabilities
+Predictor = Callable[..., np.ndarray]
 
 
 class ModelError(ArrhythmiaError):
@@ -38,12 +39,13 @@ class ModelHandle:
 
 
 def classifier_handle(classifier, description: str) -> ModelHandle:
-    """The handle of a loaded BeatClassifier: each call is one record, one template."""
+    """The handle of a loaded BeatClassifier: one template per unit (record or chunk)."""
     rr_names = list(RR_FEATURES)
 
-    def predict(windows: np.ndarray, rr: np.ndarray) -> np.ndarray:
-        records = np.zeros(len(windows), dtype=np.int64)
-        return classifier.predict_proba(windows, rr, rr_names, records)
+    def predict(windows: np.ndarray, rr: np.ndarray, units: np.ndarray | None = None):
+        if units is None:
+            units = np.zeros(len(windows), dtype=np.int64)
+        return classifier.predict_proba(windows, rr, rr_names, units)
 
     return ModelHandle(
         predict,

@@ -18,7 +18,7 @@ from arrhythmia.data.readers import RecordError
 from arrhythmia.data.records import cinc2017_reference
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.errors import ArrhythmiaError
-from arrhythmia.inference.diagnose import classified_beats
+from arrhythmia.inference.diagnose import classified_records
 from arrhythmia.inference.model_handle import ModelHandle
 from arrhythmia.inference.predict import read_lead_first
 from arrhythmia.rhythm.strip import learnt_call_inputs
@@ -28,6 +28,7 @@ from arrhythmia.signal.quality import union
 from arrhythmia.trees import TreeEnsemble, gradient_boosted_trees
 
 THRESHOLDS = np.round(np.arange(0.1, 0.905, 0.025), 3)  # AF probability thresholds searched
+STRIPS_AT_ONCE = 64  # strips whose beats are classified in one model call
 MAX_REFUSED_SHARE = 0.1  # of the strips (CinC 2017: 7 of 2 842 under 10 s): more, bad data
 
 
@@ -61,21 +62,23 @@ def strip_rows(
     rows = np.full((len(names), len(STRIP_FEATURES)), MISSING)
     readable = np.zeros(len(names), dtype=bool)
     refused = 0
-    for i, name in enumerate(tqdm(names, desc="strip features", unit="strip", mininterval=5)):
-        try:
-            ecg, quality = read_lead_first(folder / name)
-        except RecordError:
-            refused += 1
-            continue
-        beats = classified_beats(ecg, model, detector, quality)
-        rows[i], readable[i] = learnt_call_inputs(
-            beats.samples,
-            beats.labels,
-            beats.proba,
-            ecg.fs,
-            ecg.signal,
-            union(beats.unreadable, beats.noisy),
-        )
+    with tqdm(total=len(names), desc="strip features", unit="strip", mininterval=5) as bar:
+        for first in range(0, len(names), STRIPS_AT_ONCE):
+            group = names[first : first + STRIPS_AT_ONCE]
+            at, read = _read_strips(folder, group, first)
+            refused += len(group) - len(at)
+            for i, (ecg, _, _), beats in zip(
+                at, read, classified_records(read, model, detector), strict=True
+            ):
+                rows[i], readable[i] = learnt_call_inputs(
+                    beats.samples,
+                    beats.labels,
+                    beats.proba,
+                    ecg.fs,
+                    ecg.signal,
+                    union(beats.unreadable, beats.noisy),
+                )
+            bar.update(len(group))
     if refused > MAX_REFUSED_SHARE * len(names):
         raise StripDataError(
             f"{folder}: {refused} of {len(names)} strips cannot be read or are refused "
@@ -83,6 +86,20 @@ def strip_rows(
         )
     is_af = np.array([labels[n] == "A" for n in names])
     return StripRows(names, rows, readable, is_af)
+
+
+def _read_strips(folder: Path, names: list[str], first: int) -> tuple[list[int], list[tuple]]:
+    """The positions (from `first`) and the records, as the product reads them (with their
+    quality; no reference beats), of the strips it does not refuse (under 10 s, no
+    readable lead)."""
+    at, read = [], []
+    for i, name in enumerate(names, start=first):
+        try:
+            read.append((*read_lead_first(folder / name), None))
+            at.append(i)
+        except RecordError:
+            continue
+    return at, read
 
 
 def af_f1(called: np.ndarray, truth: np.ndarray) -> float:
