@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+BLOCK_ROWS = 4096  # rows scored at once: bounded memory on a day's windows
+
 
 @dataclass(frozen=True)
 class TreeEnsemble:
@@ -54,8 +56,18 @@ class TreeEnsemble:
         )
 
     def decision(self, x: np.ndarray) -> np.ndarray:
-        """Raw score (log-odds) of each row of x. All (row, tree) pairs descend together;
-        those that reached a leaf drop out of the next step."""
+        """Raw score (log-odds) of each row of x, BLOCK_ROWS rows at a time: every (row,
+        tree) pair of a block holds a few numbers, so a day's 86 400 windows at once would
+        take several hundred MB."""
+        if len(x) <= BLOCK_ROWS:
+            return self._block_decision(x)
+        return np.concatenate(
+            [self._block_decision(x[i : i + BLOCK_ROWS]) for i in range(0, len(x), BLOCK_ROWS)]
+        )
+
+    def _block_decision(self, x: np.ndarray) -> np.ndarray:
+        """All (row, tree) pairs descend together; those that reached a leaf drop out of
+        the next step."""
         n_rows, n_trees = len(x), len(self.roots)
         node = np.tile(self.roots, n_rows)  # (row, tree) pairs, row-major
         row = np.repeat(np.arange(n_rows), n_trees)

@@ -37,6 +37,23 @@ def test_exported_trees_give_sklearns_probabilities():
     np.testing.assert_allclose(trees.proba(probe), model.predict_proba(probe)[:, 1], atol=1e-12)
 
 
+def test_trees_score_many_rows_block_by_block_as_one_block(monkeypatch):
+    """A day's windows are scored a block of rows at a time (bounded memory): the same
+    scores, bit for bit, as all rows at once."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from arrhythmia import trees as trees_module
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3000, 4))
+    model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(x, x[:, 0] > 0.2)
+    trees = TreeEnsemble.from_sklearn(model)
+    whole = trees.decision(x)
+    monkeypatch.setattr(trees_module, "BLOCK_ROWS", 7)  # blocks that do not divide the rows
+    np.testing.assert_array_equal(trees.decision(x), whole)
+    assert len(trees.decision(x[:0])) == 0
+
+
 def test_detector_file_round_trips_and_refuses_other_files(tmp_path, detector_file):
     detector = QrsDetector.load(detector_file)
     copy = tmp_path / "copy.npz"
