@@ -1,7 +1,7 @@
 """Speed and memory of diagnosing raw records on this machine; prints its figures.
 
     python benchmarks/speed_and_memory.py [--mitdb ../shared/data/mitdb] [--skip-24h]
-        [--cinc ../shared/data/cinc2017] [--cinc-count 1000] [--parts 0 1 2 3 4]
+        [--cinc ../shared/data/cinc2017] [--cinc-count 1000] [--parts 0 1 2 3 4 5]
 
 0. Start: `arrhythmia --help` (bar: under 0.5 s) and `arrhythmia predict` on one 60-s CinC
    strip (A00003), each in a fresh process (median of 3): what a user waits for one strip;
@@ -18,11 +18,14 @@
 4. The first 1,000 CinC 2017 strips (9-61 s, 300 Hz) in one `arrhythmia predict` call,
    process start included: strips per second (bar: at least 60). Strips under 10 s are
    refused on one line each, as a user would see; they count among the 1,000.
+5. The same strips through the batch flow (`python -m flows.diagnose_batch`, one process,
+   its temporary Prefect server's start included): strips per second.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import subprocess
 import sys
@@ -176,19 +179,26 @@ def twenty_four_hours(mitdb: Path) -> None:
           f"(bars: 20 s, 1024 MiB)\n   {beats}")  # fmt: skip
 
 
-def short_strips(cinc: Path, count: int) -> None:
+PREDICT = [sys.executable, "-m", "arrhythmia.cli", "predict"]
+BATCH_FLOW = [sys.executable, "-m", "flows.diagnose_batch"]
+
+
+def short_strips(cinc: Path, count: int, command: list[str] = PREDICT, part: int = 4) -> None:
     strips = sorted(path.with_suffix("") for path in cinc.glob("*.hea"))[:count]
     with tempfile.TemporaryDirectory() as out:
         # exit status 1: some strips were refused (under 10 s), each on its own line
         seconds, mib, output = run_measured(
-            [sys.executable, "-m", "arrhythmia.cli", "predict", *map(str, strips), "--out", out],
-            allowed=("0", "1"),
+            [*command, *map(str, strips), "--out", out], allowed=("0", "1")
         )
         written = len(list(Path(out).glob("*.json")))
-    refused = output.count("at least 10 s are needed")
+    # each refused strip named once (a flow's own logs may repeat the line)
+    refused = len(set(re.findall(r"error: (\S+): .*at least 10 s are needed", output)))
     if written + refused != len(strips):
-        raise SystemExit(f"4. only {written} of {len(strips)} strips diagnosed:\n{output[-2000:]}")
-    print(f"4. {len(strips)} CinC 2017 strips in one call: {seconds:.1f} s, "
+        raise SystemExit(
+            f"{part}. only {written} of {len(strips)} strips diagnosed:\n{output[-2000:]}"
+        )
+    how = "in one call" if command is PREDICT else "through the batch flow"
+    print(f"{part}. {len(strips)} CinC 2017 strips {how}: {seconds:.1f} s, "
           f"{len(strips) / seconds:.1f} strips/s (bar: at least 60), {written} diagnosed, "
           f"{len(strips) - written} refused; peak {mib:,.0f} MiB")  # fmt: skip
 
@@ -200,21 +210,22 @@ def main() -> None:
     parser.add_argument("--skip-24h", action="store_true")
     parser.add_argument("--cinc", default="../shared/data/cinc2017")
     parser.add_argument("--cinc-count", type=int, default=1000)
-    parser.add_argument("--parts", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+    parser.add_argument("--parts", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5],
                         help="which of the numbered measurements to run")  # fmt: skip
     args = parser.parse_args()
     mitdb, cinc, parts = Path(args.mitdb), Path(args.cinc), set(args.parts)
     if args.skip_24h:
         parts.discard(3)
-    if 4 in parts and not cinc.is_dir():
-        print(f"4. skipped: no CinC 2017 folder at {cinc} (--cinc)")
-        parts.discard(4)
+    if parts & {4, 5} and not cinc.is_dir():
+        print(f"4, 5. skipped: no CinC 2017 folder at {cinc} (--cinc)")
+        parts -= {4, 5}
     measurements = {
         0: lambda: start(cinc),
         1: lambda: one_record(mitdb, load_params(args.params)),
         2: lambda: ds2_against_neurokit(mitdb),
         3: lambda: twenty_four_hours(mitdb),
         4: lambda: short_strips(cinc, args.cinc_count),
+        5: lambda: short_strips(cinc, args.cinc_count, BATCH_FLOW, 5),
     }
     for part in sorted(parts):
         measurements[part]()

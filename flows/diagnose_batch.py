@@ -1,31 +1,44 @@
-"""Flow `diagnose-batch`: `arrhythmia predict` over many records, one task per record.
+"""Flow `diagnose-batch`: `arrhythmia predict` over many records, one task per batch of records.
 
     python -m flows.diagnose_batch RECORD_OR_FOLDER... --out OUT [--report]
         [--workers N | --dask-address tcp://host:8786] [--model ...] [--detector ...]
 
 Writes the files `arrhythmia predict` writes (OUT/<record>.cnn, .json and with --report
-.html), byte for byte, and prints the same lines. A folder stands for every record in it
-(WFDB headers, .edf, .csv). The records run one at a time here by default, or fan out over
-Dask workers; each worker loads the model once. A record that fails is reported on one line
-and the others still finish (exit status 1 if any failed), as with predict.
+.html) and prints the same lines; short records classified together may round a beat
+probability differently at the 4th decimal, as `predict` over many records does. A folder
+stands for every record in it (WFDB headers, .edf, .csv). Records are handed out in order,
+in batches that close once their files reach BATCH_BYTES on disk (one 30-minute record,
+or some 55 strips of 30 s), each diagnosed as `predict` diagnoses many records: short ones
+classified together, so a folder of strips does not pay a task and a call of the networks
+per strip. The batches run one at a time here by default, or fan out over Dask workers;
+each worker loads the model once. A record that fails is reported on one line (and in the
+task's Prefect log) and the others still finish (exit status 1 if any failed), as with
+predict; one that fails on an I/O hiccup is tried again. A batch whose task fails as a
+whole (a worker lost twice) reports each of its records.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import re
 import sys
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from prefect import flow
+from prefect import flow, get_run_logger
+from prefect.exceptions import MissingContextError
 
 from arrhythmia.cli import add_diagnosis_options
 from arrhythmia.data.readers import RecordError, record_name
 from arrhythmia.inference.diagnoser import (
     Diagnoser,
     DiagnosisOptions,
+    diagnose_all_into,
     diagnose_into,
     distinct_records,
     failure_line,
@@ -33,12 +46,14 @@ from arrhythmia.inference.diagnoser import (
     named_files,
     records_failed,
 )
+from arrhythmia.inference.many_records import caught
 from arrhythmia.inference.model_handle import is_model_uri
 from arrhythmia.reporting import render_holter
 from flows.stage_cli import run_stage, stage_parser
 from flows.task_runner import (
     add_task_runner_options,
-    per_record_task,
+    is_transient,
+    per_batch_task,
     results_in_order,
     run_fanned_out,
     task_runner,
@@ -46,6 +61,21 @@ from flows.task_runner import (
 
 PROG = "python -m flows.diagnose_batch"
 RECORD_SUFFIXES = (".hea", ".edf", ".csv")  # what a folder's records are found by
+SINGLE_FILE_SUFFIXES = (".edf", ".csv")  # a record in one file (else a WFDB record)
+WFDB_SIGNAL_SUFFIXES = (".hea", ".dat", ".mat")  # what a WFDB record's size counts
+# A batch closes once its records' files reach this size: one 30-minute MITDB record, or
+# some 55 CinC strips of 30 s. Enough batches for the workers, few enough that a task's own
+# cost (its Prefect run, a call of the networks) is shared by many strips.
+BATCH_BYTES = 1_000_000
+RETRIES, RETRY_DELAY_S = 2, 5.0  # for a record that failed on an I/O hiccup
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    """A record that failed, as the line that reports it (an exception itself may not
+    survive the trip back from a Dask worker)."""
+
+    line: str
 
 
 def records_in(paths: Sequence[str | Path]) -> list[str]:
@@ -101,13 +131,91 @@ def _loaded(options: DiagnosisOptions, identity: tuple) -> Diagnoser:
     return load_diagnoser(options)
 
 
-@per_record_task("diagnose")
-def diagnose_record(
-    record: str, out: str, options: DiagnosisOptions, identity: tuple, report: bool
-) -> list[str]:
-    """Diagnose one record and write its files; predict's summary lines about them."""
-    page = render_holter if report else None
-    return diagnose_into(_loaded(options, identity), record, out, page)
+def _file_sizes(folder: Path) -> dict[str, int]:
+    """Every file of a folder with its size: one listing, however many records it holds."""
+    return {e.name: e.stat().st_size for e in os.scandir(folder) if e.is_file()}
+
+
+def record_bytes(record: str, sizes: dict[str, int] | None = None) -> int:
+    """The size on disk of a record's files (a WFDB record, named with or without its
+    .hea or .dat: its header and signal files; not its annotations). `sizes`: the listing
+    of its folder, where known; 0 for a record that is not there (it fails when read)."""
+    path = Path(record)
+    if sizes is None:
+        sizes = _file_sizes(path.parent) if path.parent.is_dir() else {}
+    if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
+        return sizes.get(path.name, 0)
+    if path.suffix.lower() in (".hea", ".dat"):
+        path = path.with_suffix("")
+    return sum(sizes.get(path.name + suffix, 0) for suffix in WFDB_SIGNAL_SUFFIXES)
+
+
+def record_batches(records: Sequence[str], max_bytes: int | None = None) -> list[list[str]]:
+    """The records in order, cut into batches that close once they reach `max_bytes`
+    (BATCH_BYTES where not given)."""
+    max_bytes = BATCH_BYTES if max_bytes is None else max_bytes
+    listings: dict[Path, dict[str, int]] = {}
+    batches: list[list[str]] = []
+    size = max_bytes
+    for record in records:
+        folder = Path(record).parent
+        if folder not in listings:
+            listings[folder] = _file_sizes(folder) if folder.is_dir() else {}
+        if size >= max_bytes:
+            batches.append([])
+            size = 0
+        batches[-1].append(record)
+        size += record_bytes(record, listings[folder])
+    return batches
+
+
+def batch_name(batch: Sequence[str]) -> str:
+    first, last = record_name(batch[0]), record_name(batch[-1])
+    return first if len(batch) == 1 else f"{first} .. {last} ({len(batch)} records)"
+
+
+@per_batch_task("diagnose")
+def diagnose_records(
+    name: str, batch: list[str], out: str, options: DiagnosisOptions, identity: tuple,
+    report: bool,
+) -> list[list[str] | RecordFailure]:  # fmt: skip
+    """Diagnose a batch of records (`name` names it) and write their files: for each,
+    predict's summary lines about them, or the line that says why it failed."""
+    diagnoser, page = _loaded(options, identity), render_holter if report else None
+    outcomes = [lines for _, lines in diagnose_all_into(diagnoser, batch, out, page)]
+    _retry_io_hiccups(outcomes, batch, lambda record: diagnose_into(diagnoser, record, out, page))
+    failures = [
+        RecordFailure(failure_line(PROG, path, o)) if isinstance(o, Exception) else o
+        for path, o in zip(batch, outcomes, strict=True)
+    ]
+    for failure in failures:
+        if isinstance(failure, RecordFailure):
+            _run_log().error(failure.line)
+    return failures
+
+
+def _run_log() -> logging.Logger:
+    """The task run's Prefect logger; this module's where no run is going (a direct call)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
+
+
+def _retry_io_hiccups(outcomes: list, batch: list[str], diagnose_one) -> None:
+    """Diagnose again, alone, each record whose outcome is an I/O hiccup: up to RETRIES
+    more times, RETRY_DELAY_S apart; `outcomes` updated in place."""
+    for attempt in range(1, RETRIES + 1):
+        again = [i for i, o in enumerate(outcomes) if isinstance(o, Exception) and is_transient(o)]
+        if not again:
+            return
+        _run_log().warning(
+            "retry %d of %d in %.0f s: %s", attempt, RETRIES, RETRY_DELAY_S,
+            ", ".join(f"{record_name(batch[i])} ({outcomes[i]})" for i in again),
+        )  # fmt: skip
+        time.sleep(RETRY_DELAY_S)
+        for i in again:
+            outcomes[i] = caught(diagnose_one, batch[i])
 
 
 @flow(name="diagnose-batch", task_runner=task_runner())
@@ -121,15 +229,22 @@ def diagnose_batch_flow(
     # Absolute, so a worker that runs elsewhere finds them (the names written stay the same).
     paths = [str(Path(r).absolute()) for r in records_in(records)]
     out = str(Path(out).absolute())
-    futures = [diagnose_record.submit(r, out, options, now, report) for r in paths]
+    batches = record_batches(paths)
+    futures = [
+        diagnose_records.submit(batch_name(b), b, out, options, now, report) for b in batches
+    ]
     done, failed = {}, []
-    for path, outcome in zip(paths, results_in_order(futures, "diagnose"), strict=True):
-        if not isinstance(outcome, BaseException):
+    sizes = [len(b) for b in batches]
+    for batch, outcomes in zip(batches, results_in_order(futures, "diagnose", sizes), strict=True):
+        if isinstance(outcomes, BaseException):  # the task itself failed: all of its records
+            outcomes = [RecordFailure(failure_line(PROG, path, outcomes)) for path in batch]
+        for path, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, RecordFailure):
+                failed.append(path)
+                print(outcome.line, file=sys.stderr, flush=True)
+                continue
             done[record_name(path)] = outcome
             print("\n".join(outcome), flush=True)
-            continue
-        failed.append(path)
-        print(failure_line(PROG, path, outcome), file=sys.stderr, flush=True)
     if failed:
         raise records_failed(failed, len(paths))
     return done
@@ -144,7 +259,7 @@ def run_diagnose_batch(
     dask_address: str | None = None,
 ) -> dict[str, list[str]]:
     """The flow on `workers` local Dask workers or the cluster at `dask_address` (neither:
-    one record at a time in this process)."""
+    one batch at a time in this process)."""
     return run_fanned_out(diagnose_batch_flow, workers, dask_address, records, out, options, report)
 
 

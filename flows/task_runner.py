@@ -126,7 +126,7 @@ def add_task_runner_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="run the records on a local Dask cluster of N worker processes (one thread "
-        "each); default: one record at a time in this process",
+        "each); default: one record (or batch of records) at a time in this process",
     )
     where.add_argument(
         "--dask-address",
@@ -139,18 +139,22 @@ def add_task_runner_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def transient_failure(task, task_run, state: State) -> bool:
-    """retry_condition_fn for per-record tasks: retry what another try may fix."""
-    error = state.data
+def is_transient(error: BaseException) -> bool:
+    """What another try may fix: an I/O error other than a missing or forbidden file."""
     return isinstance(error, OSError) and not isinstance(error, PERMANENT_OS_ERRORS)
 
 
-def per_record_task(verb: str):
-    """@task for one record's work, its runs named "<verb> <record>": no caching (a task
-    that takes or returns arrays, or writes files, must run), retried on I/O hiccups only."""
+def transient_failure(task, task_run, state: State) -> bool:
+    """retry_condition_fn for per-record tasks: retry what another try may fix."""
+    return is_transient(state.data)
+
+
+def _fanned_out_task(name: str, task_run_name: str):
+    """No caching (a task that takes or returns arrays, or writes files, must run), retried
+    on I/O hiccups only."""
     return task(
-        name=f"{verb}-record",
-        task_run_name=verb + " {record}",
+        name=name,
+        task_run_name=task_run_name,
         retries=2,
         retry_delay_seconds=5,
         retry_condition_fn=transient_failure,
@@ -158,16 +162,31 @@ def per_record_task(verb: str):
     )
 
 
-def results_in_order(futures: Sequence[PrefectFuture], desc: str) -> list[Any]:
+def per_record_task(verb: str):
+    """@task for one record's work, its runs named "<verb> <record>" (its `record`)."""
+    return _fanned_out_task(f"{verb}-record", verb + " {record}")
+
+
+def per_batch_task(verb: str):
+    """@task for a batch of records, its runs named "<verb> <name>" (its `name`: the first
+    and last record). A batch retries what fails it as a whole; its records' own failures
+    are its to handle."""
+    return _fanned_out_task(f"{verb}-records", verb + " {name}")
+
+
+def results_in_order(
+    futures: Sequence[PrefectFuture], desc: str, records: Sequence[int] | None = None
+) -> list[Any]:
     """Each future's result, or the exception it failed with (the task's own, or Dask's when
     the task never ran: a worker that cannot import it, or died), in the order submitted
-    (so the output does not depend on which worker finished first); a progress bar while
-    they run."""
+    (so the output does not depend on which worker finished first); a progress bar of
+    records while they run (`records`: how many each future does; one where not given)."""
     from tqdm import tqdm
 
-    with tqdm(total=len(futures), desc=desc, unit="record") as progress:
-        for _ in as_completed(list(futures)):
-            progress.update()
+    counts = {id(f): n for f, n in zip(futures, records or [1] * len(futures), strict=True)}
+    with tqdm(total=sum(counts.values()), desc=desc, unit="record") as progress:
+        for done in as_completed(list(futures)):
+            progress.update(counts[id(done)])
     outcomes = []
     for future in futures:
         try:

@@ -85,17 +85,22 @@ def _files(folder) -> dict[str, bytes]:
 
 @pytest.mark.slow
 def test_batch_diagnosis_on_a_two_worker_cluster_writes_what_predict_writes(
-    prefect_harness, tmp_path, excerpt_dir, model_args, bundle, detector_file
+    prefect_harness, tmp_path, excerpt_dir, model_args, bundle, detector_file, monkeypatch
 ):
     """Sequential `arrhythmia predict` against the flow on a 2-worker LocalCluster reached
-    by its address (the --dask-address path; the preprocess test covers --workers)."""
+    by its address (the --dask-address path; the preprocess test covers --workers), in
+    batches of one and two records spread over both workers."""
     from distributed import LocalCluster
 
+    import flows.diagnose_batch as batch_flow
     from arrhythmia.cli import main as arrhythmia
     from arrhythmia.inference.diagnoser import DiagnosisOptions
-    from flows.diagnose_batch import run_diagnose_batch
+    from flows.diagnose_batch import record_batches, record_bytes, run_diagnose_batch
 
     records = [str(excerpt_dir / r) for r in EXCERPT_RECORDS]
+    monkeypatch.setattr(batch_flow, "BATCH_BYTES", record_bytes(records[0]) + 1)
+    batches = [len(b) for b in record_batches(records)]
+    assert len(batches) >= 2 and max(batches) == 2  # several batches, one of two records
     sequential, fanned_out = tmp_path / "sequential", tmp_path / "fanned_out"
     assert arrhythmia(["predict", *records, "--out", str(sequential), *model_args]) == 0
     options = DiagnosisOptions(model=str(bundle), detector=str(detector_file))
