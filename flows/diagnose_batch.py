@@ -14,7 +14,7 @@ per strip. The batches run one at a time here by default, or fan out over Dask w
 each worker loads the model once. A record that fails is reported on one line (and in the
 task's Prefect log) and the others still finish (exit status 1 if any failed), as with
 predict; one that fails on an I/O hiccup is tried again. A batch whose task fails as a
-whole (a worker lost twice) reports each of its records.
+whole (Dask giving up on a lost worker, say) reports each of its records.
 """
 
 from __future__ import annotations
