@@ -183,7 +183,9 @@ PREDICT = [sys.executable, "-m", "arrhythmia.cli", "predict"]
 BATCH_FLOW = [sys.executable, "-m", "flows.diagnose_batch"]
 
 
-def short_strips(cinc: Path, count: int, command: list[str] = PREDICT, part: int = 4) -> None:
+def short_strips(
+    cinc: Path, count: int, command: list[str] = PREDICT, part: int = 4, how: str = "in one call"
+) -> None:
     strips = sorted(path.with_suffix("") for path in cinc.glob("*.hea"))[:count]
     with tempfile.TemporaryDirectory() as out:
         # exit status 1: some strips were refused (under 10 s), each on its own line
@@ -197,7 +199,6 @@ def short_strips(cinc: Path, count: int, command: list[str] = PREDICT, part: int
         raise SystemExit(
             f"{part}. only {written} of {len(strips)} strips diagnosed:\n{output[-2000:]}"
         )
-    how = "in one call" if command is PREDICT else "through the batch flow"
     print(f"{part}. {len(strips)} CinC 2017 strips {how}: {seconds:.1f} s, "
           f"{len(strips) / seconds:.1f} strips/s (bar: at least 60), {written} diagnosed, "
           f"{len(strips) - written} refused; peak {mib:,.0f} MiB")  # fmt: skip
@@ -225,7 +226,7 @@ def main() -> None:
         2: lambda: ds2_against_neurokit(mitdb),
         3: lambda: twenty_four_hours(mitdb),
         4: lambda: short_strips(cinc, args.cinc_count),
-        5: lambda: short_strips(cinc, args.cinc_count, BATCH_FLOW, 5),
+        5: lambda: short_strips(cinc, args.cinc_count, BATCH_FLOW, 5, "through the batch flow"),
     }
     for part in sorted(parts):
         measurements[part]()

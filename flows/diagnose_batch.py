@@ -132,7 +132,10 @@ def _loaded(options: DiagnosisOptions, identity: tuple) -> Diagnoser:
 
 
 def _file_sizes(folder: Path) -> dict[str, int]:
-    """Every file of a folder with its size: one listing, however many records it holds."""
+    """Every file of a folder with its size: one listing, however many records it holds
+    (none for a folder that is not there: its records fail when read)."""
+    if not folder.is_dir():
+        return {}
     return {e.name: e.stat().st_size for e in os.scandir(folder) if e.is_file()}
 
 
@@ -141,8 +144,7 @@ def record_bytes(record: str, sizes: dict[str, int] | None = None) -> int:
     .hea or .dat: its header and signal files; not its annotations). `sizes`: the listing
     of its folder, where known; 0 for a record that is not there (it fails when read)."""
     path = Path(record)
-    if sizes is None:
-        sizes = _file_sizes(path.parent) if path.parent.is_dir() else {}
+    sizes = _file_sizes(path.parent) if sizes is None else sizes
     if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
         return sizes.get(path.name, 0)
     if path.suffix.lower() in (".hea", ".dat"):
@@ -160,7 +162,7 @@ def record_batches(records: Sequence[str], max_bytes: int | None = None) -> list
     for record in records:
         folder = Path(record).parent
         if folder not in listings:
-            listings[folder] = _file_sizes(folder) if folder.is_dir() else {}
+            listings[folder] = _file_sizes(folder)
         if size >= max_bytes:
             batches.append([])
             size = 0
