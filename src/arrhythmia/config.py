@@ -108,6 +108,7 @@ class TrainDetectorParams:
 
 
 SECOND_STAGES = ("none", "supraventricular")
+VENTRICULAR_STAGES = ("none", "support")
 
 
 TRAINING_SETS = ("DS1", "SVDB")
@@ -148,7 +149,8 @@ class TrainParams:
     neighbour_beats: bool  # the previous and next beat's windows are input channels too
     tune_bias: bool
     second_stage: str = "none"  # none | supraventricular: arrhythmia.models.stacking
-    second_stage_c: float = 0.1  # its inverse L2 strength
+    second_stage_c: float = 0.1  # its inverse L2 strength (and the ventricular stage's)
+    ventricular_stage: str = "none"  # none | support: arrhythmia.models.ventricular_stage
 
     def __post_init__(self):
         if self.seeds < 1:
@@ -178,6 +180,16 @@ class TrainParams:
         if self.second_stage not in SECOND_STAGES:
             raise ConfigError(
                 f"params.train.second_stage: {self.second_stage!r} is not one of {SECOND_STAGES}"
+            )
+        if self.ventricular_stage not in VENTRICULAR_STAGES:
+            raise ConfigError(
+                f"params.train.ventricular_stage: {self.ventricular_stage!r} is not one of "
+                f"{VENTRICULAR_STAGES}"
+            )
+        if self.ventricular_stage != "none" and self.second_stage == "none":
+            raise ConfigError(
+                "params.train.ventricular_stage follows the supraventricular stage: set "
+                "second_stage: supraventricular too"
             )
         if self.template_beats not in TEMPLATE_RULES:
             raise ConfigError(

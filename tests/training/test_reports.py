@@ -22,7 +22,11 @@ def test_each_network_has_its_curves_and_all_epochs_share_one_axis_of_steps():
 
 
 def test_the_decision_offsets_are_named_per_class_and_the_second_stage_adds_its_own():
-    classifier = SimpleNamespace(classes=("N", "S"), logit_bias=[0.0, 0.5], second_stage=None)
+    classifier = SimpleNamespace(
+        classes=("N", "S"), logit_bias=[0.0, 0.5], second_stage=None, ventricular_stage=None
+    )
     assert decision_offsets(classifier) == {"cnn_offset_N": 0.0, "cnn_offset_S": 0.5}
     classifier.second_stage = {"offset": -1.25}
     assert decision_offsets(classifier)["second_stage_offset"] == -1.25
+    classifier.ventricular_stage = {"offset": 4.0}
+    assert decision_offsets(classifier)["ventricular_stage_offset"] == 4.0

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from arrhythmia.config import ConfigError
 from arrhythmia.data.records import DS1
 from arrhythmia.models.bundle import BeatClassifier
 from arrhythmia.signal.rr import RR_FEATURES
@@ -216,27 +217,56 @@ def test_training_never_sees_ds2(tmp_path, small_train, params, monkeypatch):
     assert "100" not in report.folds
 
 
-def test_a_second_stage_is_fitted_tuned_and_shipped(tmp_path, small_train, params):
-    arrays = synthetic_dataset()
-    column = list(RR_FEATURES).index("pre_over_mean_5min")
-    arrays["rr"][:, column] = np.where(arrays["label"] == 1, 0.7, 1.0)
-    cfg = dataclasses.replace(small_train, second_stage="supraventricular", second_stage_c=1.0)
-    classifier, report = train_ensemble(
-        arrays, cfg, params.preprocess, tmp_path / "ckpt", progress=False
-    )
-    assert classifier.second_stage is not None
-    assert set(classifier.second_stage) == {"mean", "scale", "coef", "intercept", "offset"}
-    assert report.val_metrics["sveb_se"] > 0.75  # S beats are premature in every record
+def _saved_and_reloaded_proba(classifier, arrays, tmp_path):
+    """The bundle's probabilities after a save and load (checked equal to before and
+    finite), and the predict_proba arguments they came from."""
     path = tmp_path / "cnn.pt"
     classifier.save(path)
     args = (arrays["windows"], arrays["rr"], arrays["rr_names"], arrays["record"])
     proba = BeatClassifier.load(path).predict_proba(*args)
     np.testing.assert_allclose(proba, classifier.predict_proba(*args), rtol=1e-5)
     assert np.isfinite(proba).all()
+    return proba, args
+
+
+def test_a_second_stage_is_fitted_tuned_and_shipped(tmp_path, small_train, params):
+    arrays = synthetic_dataset()
+    column = list(RR_FEATURES).index("pre_over_mean_5min")
+    arrays["rr"][:, column] = np.where(arrays["label"] == 1, 0.7, 1.0)
+    cfg = dataclasses.replace(
+        small_train, second_stage="supraventricular", second_stage_c=1.0, ventricular_stage="none"
+    )
+    classifier, report = train_ensemble(
+        arrays, cfg, params.preprocess, tmp_path / "ckpt", progress=False
+    )
+    assert classifier.second_stage is not None
+    assert set(classifier.second_stage) == {"mean", "scale", "coef", "intercept", "offset"}
+    assert report.val_metrics["sveb_se"] > 0.75  # S beats are premature in every record
+    proba, args = _saved_and_reloaded_proba(classifier, arrays, tmp_path)
     cnn_alone = dataclasses.replace(classifier, second_stage=None).predict_proba(*args)
     called_other = ~np.isin(cnn_alone.argmax(axis=1), [0, 1])
     np.testing.assert_allclose(proba[called_other], cnn_alone[called_other], rtol=1e-6)
     assert not np.allclose(proba[~called_other], cnn_alone[~called_other])  # the stage acts
+
+
+def test_a_ventricular_stage_is_fitted_after_the_second_and_shipped(tmp_path, small_train, params):
+    arrays = synthetic_dataset()
+    cfg = dataclasses.replace(
+        small_train, second_stage="supraventricular", ventricular_stage="support"
+    )
+    classifier, _ = train_ensemble(
+        arrays, cfg, params.preprocess, tmp_path / "ckpt", progress=False
+    )
+    assert set(classifier.ventricular_stage) == {"mean", "scale", "coef", "intercept", "offset"}
+    proba, args = _saved_and_reloaded_proba(classifier, arrays, tmp_path)
+    before = dataclasses.replace(classifier, ventricular_stage=None).predict_proba(*args)
+    not_v = before.argmax(axis=1) != 2
+    np.testing.assert_allclose(proba[not_v], before[not_v], rtol=1e-6)  # only V calls move
+
+
+def test_a_ventricular_stage_needs_the_second_stage(params):
+    with pytest.raises(ConfigError, match="second_stage"):
+        dataclasses.replace(params.train, second_stage="none", ventricular_stage="support")
 
 
 def test_an_epoch_takes_every_ectopic_beat_and_a_fresh_share_of_normal_ones(params):
@@ -369,3 +399,12 @@ def test_ecg_noise_off_leaves_the_augmentation_stream_unchanged(params):
     np.testing.assert_array_equal(without, with_bank)
     on = dataclasses.replace(cfg, ecg_noise_fraction=1.0)
     assert not np.array_equal(loop.augment(beats, on, 4, np.random.default_rng(3), bank), without)
+
+
+def test_checkpoints_survive_a_change_of_the_decision_layer_only(params):
+    cfg = params.train
+    fingerprint = loop.params_fingerprint(cfg, {"n_beats": 10})
+    decision_only = dataclasses.replace(cfg, ventricular_stage="none", second_stage_c=1.0)
+    assert loop.params_fingerprint(decision_only, {"n_beats": 10}) == fingerprint
+    retrained = dataclasses.replace(cfg, learning_rate=cfg.learning_rate / 2)
+    assert loop.params_fingerprint(retrained, {"n_beats": 10}) != fingerprint

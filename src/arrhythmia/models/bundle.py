@@ -29,14 +29,20 @@ from arrhythmia.models.inputs import (
     template_beats,
 )
 from arrhythmia.models.stacking import SupraventricularStage, stage_inputs
+from arrhythmia.models.ventricular_stage import (
+    VentricularStage,
+    morphology_support,
+    stage_rows,
+    ventricular_inputs,
+)
 from arrhythmia.rhythm.strip_model import StripAfModel
 from arrhythmia.rhythm.ventricular import VentricularModel
 
 BUNDLE_FORMAT = "arrhythmia-beat-classifier"
-BUNDLE_VERSION = 5  # bump when the bundle's keys or their meaning change
+BUNDLE_VERSION = 6  # bump when the bundle's keys or their meaning change
 # 2 added the optional second stage; 3 neighbours, sinus_cluster; 4 the strip AF trees;
-# 5 the ventricular presence trees
-READABLE_VERSIONS = (1, 2, 3, 4, 5)
+# 5 the ventricular presence trees; 6 the ventricular stage
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
 
 
 class ModelFileError(ArrhythmiaError):
@@ -64,6 +70,8 @@ class BeatClassifier:
     strip_af: dict | None = None
     # VentricularModel.to_dict(): where VT or VF is (None: the flutter / VT rules alone)
     ventricular: dict | None = None
+    # VentricularStage fields: which V calls stay V, after the supraventricular stage
+    ventricular_stage: dict | None = None
     classes: tuple[str, ...] = AAMI_CLASSES
     _models: list[BeatCNN] = field(default_factory=list, repr=False)
     _traced: list[torch.jit.ScriptModule] = field(default_factory=list, repr=False)
@@ -152,7 +160,13 @@ class BeatClassifier:
             return proba
         shape = shape_against_template(windows, record_ids, include, self.fs, self.window_pre)
         stage = SupraventricularStage(**self.second_stage)
-        return stage.apply(proba, stage_inputs(proba, rr, rr_names, shape))
+        proba = stage.apply(proba, stage_inputs(proba, rr, rr_names, shape))
+        if self.ventricular_stage is None:
+            return proba
+        called_v = stage_rows(proba)
+        support = morphology_support(windows, record_ids, called_v, self.fs, self.window_pre)
+        v_stage = VentricularStage(**self.ventricular_stage)
+        return v_stage.apply(proba, ventricular_inputs(proba, support))
 
     def strip_af_model(self) -> StripAfModel | None:
         return _learnt_call(self.strip_af, StripAfModel, "strip AF model")

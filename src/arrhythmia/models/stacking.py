@@ -36,21 +36,60 @@ MIN_PROBABILITY = 1e-4  # log-probabilities clipped here: one saturated output m
 
 
 @dataclass
-class SupraventricularStage:
-    """P(S | N or S) = sigmoid(((x - mean) / scale) . coef + intercept + offset)."""
+class LogisticStage:
+    """A fitted logistic regression on standardised inputs, stored as plain numbers:
+    logit = ((x - mean) / scale) . coef + intercept + offset."""
 
     mean: list[float]
     scale: list[float]
     coef: list[float]
     intercept: float
-    offset: float = 0.0  # decision offset, tuned on the stage's own DS1 out-of-fold output
+    offset: float = 0.0  # decision offset, tuned on the stage's own out-of-fold output
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
         return z @ np.asarray(self.coef) + self.intercept + self.offset
 
-    def apply(self, cnn_proba: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return redivide(cnn_proba, self.logit(x))
+    @staticmethod
+    def reweigh(proba: np.ndarray, logit: np.ndarray) -> np.ndarray:
+        """`proba` after the stage's decision, given its logit of every beat."""
+        raise NotImplementedError
+
+    def apply(self, proba: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return self.reweigh(proba, self.logit(x))
+
+    @classmethod
+    def fitted(cls, x: np.ndarray, target: np.ndarray, c: float):
+        """Class-balanced logistic regression (L2, strength 1/c) of `target` on standardised
+        `x`. Deterministic (lbfgs): no seed."""
+        from sklearn.linear_model import LogisticRegression
+
+        mean, scale = x.mean(axis=0), x.std(axis=0)
+        scale[scale == 0] = 1.0
+        if target.all() or not target.any():
+            raise ValueError(f"the {cls.__name__} needs both classes among the beats it decides")
+        model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
+        model.fit((x - mean) / scale, target)
+        return cls(
+            mean=mean.tolist(),
+            scale=scale.tolist(),
+            coef=model.coef_[0].tolist(),
+            intercept=float(model.intercept_[0]),
+        )
+
+
+class SupraventricularStage(LogisticStage):
+    """P(S | N or S) = sigmoid(logit)."""
+
+    @staticmethod
+    def reweigh(proba: np.ndarray, logit: np.ndarray) -> np.ndarray:
+        return redivide(proba, logit)
+
+    @classmethod
+    def fit(cls, x: np.ndarray, labels: np.ndarray, cnn_proba: np.ndarray, c: float):
+        """S against N, over the beats the CNN calls N or S."""
+        rows = np.isin(cnn_proba.argmax(axis=1), [N, S])
+        return cls.fitted(x[rows], labels[rows] == S, c)
 
 
 def redivide(cnn_proba: np.ndarray, logit: np.ndarray) -> np.ndarray:
@@ -88,28 +127,17 @@ def stage_inputs(
 def fit_stage(
     x: np.ndarray, labels: np.ndarray, cnn_proba: np.ndarray, c: float
 ) -> SupraventricularStage:
-    """Class-balanced logistic regression (L2, strength 1/c) of S against N on standardised
-    inputs, over the beats the CNN calls N or S. Deterministic (lbfgs): no seed."""
-    from sklearn.linear_model import LogisticRegression
-
-    rows = np.isin(cnn_proba.argmax(axis=1), [N, S])
-    x, target = x[rows], labels[rows] == S
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    if target.all() or not target.any():
-        raise ValueError("the second stage needs both N and S beats among the CNN's N/S calls")
-    fitted = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
-    fitted.fit((x - mean) / scale, target)
-    return SupraventricularStage(
-        mean=mean.tolist(),
-        scale=scale.tolist(),
-        coef=fitted.coef_[0].tolist(),
-        intercept=float(fitted.intercept_[0]),
-    )
+    """The supraventricular stage fitted on `x` (stage_inputs) of the CNN's N/S calls."""
+    return SupraventricularStage.fit(x, labels, cnn_proba, c)
 
 
 def out_of_fold_logit(
-    x: np.ndarray, labels: np.ndarray, cnn_proba: np.ndarray, groups: np.ndarray, c: float
+    x: np.ndarray,
+    labels: np.ndarray,
+    cnn_proba: np.ndarray,
+    groups: np.ndarray,
+    c: float,
+    stage: type[LogisticStage] = SupraventricularStage,
 ) -> np.ndarray:
     """The stage's logit of each beat from a fit without its group (record): leave one
     record out."""
@@ -117,6 +145,6 @@ def out_of_fold_logit(
     for group in np.unique(groups):
         held_out = groups == group
         keep = ~held_out
-        stage = fit_stage(x[keep], labels[keep], cnn_proba[keep], c)
-        logit[held_out] = stage.logit(x[held_out])
+        fitted = stage.fit(x[keep], labels[keep], cnn_proba[keep], c)
+        logit[held_out] = fitted.logit(x[held_out])
     return logit

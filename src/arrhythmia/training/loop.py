@@ -168,8 +168,14 @@ def model_config(cfg: TrainParams, data: TrainData, n_classes: int) -> CnnConfig
     )
 
 
+# Settings of the decision layer over the networks' output: a checkpoint does not depend on them
+DECISION_SETTINGS = ("tune_bias", "second_stage", "second_stage_c", "ventricular_stage")
+
+
 def params_fingerprint(cfg: TrainParams, extra: dict) -> str:
-    text = json.dumps({"train": asdict(cfg), **extra}, sort_keys=True, default=str)
+    """What a checkpoint was trained with: every training setting but the decision layer's."""
+    train = {k: v for k, v in asdict(cfg).items() if k not in DECISION_SETTINGS}
+    text = json.dumps({"train": train, **extra}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

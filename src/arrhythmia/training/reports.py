@@ -42,6 +42,8 @@ def decision_offsets(classifier: BeatClassifier) -> dict[str, float]:
     offsets = {f"cnn_offset_{c}": b for c, b in pairs}
     if classifier.second_stage is not None:
         offsets["second_stage_offset"] = classifier.second_stage["offset"]
+    if classifier.ventricular_stage is not None:
+        offsets["ventricular_stage_offset"] = classifier.ventricular_stage["offset"]
     return offsets
 
 
