@@ -8,7 +8,7 @@ import pytest
 from arrhythmia.models.inputs import SHAPE_FEATURES, shape_features
 from arrhythmia.models.stacking import (
     STAGE_RR_FEATURES,
-    fit_stage,
+    SupraventricularStage,
     out_of_fold_logit,
     redivide,
     stage_inputs,
@@ -33,7 +33,7 @@ def _beats(n_sinus=300, n_ectopic=30, n_ventricular=20, seed=0):
 
 def test_the_stage_finds_premature_beats_the_cnn_called_normal_and_leaves_v_alone():
     x, labels, cnn = _beats()
-    stage = fit_stage(x, labels, cnn, c=1.0)
+    stage = SupraventricularStage.fit(x, labels, cnn, c=1.0)
     proba = stage.apply(cnn, x)
     assert np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
@@ -55,9 +55,9 @@ def test_out_of_fold_logits_come_from_a_fit_without_the_record():
     groups = np.array(["a", "b", "c"])[np.arange(len(labels)) % 3]
     logit = out_of_fold_logit(x, labels, cnn, groups, c=1.0)
     held_out = groups == "b"
-    without = fit_stage(x[~held_out], labels[~held_out], cnn[~held_out], c=1.0)
+    without = SupraventricularStage.fit(x[~held_out], labels[~held_out], cnn[~held_out], c=1.0)
     np.testing.assert_allclose(logit[held_out], without.logit(x[held_out]), rtol=1e-6)
-    with_it = fit_stage(x, labels, cnn, c=1.0).logit(x[held_out])
+    with_it = SupraventricularStage.fit(x, labels, cnn, c=1.0).logit(x[held_out])
     assert not np.allclose(logit[held_out], with_it)
 
 

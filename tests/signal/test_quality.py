@@ -12,6 +12,7 @@ from arrhythmia.signal.quality import (
     SignalQuality,
     assess_quality,
     doubtful_stretches,
+    grown,
     inside,
     join_windows,
     union,
@@ -258,6 +259,27 @@ def test_doubtful_stretches_honour_their_window_and_count():
     assert doubtful_stretches(doubtful, n, fs, window_s=5.0) == []
     assert doubtful_stretches(doubtful, n, fs, window_s=5.0, max_doubtful=4) == [(2000, 3000)]
     assert doubtful_stretches(doubtful, n, fs, max_doubtful=9) == []
+
+
+def test_noisy_stretches_grow_over_touching_windows_with_a_few_doubtful_candidates():
+    fs, n = 100.0, 9000  # nine 10-s windows of 1000 samples
+    noisy = np.arange(8) * 100 + 3050  # window 3: noisy on its own
+    near = np.r_[np.arange(3) * 100 + 2050, np.arange(3) * 100 + 1050]  # windows 1, 2: three each
+    further = np.arange(3) * 100 + 4050  # window 4: three, touching window 3
+    alone = np.arange(3) * 100 + 7050  # window 7: three, but no noisy window beside it
+    two = np.arange(2) * 100 + 5050  # window 5: two, below the touching count
+    doubtful = np.r_[noisy, near, further, alone, two]
+    assert doubtful_stretches(doubtful, n, fs) == [(1000, 5000)]
+    assert doubtful_stretches(doubtful, n, fs, near_doubtful=None) == [(3000, 4000)]
+    assert doubtful_stretches(doubtful, n, fs, near_doubtful=2) == [(1000, 6000)]
+
+
+def test_grown_keeps_the_weak_runs_that_touch_a_seed():
+    seeds = np.array([0, 0, 1, 0, 0, 0, 0, 1, 0, 0], dtype=bool)
+    weak = np.array([1, 1, 0, 1, 0, 1, 1, 0, 0, 1], dtype=bool)
+    assert grown(seeds, weak).astype(int).tolist() == [1, 1, 1, 1, 0, 1, 1, 1, 0, 0]
+    assert grown(np.zeros(3, dtype=bool), np.ones(3, dtype=bool)).tolist() == [False] * 3
+    assert len(grown(np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))) == 0
 
 
 def test_no_doubtful_candidates_no_stretches():

@@ -28,7 +28,8 @@ class DetectorFileError(ArrhythmiaError):
 
 # Candidates the trees neither keep nor drop with confidence. Clean ECG has few; noise, many
 # (on DS1 cross-fitted, 63 % of the extra detections lie in the 2.2 % of 10-s windows with 8
-# or more of them): how `signal.quality.doubtful_stretches` finds noisy stretches.
+# or more of them): how `signal.quality.doubtful_stretches` finds noisy stretches (before it
+# grows them over touching windows with a few).
 DOUBT = (0.05, 0.95)
 MIN_DETECTION_FS = 100  # records sampled slower are upsampled for detection
 

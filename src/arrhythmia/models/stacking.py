@@ -33,6 +33,11 @@ STAGE_RR_FEATURES: tuple[str, ...] = (
 )
 STAGE_SHAPE_FEATURES: tuple[str, ...] = ("p_similarity", "p_amplitude")  # of every lead
 MIN_PROBABILITY = 1e-4  # log-probabilities clipped here: one saturated output must not dominate
+MAX_LOGIT = 50.0  # logits clipped here before the sigmoid: exp never overflows
+
+
+def sigmoid(logit: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(logit, -MAX_LOGIT, MAX_LOGIT)))
 
 
 @dataclass
@@ -98,7 +103,7 @@ def redivide(cnn_proba: np.ndarray, logit: np.ndarray) -> np.ndarray:
     out = cnn_proba.astype(np.float32, copy=True)
     candidates = np.isin(cnn_proba.argmax(axis=1), [N, S])
     mass = cnn_proba[candidates, N] + cnn_proba[candidates, S]
-    p_s = 1.0 / (1.0 + np.exp(-np.clip(logit[candidates], -50, 50)))
+    p_s = sigmoid(logit[candidates])
     out[candidates, S], out[candidates, N] = mass * p_s, mass * (1.0 - p_s)
     return out
 
@@ -122,13 +127,6 @@ def stage_inputs(
     log_rr = np.log(np.clip(rr[:, rr_columns].astype(np.float64), 1e-3, None))
     log_proba = np.log(np.clip(cnn_proba[:, [S, N]].astype(np.float64), MIN_PROBABILITY, 1.0))
     return np.column_stack([log_proba, log_rr, shape[:, shape_columns].astype(np.float64)])
-
-
-def fit_stage(
-    x: np.ndarray, labels: np.ndarray, cnn_proba: np.ndarray, c: float
-) -> SupraventricularStage:
-    """The supraventricular stage fitted on `x` (stage_inputs) of the CNN's N/S calls."""
-    return SupraventricularStage.fit(x, labels, cnn_proba, c)
 
 
 def out_of_fold_logit(

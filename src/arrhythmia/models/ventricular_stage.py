@@ -18,12 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from arrhythmia.data.aami import AAMI_CLASSES
-from arrhythmia.models.stacking import MIN_PROBABILITY, LogisticStage
+from arrhythmia.models.stacking import MAX_LOGIT, MIN_PROBABILITY, LogisticStage, sigmoid
 
 N, S, V = (AAMI_CLASSES.index(c) for c in "NSV")
 QRS_HALF_S = 0.1  # the stretch whose shape is compared: the QRS, +/- 100 ms of the R peak
 ALIKE_CORRELATION = 0.9  # two beats are look-alikes at this correlation or above
-KEEP_LOGIT = 50.0  # release_v clips here: P(V) kept whole
 ROWS_AT_ONCE = 512  # look-alike counts in blocks: bounded memory for records full of V
 
 
@@ -72,14 +71,13 @@ def release_v(proba: np.ndarray, logit: np.ndarray) -> np.ndarray:
     spread over the other classes in their own proportions; other beats unchanged."""
     out = proba.astype(np.float32, copy=True)
     rows = stage_rows(proba)
-    keep = 1.0 / (1.0 + np.exp(-np.clip(logit[rows], -50, 50)))
+    keep = sigmoid(logit[rows])
     p_v = out[rows, V].astype(np.float64)
     others = out[rows].astype(np.float64)
     others[:, V] = 0.0
     total = others.sum(axis=1, keepdims=True)
-    share = np.where(total > 0, others / np.where(total > 0, total, 1.0), 0.0)
-    if share.shape[0]:
-        share[total[:, 0] == 0, N] = 1.0  # nothing else at all: the beat falls to N
+    share = others / np.where(total > 0, total, 1.0)
+    share[total[:, 0] == 0, N] = 1.0  # nothing else at all: the beat falls to N
     released = share * (p_v * (1.0 - keep))[:, None]
     released[:, V] = p_v * keep
     out[rows] = (others + released).astype(np.float32)
@@ -101,7 +99,7 @@ class VentricularStage(LogisticStage):
         target = labels[rows] == V
         if target.all() or not target.any():
             # Nothing to learn from (a development set of a few records): the network's V
-            # calls stand, whatever the offset
+            # calls stand (P(V) kept whole), whatever the offset
             width = x.shape[1]
-            return cls([0.0] * width, [1.0] * width, [0.0] * width, intercept=KEEP_LOGIT)
+            return cls([0.0] * width, [1.0] * width, [0.0] * width, intercept=MAX_LOGIT)
         return cls.fitted(x[rows], target, c)

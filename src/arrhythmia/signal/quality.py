@@ -16,6 +16,9 @@ NOISE_HF_FRACTION = 0.5  # more of a window's power than this above 40 Hz: noise
 BLOCK_WINDOWS = 900  # windows judged at once (30 min)
 DOUBT_WINDOW_S = 10.0  # noisy: at least MAX_DOUBTFUL doubtful beat candidates in this window
 MAX_DOUBTFUL = 8  # DS1: such windows are 2.2 % of the time and hold 63 % of extra detections
+# A window touching a noisy one is noisy too from this many doubtful candidates: chosen on
+# the development records, NSTDB's noisy DS1 copies among them (benchmarks/noise_gate.py)
+NEAR_DOUBTFUL = 3
 
 
 @dataclass(frozen=True)
@@ -125,12 +128,29 @@ def doubtful_stretches(
     fs: float,
     window_s: float = DOUBT_WINDOW_S,
     max_doubtful: int = MAX_DOUBTFUL,
+    near_doubtful: int | None = NEAR_DOUBTFUL,
 ) -> list[tuple[int, int]]:
-    """Windows of `window_s` with at least `max_doubtful` doubtful candidates (joined)."""
+    """Windows of `window_s` with at least `max_doubtful` doubtful candidates, grown over the
+    touching windows with at least `near_doubtful` (None: not grown), joined. Noise comes in
+    bursts: the windows beside a noisy one that hold a few doubtful candidates are part of it."""
     window = max(1, int(round(window_s * fs)))
     n_windows = -(-n_samples // window)
     counts = np.bincount(np.asarray(doubtful, dtype=np.int64) // window, minlength=n_windows)
-    return join_windows(np.flatnonzero(counts >= max_doubtful), window, n_samples)
+    noisy = counts >= max_doubtful
+    if near_doubtful is not None:
+        noisy = grown(noisy, counts >= near_doubtful)
+    return join_windows(np.flatnonzero(noisy), window, n_samples)
+
+
+def grown(seeds: np.ndarray, weak: np.ndarray) -> np.ndarray:
+    """`seeds` plus every run of consecutive `weak` windows that touches one (hysteresis)."""
+    if len(seeds) == 0:
+        return seeds
+    either = seeds | weak
+    run = np.cumsum(np.r_[True, either[1:] != either[:-1]])  # one id per run of `either`
+    keep = np.zeros(run[-1] + 1, dtype=bool)
+    keep[run[seeds]] = True
+    return either & keep[run]
 
 
 def join_windows(indices: np.ndarray, window: int, n_samples: int) -> list[tuple[int, int]]:
