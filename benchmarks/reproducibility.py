@@ -10,7 +10,12 @@ of each design and names the one the development set's out-of-fold score picks.
     python benchmarks/reproducibility.py                      # params seed, 2 more seeds, 1 thread
     python benchmarks/reproducibility.py "seed=1" "seed=2;threads=1" --out rows.json
     python benchmarks/reproducibility.py --shipped "seed=1" "seed=2" --no-repeat  # after dvc repro
+    python benchmarks/reproducibility.py --shipped "seed=1" "seed=2" --no-repeat --rule
     python benchmarks/reproducibility.py --table-from reports/reproducibility/spread.json
+
+`--rule` also scores DS2's SVEB after the no-S-in-AF rule, as `evaluate` reports it: each
+run's strip AF trees are fitted on the CinC strips with its classes (about 3 min a run),
+the VT/VF trees are the shipped bundle's (they change no DS2 figure).
 
 Each argument is one variant: `;`-separated overrides of params.yaml's `train` section.
 DS2 plays no part in any choice here: it is only scored, as `evaluate` scores it.
@@ -58,10 +63,10 @@ def weights_digest(state_dicts: list[dict]) -> str:
     return digest.hexdigest()[:16]
 
 
-def train_and_score(arrays, cfg, preprocess, params=None) -> dict:
+def train_and_score(arrays, cfg, preprocess, params=None, ventricular=None) -> dict:
     """A trained ensemble's row; with `params`, also DS2's SVEB after the no-S-in-AF rule,
     as `evaluate` scores it: the strip AF trees fitted on the CinC strips with this
-    ensemble's classes, the VT/VF trees borrowed from the shipped bundle."""
+    ensemble's classes, the VT/VF trees (`ventricular`) borrowed from the shipped bundle."""
     from arrhythmia.training.ensemble import train_ensemble
 
     started = time.monotonic()
@@ -71,16 +76,17 @@ def train_and_score(arrays, cfg, preprocess, params=None) -> dict:
     dev = {"score": report.val_score, **report.val_metrics}
     row = score_row(arrays, classifier, dev, report.best_epochs, seconds)
     if params is not None:
-        from arrhythmia.models.bundle import BeatClassifier
-
         classifier.strip_af = fitted_strip_af(classifier, params)
-        classifier.ventricular = BeatClassifier.load(params.paths.model).ventricular
+        classifier.ventricular = ventricular
         row.update(rule_row(arrays, classifier, params))
     return row
 
 
-def fitted_strip_af(classifier, params) -> dict:
-    """The strip AF trees as the train stage fits them after this classifier."""
+def fitted_strip_af(classifier, params) -> dict | None:
+    """The strip AF trees as the train stage fits them after this classifier (none where
+    `strip_af.enabled` is false, as there)."""
+    if not params.strip_af.enabled:
+        return None
     from arrhythmia.data.records import RecordSelection
     from arrhythmia.detection.model import QrsDetector
     from arrhythmia.inference.model_handle import classifier_handle
@@ -101,7 +107,7 @@ def rule_row(arrays, classifier, params) -> dict:
     return {"ds2_rule_sveb_se": metrics["sveb_se"], "ds2_rule_sveb_pp": metrics["sveb_pp"]}
 
 
-def shipped_row(params, arrays) -> dict:
+def shipped_row(params, arrays, rule: bool) -> dict:
     """The row of the model the pipeline trained (params.yaml's seed), without training it
     again: its development figures from the train stage's metrics, DS2 scored here."""
     from arrhythmia.models.bundle import BeatClassifier
@@ -110,7 +116,7 @@ def shipped_row(params, arrays) -> dict:
     dev = {key.removeprefix("dev_val_"): value for key, value in metrics.items()}
     classifier = BeatClassifier.load(params.paths.model)
     row = score_row(arrays, classifier, dev, metrics["best_epochs"], metrics["train_seconds"])
-    return {**row, **rule_row(arrays, classifier, params)}
+    return {**row, **rule_row(arrays, classifier, params)} if rule else row
 
 
 def score_row(arrays, classifier, dev: dict, best_epochs, seconds: float) -> dict:
@@ -150,9 +156,7 @@ def spread_table(rows: list[dict]) -> str:
         "| figure (%) | " + " | ".join(names) + " | mean | sd | range |",
         "|:--|" + "--:|" * (len(names) + 3),
     ]
-    for key, label in FIGURES:
-        if any(key not in r for r in distinct):
-            continue  # a figure older rows lack (the rule's was added later)
+    for key, label in present_figures(distinct):
         values = [100 * r[key] for r in distinct]
         sd = statistics.stdev(values) if len(values) > 1 else 0.0
         cells = [f"{v:.1f}" for v in values]
@@ -167,6 +171,11 @@ def design_of(variant: str) -> str:
     return ";".join(kept) or "params.yaml"
 
 
+def present_figures(rows: list[dict]) -> list[tuple[str, str]]:
+    """The figures every row has (rows saved before `--rule` lack its two)."""
+    return [(key, label) for key, label in FIGURES if all(key in r for r in rows)]
+
+
 def design_table(rows: list[dict]) -> str:
     """Per design (its seeds pooled): mean ± sd (range) of every figure, and which design
     wins on the development set's out-of-fold score. DS2 is shown, never used to choose."""
@@ -176,7 +185,7 @@ def design_table(rows: list[dict]) -> str:
             designs.setdefault(design_of(row["variant"]), []).append(row)
     lines = ["| figure (%) | " + " | ".join(f"{d} ({len(r)} seeds)" for d, r in designs.items())
              + " |", "|:--|" + "--:|" * len(designs)]  # fmt: skip
-    for key, label in FIGURES:
+    for key, label in present_figures([r for runs in designs.values() for r in runs]):
         cells = []
         for runs in designs.values():
             values = [100 * r[key] for r in runs]
@@ -247,6 +256,11 @@ def main() -> None:
     plan = [(text, False) for text in variants]
     if not args.no_repeat and variants:
         plan.insert(1, (variants[0], True))
+    rule_inputs = ()
+    if args.rule:  # read before the first training: a missing bundle fails at once
+        from arrhythmia.models.bundle import BeatClassifier
+
+        rule_inputs = (params, BeatClassifier.load(params.paths.model).ventricular)
     rows = []
     if args.append and args.out and Path(args.out).is_file():
         rows = json.loads(Path(args.out).read_text())["rows"]
@@ -263,11 +277,11 @@ def main() -> None:
     if args.shipped:
         # the pipeline's model is params.yaml's seed: the same row as training it here
         keep({"variant": "params.yaml", "repeat": False, "machine": machine,
-              **shipped_row(params, arrays)})  # fmt: skip
+              **shipped_row(params, arrays, args.rule)})  # fmt: skip
     for text, repeat in plan:
         cfg = dataclasses.replace(params.train, **parse_variant(text, params.train))
         row = {"variant": text or "params.yaml", "repeat": repeat, "machine": machine}
-        row.update(train_and_score(arrays, cfg, params.preprocess, params if args.rule else None))
+        row.update(train_and_score(arrays, cfg, params.preprocess, *rule_inputs))
         keep(row)
     print("\n".join(identity_lines(rows)))
     print(spread_table(rows))
