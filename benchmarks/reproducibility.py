@@ -87,16 +87,10 @@ def fitted_strip_af(classifier, params) -> dict | None:
     `strip_af.enabled` is false, as there)."""
     if not params.strip_af.enabled:
         return None
-    from arrhythmia.data.records import RecordSelection
-    from arrhythmia.detection.model import QrsDetector
-    from arrhythmia.inference.model_handle import classifier_handle
-    from arrhythmia.training.strip_af import fit_strip_af, strip_rows
+    from arrhythmia.training.strip_af import fit_after_classifier
 
-    handle = classifier_handle(classifier, params.paths.model)
-    detector = QrsDetector.load(params.paths.qrs_detector)
-    labels = RecordSelection.from_params(params.data.subset).cinc2017_labels()
-    strips = strip_rows(Path(params.paths.cinc2017_raw_dir), handle, detector, labels)
-    return fit_strip_af(strips, params.strip_af)[0].to_dict()
+    fitted, _ = fit_after_classifier(classifier, params.paths, params.data.subset, params.strip_af)
+    return fitted.to_dict()
 
 
 def rule_row(arrays, classifier, params) -> dict:

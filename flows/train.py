@@ -90,15 +90,9 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
 def train_strip_af(classifier, p) -> tuple[dict, dict]:
     """The learnt strip AF call, fitted on the CinC strips with this classifier's classes,
     as the bundle holds it, and its cross-validated figures."""
-    from arrhythmia.detection.model import QrsDetector
-    from arrhythmia.inference.model_handle import classifier_handle
-    from arrhythmia.training.strip_af import fit_strip_af, strip_rows
+    from arrhythmia.training.strip_af import fit_after_classifier
 
-    handle = classifier_handle(classifier, p.paths.model)
-    detector = QrsDetector.load(p.paths.qrs_detector)
-    labels = RecordSelection.from_params(p.data.subset).cinc2017_labels()
-    strips = strip_rows(Path(p.paths.cinc2017_raw_dir), handle, detector, labels)
-    model, metrics = fit_strip_af(strips, p.strip_af)
+    model, metrics = fit_after_classifier(classifier, p.paths, p.data.subset, p.strip_af)
     get_run_logger().info(
         "strip AF call: F1 %.3f out of fold over %d strips (%d AF)",
         metrics["strip_af_f1_cv"],

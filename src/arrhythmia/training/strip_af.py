@@ -15,11 +15,11 @@ from tqdm import tqdm
 
 from arrhythmia.config import StripAfParams
 from arrhythmia.data.readers import RecordError
-from arrhythmia.data.records import cinc2017_reference
+from arrhythmia.data.records import RecordSelection, cinc2017_reference
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.errors import ArrhythmiaError
 from arrhythmia.inference.diagnose import classified_records
-from arrhythmia.inference.model_handle import ModelHandle
+from arrhythmia.inference.model_handle import ModelHandle, classifier_handle
 from arrhythmia.inference.predict import read_lead_first
 from arrhythmia.rhythm.strip import learnt_call_inputs
 from arrhythmia.rhythm.strip_features import MISSING, STRIP_FEATURES
@@ -149,3 +149,16 @@ def fit_strip_af(strips: StripRows, params: StripAfParams) -> tuple[StripAfModel
         "strip_af_af_strips": int(truth.sum()),
     }
     return StripAfModel(trees, threshold), metrics
+
+
+def fit_after_classifier(
+    classifier, paths, subset, params: StripAfParams
+) -> tuple[StripAfModel, dict]:
+    """The strip AF call as the train stage fits it after `classifier` (a BeatClassifier):
+    the CinC strips in `paths.cinc2017_raw_dir` (those `subset` selects) read, their beats
+    found by `paths.qrs_detector` and classified by it, then :func:`fit_strip_af`."""
+    handle = classifier_handle(classifier, paths.model)
+    detector = QrsDetector.load(paths.qrs_detector)
+    labels = RecordSelection.from_params(subset).cinc2017_labels()
+    strips = strip_rows(Path(paths.cinc2017_raw_dir), handle, detector, labels)
+    return fit_strip_af(strips, params)
