@@ -2,7 +2,8 @@
 and the SVDB records, or DS1 alone; patient-wise folds), tracked in MLflow.
 
 One model per fold is trained on the other folds, early-stopped and selected on its
-held-out records; the shipped model averages them. Checkpoints after every epoch (--resume
+held-out records (or kept at its last epoch: train.epoch_choice); the shipped model averages
+them. Checkpoints after every epoch (--resume
 continues an interrupted run exactly). DS2 is never read. Then, with `strip_af.enabled`,
 the AF call of short strips is fitted on the CinC 2017 strips (diagnosed with this
 classifier and the pipeline's QRS detector) and saved in the same bundle; with
@@ -65,7 +66,9 @@ def train_flow(params_path: str = "params.yaml", resume: bool = False) -> dict:
         classifier.ventricular, ventricular_metrics = train_ventricular(classifier, p)
         rhythm_metrics.update(ventricular_metrics)
     classifier.save(paths.model)
-    metrics = training_metrics(classifier, report, p.train.training_sets, train_seconds)
+    metrics = training_metrics(
+        classifier, report, p.train.training_sets, train_seconds, p.train.epoch_choice
+    )
     metrics.update(rhythm_metrics)
     files = write_training_reports(paths.train_metrics, metrics, report, Path(paths.train_reports))
 

@@ -109,6 +109,7 @@ class TrainDetectorParams:
 
 SECOND_STAGES = ("none", "supraventricular")
 VENTRICULAR_STAGES = ("none", "support")
+EPOCH_CHOICES = ("best", "last")  # which epoch of a network ships (training.loop)
 
 
 TRAINING_SETS = ("DS1", "SVDB")
@@ -151,12 +152,18 @@ class TrainParams:
     second_stage: str = "none"  # none | supraventricular: arrhythmia.models.stacking
     second_stage_c: float = 0.1  # its inverse L2 strength (and the ventricular stage's)
     ventricular_stage: str = "none"  # none | support: arrhythmia.models.ventricular_stage
+    # best: the epoch whose held-out score is best (early stopping, `patience`); last: every
+    # network trains `max_epochs` and keeps its last epoch, nothing chosen on held-out patients
+    epoch_choice: str = "best"
 
     def __post_init__(self):
         if self.seeds < 1:
             raise ConfigError(f"params.train.seeds: {self.seeds!r} must be at least 1")
-        if self.max_epochs < 1:
-            raise ConfigError(f"params.train.max_epochs: {self.max_epochs!r} must be at least 1")
+        if self.max_epochs < 1 or self.patience < 1:
+            raise ConfigError(
+                f"params.train: max_epochs ({self.max_epochs!r}) and patience "
+                f"({self.patience!r}) must be at least 1"
+            )
         low_high = self.ecg_noise_snr_db
         if (
             not 0.0 <= self.ecg_noise_fraction <= 1.0
@@ -190,6 +197,10 @@ class TrainParams:
             raise ConfigError(
                 "params.train.ventricular_stage follows the supraventricular stage: set "
                 "second_stage: supraventricular too"
+            )
+        if self.epoch_choice not in EPOCH_CHOICES:
+            raise ConfigError(
+                f"params.train.epoch_choice: {self.epoch_choice!r} is not one of {EPOCH_CHOICES}"
             )
         if self.template_beats not in TEMPLATE_RULES:
             raise ConfigError(

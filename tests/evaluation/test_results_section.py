@@ -44,6 +44,15 @@ def test_results_section_reads_the_pipeline_metrics(metrics_dir):
     assert "5 beats matched, 1 missed, 0 extra" in section
 
 
+def test_the_kept_epochs_say_how_they_were_chosen(metrics_dir):
+    assert "used for early stopping" in _section(metrics_dir)  # older files: best
+    assert "epochs kept [2, 3, 4] (best)" in _section(metrics_dir)
+    train = json.loads((metrics_dir / "train.json").read_text())
+    (metrics_dir / "train.json").write_text(json.dumps({**train, "epoch_choice": "last"}))
+    section = _section(metrics_dir)
+    assert "early stopping" not in section and "epochs kept [2, 3, 4] (last)" in section
+
+
 def test_the_learnt_strip_af_call_is_reported_where_the_model_has_one(metrics_dir):
     assert "Short strips" not in _section(metrics_dir)
     train = json.loads((metrics_dir / "train.json").read_text())

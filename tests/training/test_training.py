@@ -174,6 +174,8 @@ def test_resume_after_interruption_ends_with_the_same_result(
     )
     assert report.history == ref_report.history
     np.testing.assert_array_equal(report.oof_proba, ref_report.oof_proba)
+    for a, b in zip(report.epoch_val_proba, ref_report.epoch_val_proba, strict=True):
+        np.testing.assert_array_equal(a, b)
     for a, b in zip(reference.state_dicts, resumed.state_dicts, strict=True):
         for key in a:
             torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
@@ -332,26 +334,66 @@ def test_the_out_of_fold_output_is_the_best_epochs_held_out_prediction(
         beats = centre_crop(dev.data.beats[held_out], cfg.max_shift)
         again = ensemble_proba([model], beats, dev.data.rr[held_out], [0.0] * 5)
         np.testing.assert_array_equal(report.oof_proba[held_out], again)
+        # every epoch's held-out output is kept too, the shipped epoch's among them
+        epochs = report.epoch_val_proba[fold]
+        assert len(epochs) == len([r for r in report.history if r["fold"] == fold])
+        np.testing.assert_array_equal(epochs[report.best_epochs[fold] - 1], again)
 
 
-def test_the_fold_state_keeps_the_best_epoch_and_stops_after_patience(params):
-    cfg = dataclasses.replace(params.train, patience=2, max_epochs=6)
-    model = torch.nn.Linear(2, 2)
-    state = loop.FoldState()
-    for epoch, score in enumerate([0.3, 0.5, 0.4, 0.5], start=1):
+def replay_epochs(scores: list[float], cfg) -> tuple[loop.FoldState, list[bool], torch.nn.Module]:
+    """A fold state fed these validation scores; epoch k's weights and outputs all equal k.
+    Also whether it was done after each epoch."""
+    model, state, done = torch.nn.Linear(2, 2), loop.FoldState(), []
+    for epoch, score in enumerate(scores, start=1):
         with torch.no_grad():
             model.weight.fill_(epoch)
         proba = np.full((3, 5), float(epoch), dtype=np.float32)
         state.record_epoch({"epoch": epoch, "val_score": score}, model, proba, cfg)
-        assert not state.done or epoch == 4
+        done.append(state.done)
+    return state, done, model
+
+
+def test_the_fold_state_keeps_the_best_epoch_and_stops_after_patience(params):
+    cfg = dataclasses.replace(params.train, patience=2, max_epochs=6)
+    state, done, model = replay_epochs([0.3, 0.5, 0.4, 0.5], cfg)
+    assert done == [False, False, False, True]
     assert state.done and state.epoch == 4 and state.bad_epochs == 2  # a tie is no better
     assert (state.best_epoch, state.best_score) == (2, 0.5)
     assert torch.equal(state.best_state["weight"], torch.full((2, 2), 2.0))
-    assert state.best_val_proba.numpy()[0, 0] == 2.0
-    last = loop.FoldState()
-    for epoch in range(1, 7):
-        last.record_epoch({"epoch": epoch, "val_score": epoch / 10}, model, proba, cfg)
+    assert state.val_probas[state.best_epoch - 1].numpy()[0, 0] == 2.0
+    last, _, _ = replay_epochs([epoch / 10 for epoch in range(1, 7)], cfg)
     assert last.done and last.epoch == cfg.max_epochs and last.best_epoch == 6
+
+
+def test_epoch_choice_last_trains_every_epoch_and_keeps_the_last(params):
+    cfg = dataclasses.replace(params.train, patience=1, max_epochs=4, epoch_choice="last")
+    state, done, _ = replay_epochs([0.6, 0.2, 0.1, 0.3], cfg)
+    assert done == [False, False, False, True]  # worse scores do not stop it
+    assert (state.best_epoch, state.best_score) == (4, 0.3)
+    assert torch.equal(state.best_state["weight"], torch.full((2, 2), 4.0))
+    assert state.val_probas[state.best_epoch - 1].numpy()[0, 0] == 4.0
+
+
+def test_early_stopping_only_stops_a_run_that_keeping_the_last_epoch_continues(
+    tmp_path, small_train, params
+):
+    """What benchmarks/epoch_choice.py rests on: the epochs an early-stopped network runs
+    are those of the same network trained to its last epoch, output for output."""
+    arrays = synthetic_dataset()
+    best = dataclasses.replace(small_train, max_epochs=4, patience=1)
+    last = dataclasses.replace(best, epoch_choice="last")
+    _, stopped = train_ensemble(arrays, best, params.preprocess, tmp_path / "b", progress=False)
+    _, full = train_ensemble(arrays, last, params.preprocess, tmp_path / "l", progress=False)
+    assert any(len(e) < 4 for e in stopped.epoch_val_proba)  # some network did stop early
+    for short, long in zip(stopped.epoch_val_proba, full.epoch_val_proba, strict=True):
+        assert len(long) == 4
+        np.testing.assert_array_equal(short, long[: len(short)])
+    assert full.best_epochs == [4] * len(full.best_epochs)
+
+
+def test_an_unknown_epoch_choice_is_refused(params):
+    with pytest.raises(ConfigError, match="epoch_choice"):
+        dataclasses.replace(params.train, epoch_choice="median")
 
 
 def test_resume_refuses_a_checkpoint_of_another_training_loop(tmp_path, small_train, params):
@@ -361,7 +403,7 @@ def test_resume_refuses_a_checkpoint_of_another_training_loop(tmp_path, small_tr
     train_ensemble(arrays, quick, params.preprocess, tmp_path / "ckpt", progress=False)
     path = tmp_path / "ckpt" / "fold0.pt"
     saved = torch.load(path, weights_only=True)
-    del saved["state"]["best_val_proba"]
+    del saved["state"]["val_probas"]
     torch.save(saved, path)
     with pytest.raises(ResumeError, match="another version of the training loop"):
         train_ensemble(

@@ -159,9 +159,10 @@ def results_section(ds2_metrics: Path, train_metrics: Path, end_to_end: Path) ->
     whole = _read_metrics(Path(end_to_end))
     train = _read_metrics(Path(train_metrics))
     development = "+".join(train.get("training_sets", ["DS1"]))
+    early_stopping = "early stopping, " if train.get("epoch_choice", "best") == "best" else ""
     validation = (
-        f"Development set {development} (out-of-fold over patient-wise folds, used for early "
-        f"stopping, the decision offsets and the "
+        f"Development set {development} (out-of-fold over patient-wise folds, used for "
+        f"{early_stopping}the decision offsets and the "
         f"registry gate): score {_pct(train.get('dev_val_score'))} %, "
         f"SVEB Se {_pct(train.get('dev_val_sveb_se'))} / +P {_pct(train.get('dev_val_sveb_pp'))}, "
         f"VEB Se {_pct(train.get('dev_val_veb_se'))} / +P {_pct(train.get('dev_val_veb_pp'))}."
@@ -180,8 +181,8 @@ def results_section(ds2_metrics: Path, train_metrics: Path, end_to_end: Path) ->
         f"Model: {_count(train.get('n_models'))} CNNs (one per fold and seed) of "
         f"{_count(train.get('n_parameters_per_model'))} parameters each "
         f"({float(train.get('model_size_bytes', 0)) / 1024:.0f} KiB in all), trained in "
-        f"{float(train.get('train_seconds', 0)):.0f} s on this machine's CPU; best epochs "
-        f"{train.get('best_epochs')}."
+        f"{float(train.get('train_seconds', 0)):.0f} s on this machine's CPU; epochs kept "
+        f"{train.get('best_epochs')} ({train.get('epoch_choice', 'best')})."
     )
     return (
         f"DS2 test set: {_count(ds2.get('n_beats'))} beats of 22 records, every reference beat, "

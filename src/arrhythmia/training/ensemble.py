@@ -58,6 +58,8 @@ class TrainingReport:
     val_score_untuned: float  # before any decision offsets
     oof_proba: np.ndarray  # (n development beats, n classes): from the CNN that did not see it
     fold_of_beat: np.ndarray
+    # per member (seed-major, then fold): every epoch's output on its fold's held-out beats
+    epoch_val_proba: list[np.ndarray]
 
 
 def member_seeds(seed: int, n: int) -> list[int]:
@@ -259,6 +261,7 @@ class Members:
     history: list[dict]
     best_epochs: list[int]
     oof_proba: np.ndarray  # the members' mean on each beat, from those that did not see it
+    epoch_val_proba: list[np.ndarray]  # each member's every epoch on its held-out beats
 
 
 def train_members(
@@ -270,9 +273,11 @@ def train_members(
     resume: bool,
     progress: bool,
 ) -> Members:
-    """One network per fold and seed, each early-stopped on its fold's held-out records."""
+    """One network per fold and seed, each early-stopped on its fold's held-out records
+    (or trained to its last epoch: `epoch_choice`)."""
     n_classes = len(AAMI_CLASSES)
-    members = Members([], [], [], np.zeros((len(dev.labels), n_classes), dtype=np.float32))
+    oof = np.zeros((len(dev.labels), n_classes), dtype=np.float32)
+    members = Members([], [], [], oof, [])
     for member, seed in enumerate(member_seeds(cfg.seed, cfg.seeds)):
         member_cfg = replace(cfg, seed=seed)
         for fold in range(cfg.folds):
@@ -296,12 +301,13 @@ def train_members(
                 resume=resume,
                 progress=progress,
             )
-            # The best epoch's held-out output, kept from its validation step (not
+            # The kept epoch's held-out output, kept from its validation step (not
             # recomputed); the members' mean, as the shipped ensemble averages them
             members.oof_proba[val_idx] += result.val_proba / cfg.seeds
             members.state_dicts.append(result.state_dict)
             members.history.extend({"member": member, **row} for row in result.history)
             members.best_epochs.append(result.best_epoch)
+            members.epoch_val_proba.append(result.epoch_val_proba)
     return members
 
 
@@ -337,6 +343,7 @@ def train_ensemble(
         val_score_untuned=decision.untuned_score,
         oof_proba=members.oof_proba,
         fold_of_beat=dev.fold_of_beat,
+        epoch_val_proba=members.epoch_val_proba,
     )
     return shipped_classifier(arrays, cfg, preprocess, dev.data, members, decision), report
 

@@ -1,5 +1,6 @@
-"""Training one CNN on the training records of a fold, selected on the fold's held-out
-records, with a checkpoint after every epoch so an interrupted run can be resumed."""
+"""Training one CNN on the training records of a fold, its epoch selected on the fold's
+held-out records (or its last, `epoch_choice: last`), with a checkpoint after every epoch so
+an interrupted run can be resumed."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ class FoldResult:
     history: list[dict]
     best_epoch: int
     best_score: float
-    val_proba: np.ndarray  # the best epoch's probabilities on the fold's held-out beats
+    val_proba: np.ndarray  # the kept epoch's probabilities on the fold's held-out beats
+    # every epoch's (epochs, held-out beats, classes): how a choice of epoch can be judged
+    epoch_val_proba: np.ndarray
 
 
 def validation_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -188,9 +191,10 @@ class FoldState:
     history: list[dict] = field(default_factory=list)
     best_state: dict[str, torch.Tensor] | None = None
     best_score: float = -1.0
-    best_epoch: int = -1
-    # the best epoch's probabilities on the held-out beats: the fold's out-of-fold output
-    best_val_proba: torch.Tensor | None = None
+    best_epoch: int = -1  # the kept epoch (with `epoch_choice: last`, the last)
+    # every epoch's probabilities on the held-out beats, in order: the kept one is the
+    # fold's out-of-fold output
+    val_probas: list[torch.Tensor] = field(default_factory=list)
     bad_epochs: int = 0
     done: bool = False
 
@@ -198,16 +202,18 @@ class FoldState:
         self, row: dict, model: nn.Module, val_proba: np.ndarray, cfg: TrainParams
     ) -> None:
         """Add a finished epoch; keep its weights if its validation score is the best yet,
-        and stop after `patience` epochs without a better one or at `max_epochs`."""
+        and stop after `patience` epochs without a better one or at `max_epochs`. With
+        `epoch_choice: last`, every epoch replaces the kept one and only `max_epochs` stops."""
         self.history.append(row)
         self.epoch = row["epoch"]
-        if row["val_score"] > self.best_score:
+        self.val_probas.append(torch.from_numpy(val_proba))
+        if cfg.epoch_choice == "last" or row["val_score"] > self.best_score:
             self.best_score, self.best_epoch, self.bad_epochs = row["val_score"], row["epoch"], 0
             self.best_state = {k: v.clone() for k, v in model.state_dict().items()}
-            self.best_val_proba = torch.from_numpy(val_proba)
         else:
             self.bad_epochs += 1
-        self.done = self.bad_epochs >= cfg.patience or self.epoch >= cfg.max_epochs
+        stopped = cfg.epoch_choice == "best" and self.bad_epochs >= cfg.patience
+        self.done = stopped or self.epoch >= cfg.max_epochs
 
     def to_checkpoint(self) -> dict:
         """Plain data (tensors, lists, numbers) that `torch.load(weights_only=True)` reads."""
@@ -339,7 +345,8 @@ def train_fold(
         history=state.history,
         best_epoch=state.best_epoch,
         best_score=state.best_score,
-        val_proba=state.best_val_proba.numpy(),
+        val_proba=state.val_probas[state.best_epoch - 1].numpy(),
+        epoch_val_proba=torch.stack(state.val_probas).numpy(),
     )
 
 

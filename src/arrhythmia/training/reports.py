@@ -19,6 +19,7 @@ def training_metrics(
     report: TrainingReport,
     training_sets: Sequence[str],
     train_seconds: float,
+    epoch_choice: str = "best",
 ) -> dict:
     """The development set's out-of-fold figures, the ensemble's size and the time taken."""
     models = classifier.models()
@@ -29,7 +30,8 @@ def training_metrics(
         "n_parameters_per_model": parameter_count(models[0]),
         "n_models": len(models),
         "model_size_bytes": sum(model_size_bytes(m) for m in models),
-        "best_epochs": report.best_epochs,
+        "best_epochs": report.best_epochs,  # the epochs kept (the best, or the last)
+        "epoch_choice": epoch_choice,
         "training_sets": list(training_sets),
         "train_seconds": round(train_seconds, 1),
     }
