@@ -94,6 +94,43 @@ def test_sinus_with_isolated_pvcs_is_not_af():
     assert {ep.rhythm for ep in episodes} == {"N"}
 
 
+def ecg_with_atrial_waves(samples, labels, n_samples, p_waves: bool = True) -> np.ndarray:
+    """(n, 1) ECG in mV: a QRS at every beat; before each N beat the same sinus P wave, before
+    each S beat a P wave of its own shape (ectopic focus), with "fibrillation" 6 Hz atrial
+    waves of random phase instead before every beat (`p_waves` False)."""
+    rng = np.random.default_rng(0)
+    signal = rng.normal(0.0, 0.01, n_samples)
+    t = np.arange(-int(0.25 * FS), -int(0.07 * FS))
+    for sample, label in zip(samples, labels, strict=True):
+        if label == "N" and p_waves:
+            signal[sample + t] += 0.15 * np.exp(-(((t + 0.16 * FS) / (0.03 * FS)) ** 2))
+        elif label == "S" and p_waves:
+            centre, sign = rng.uniform(0.1, 0.2) * FS, rng.choice([-1.0, 1.0])
+            signal[sample + t] += sign * 0.1 * np.exp(-(((t + centre) / (0.02 * FS)) ** 2))
+        else:
+            signal[sample + t] += 0.05 * np.sin(2 * np.pi * 6.0 * t / FS + rng.uniform(0, 6.3))
+        signal[sample - 3 : sample + 4] += 1.0
+    return signal[:, None]
+
+
+def test_frequent_atrial_premature_beats_with_sinus_p_waves_are_not_af():
+    # RR intervals as irregular as AF's, but every early beat is an atrial premature beat
+    # (S, with a P wave of its own) and the others are sinus beats sharing one P wave.
+    rr = np.random.default_rng(1).uniform(0.45, 1.1, 600)
+    labels = ["N"] + ["S" if interval < 0.72 else "N" for interval in rr[:-1]]
+    samples = beats_from_rr(rr[:-1])
+    n = int(samples[-1] + FS)
+    signal = ecg_with_atrial_waves(samples, labels, n)
+    assert seconds_of(detect(samples, labels, n, signal=signal), "AFIB") == 0
+    # Compared with the previous beat whatever it is, the sinus P waves are lost among the
+    # ectopic ones and AF is called (the detector before this choice)
+    before = RhythmParams(af_p_wave_reference="previous_beat")
+    assert seconds_of(detect(samples, labels, n, signal=signal, params=before), "AFIB") > 60
+    # The same beats without P waves (fibrillatory waves instead) are AF, S calls and all
+    no_p_waves = ecg_with_atrial_waves(samples, labels, n, p_waves=False)
+    assert seconds_of(detect(samples, labels, n, signal=no_p_waves), "AFIB") > 0.8 * n / FS
+
+
 def test_run_of_fast_v_beats_is_vt():
     rr = np.r_[np.full(40, 0.8), np.full(5, 0.4), np.full(40, 0.8)]
     samples = beats_from_rr(rr)
@@ -321,6 +358,8 @@ def test_params_are_frozen_with_documented_defaults():
     assert params.af_window_beats == 8 and params.af_gamma_s == 0.030
     with pytest.raises(AttributeError):
         params.af_eta = 1.0  # type: ignore[misc]
+    with pytest.raises(ValueError, match="af_p_wave_reference"):
+        RhythmParams(af_p_wave_reference="sinus")
 
 
 def test_pauses_are_long_rr_gaps():

@@ -16,11 +16,17 @@ from arrhythmia.data.wfdb_io import read_beats, read_ecg
 from arrhythmia.npz import save_npz
 from arrhythmia.signal.beat_features import beat_features
 from arrhythmia.signal.beats import window_bounds
-from arrhythmia.signal.ecg import primary_lead_first
+from arrhythmia.signal.ecg import EcgRecord, primary_lead_first
 from arrhythmia.signal.resample import resample_positions, resample_record
 from arrhythmia.signal.rr import RR_FEATURES
 
 log = logging.getLogger(__name__)
+
+
+def dataset_ecg(raw_dir: str | Path, record: str, fs: float = MITDB_FS) -> EcgRecord:
+    """A record's ECG as the dataset's beat positions refer to it: leads named MLII first,
+    at `fs` (resampled where the record's rate differs, as :func:`record_dataset` does)."""
+    return resample_record(primary_lead_first(read_ecg(Path(raw_dir) / record)), fs)
 
 
 def record_dataset(

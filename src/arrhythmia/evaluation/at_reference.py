@@ -4,56 +4,75 @@ rhythm annotations) and no premature beat inside atrial fibrillation or flutter.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from arrhythmia.data.aami import AAMI_CLASSES
+from arrhythmia.data.beat_dataset import dataset_ecg
 from arrhythmia.data.records import TEST_SPLIT
-from arrhythmia.data.wfdb_io import read_ecg
 from arrhythmia.evaluation.ec57 import evaluate_predictions, single_out_statistics
 from arrhythmia.rhythm.consistency import no_premature_in_fibrillation
-from arrhythmia.rhythm.episodes import find_episodes
+from arrhythmia.rhythm.episodes import Episode, RhythmParams, find_episodes
 from arrhythmia.rhythm.strip_model import StripAfModel
 from arrhythmia.rhythm.ventricular import VentricularModel
-from arrhythmia.signal.ecg import primary_lead_first
+from arrhythmia.signal.ecg import EcgRecord
 from arrhythmia.signal.quality import assess_quality
+
+DEFAULT_RHYTHM = RhythmParams()  # the product's rhythm settings
+
+
+def record_episodes(
+    ecg: EcgRecord,
+    samples: np.ndarray,
+    proba: np.ndarray,
+    *,
+    strip_af: StripAfModel | None,
+    ventricular: VentricularModel | None = None,
+    params: RhythmParams = DEFAULT_RHYTHM,
+) -> list[Episode]:
+    """The rhythm episodes a diagnosis finds in `ecg` from the beats at `samples` (sorted)
+    with class probabilities `proba`, the learnt `strip_af` call and `ventricular` trees."""
+    labels = np.array(AAMI_CLASSES)[proba.argmax(axis=1)]
+    return find_episodes(
+        samples,
+        labels,
+        ecg.fs,
+        ecg.signal,
+        len(ecg.signal),
+        assess_quality(ecg.signal, ecg.fs).unreadable,
+        proba=proba,
+        strip_af=strip_af,
+        ventricular=ventricular,
+        params=params,
+    )
 
 
 def rhythm_consistent(
-    raw_dir: str | Path,
+    read_record: Callable[[str], EcgRecord],
     records: np.ndarray,
     samples: np.ndarray,
     proba: np.ndarray,
     *,
     strip_af: StripAfModel | None,
     ventricular: VentricularModel | None = None,
+    params: RhythmParams = DEFAULT_RHYTHM,
 ) -> np.ndarray:
-    """`proba` of the beats at `samples` (sorted within each of `records`, read from
-    `raw_dir`) with S moved to N inside the AF and flutter episodes found in each record,
-    as a diagnosis with the learnt `strip_af` call and `ventricular` trees (if any) finds
-    them."""
+    """`proba` of the beats at `samples` (sorted within each of `records`, whose ECG
+    `read_record` gives at the samples' rate) with S moved to N inside the AF and flutter
+    episodes found in each record (:func:`record_episodes`)."""
+    models = {"strip_af": strip_af, "ventricular": ventricular, "params": params}
     out = proba.copy()
-    classes = np.array(AAMI_CLASSES)
+    labels = np.array(AAMI_CLASSES)[proba.argmax(axis=1)]
     for record in dict.fromkeys(records.tolist()):
         rows = np.flatnonzero(records == record)
-        ecg = primary_lead_first(read_ecg(Path(raw_dir) / record))
-        labels = classes[proba[rows].argmax(axis=1)]
-        unreadable = assess_quality(ecg.signal, ecg.fs).unreadable
-        episodes = find_episodes(
-            samples[rows],
-            labels,
-            ecg.fs,
-            ecg.signal,
-            len(ecg.signal),
-            unreadable,
-            proba=proba[rows],
-            strip_af=strip_af,
-            ventricular=ventricular,
+        episodes = record_episodes(read_record(record), samples[rows], proba[rows], **models)
+        _, out[rows] = no_premature_in_fibrillation(
+            samples[rows], labels[rows], proba[rows], episodes
         )
-        _, out[rows] = no_premature_in_fibrillation(samples[rows], labels, proba[rows], episodes)
     return out
 
 
@@ -83,7 +102,7 @@ def score_at_reference(
         arrays["windows"][test], arrays["rr"][test], arrays["rr_names"], records
     )
     proba = rhythm_consistent(
-        raw_dir,
+        partial(dataset_ecg, raw_dir),
         records,
         arrays["sample"][test],
         proba,

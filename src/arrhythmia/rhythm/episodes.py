@@ -15,7 +15,11 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal as sps
 
-from arrhythmia.rhythm.atrial import clean_intervals, p_wave_similarity
+from arrhythmia.rhythm.atrial import (
+    clean_intervals,
+    p_wave_similarity,
+    sinus_p_wave_similarity,
+)
 from arrhythmia.rhythm.flutter_features import vfl_window_features, vt_window_features
 from arrhythmia.rhythm.strip import STRIP_MAX_S, confirmed_af_spans, strip_af_spans
 from arrhythmia.rhythm.strip_model import StripAfModel
@@ -23,6 +27,7 @@ from arrhythmia.rhythm.ventricular import VentricularModel, feature_settings, wi
 from arrhythmia.signal.quality import covered_before, union
 
 SINUS = "N"
+P_WAVE_REFERENCES = ("previous_normal", "previous_beat")  # RhythmParams.af_p_wave_reference
 # Lowest to highest: a later rhythm overrides an earlier one where both are proposed.
 PRIORITY: tuple[str, ...] = ("SBR", "SVTA", "T", "B", "AFIB", "VT", "VFL", "NOISE")
 
@@ -58,6 +63,12 @@ class RhythmParams:
     af_p_window_s: tuple[float, float] = (0.25, 0.07)  # segment from R-0.25 s to R-0.07 s
     af_p_beats: int = 16  # rolling median over this many beats
     af_max_p_similarity: float = 0.6  # DS1: AF beats <= 0.5, sinus mostly >= 0.7
+    # Whose P wave a normal beat's is compared with: "previous_normal" skips ectopic beats
+    # (their P waves are their own); "previous_beat" (the detector before this setting) loses
+    # the sinus P waves among frequent atrial premature beats. Chosen on DS1 and SVDB out of
+    # fold (benchmarks/af_rule.py --development; docs/results.md). Short strips' features
+    # still compare successive beats (rhythm/strip.py): their trees learnt them so.
+    af_p_wave_reference: str = "previous_normal"
     # VT: 3 or more V beats in a row (MITDB / EC57). The clinical rate floor is 100 bpm, but
     # MITDB's annotators also call runs at 88-91 bpm VT (records 205, 223); 90 chosen on DS1.
     vt_min_beats: int = 3
@@ -93,6 +104,11 @@ class RhythmParams:
     vt_smooth_windows: int = 9  # the features' running median over this many windows
 
     def __post_init__(self) -> None:
+        if self.af_p_wave_reference not in P_WAVE_REFERENCES:
+            raise ValueError(
+                f"RhythmParams: af_p_wave_reference must be one of {P_WAVE_REFERENCES},"
+                f" not {self.af_p_wave_reference!r}"
+            )
         if self.vfl_window_s < 0.5 or self.vfl_min_windows < 1 or self.vt_smooth_windows < 1:
             raise ValueError(
                 "RhythmParams: vfl_window_s must be at least 0.5 s (the amplitude is measured"
@@ -377,7 +393,7 @@ def atrial_fibrillation_spans(
     decided = np.zeros(len(rr), dtype=bool)
     decided[clean] = af_decision(rr[clean], params)
     if signal is not None and len(signal):
-        decided &= ~atrial_activity(signal, fs, samples, clean, params)[1:]
+        decided &= ~atrial_activity(signal, fs, samples, labels, params)[1:]
     # Left-out intervals: AF where the clean intervals before and after them are both AF.
     index = np.where(clean, np.arange(len(rr)), -1)
     before = np.maximum.accumulate(index)
@@ -396,15 +412,24 @@ def atrial_fibrillation_spans(
 
 
 def atrial_activity(
-    signal: np.ndarray, fs: float, samples: np.ndarray, clean: np.ndarray, params: RhythmParams
+    signal: np.ndarray, fs: float, samples: np.ndarray, labels: np.ndarray, params: RhythmParams
 ) -> np.ndarray:
     """Per beat: True where P waves look present, i.e. the rolling median similarity
-    (correlation) of the pre-QRS segments of consecutive beats exceeds
-    ``af_max_p_similarity``. Only beats ending a clean RR interval count."""
-    similarity = p_wave_similarity(signal, fs, samples, clean, params.af_p_window_s)
+    (correlation) over ``af_p_beats`` beats exceeds ``af_max_p_similarity``: of each normal
+    beat with the previous normal beat, ectopic beats skipped (:func:`sinus_p_wave_similarity`),
+    or with ``af_p_wave_reference`` "previous_beat", of successive beats ending a clean
+    interval. Where fewer than half the beats give a similarity, no P waves are seen.
+    (Taking the median over the last normal beats only, so that dense ectopy always leaves
+    enough to judge, found more S beats on the development set but kept more false ones:
+    a lower SVEB F-score, benchmarks/af_rule.py --development; docs/results.md.)"""
+    if params.af_p_wave_reference == "previous_beat":
+        clean = clean_intervals(labels)
+        similarity = p_wave_similarity(signal, fs, samples, clean, params.af_p_window_s)
+    else:
+        similarity = sinus_p_wave_similarity(signal, fs, samples, labels, params.af_p_window_s)
     k = params.af_p_beats
     median = _running_median(similarity, k, min_count=k // 2)
-    with np.errstate(invalid="ignore"):  # too few clean beats around: NaN, no P waves seen
+    with np.errstate(invalid="ignore"):  # too few beats to judge: NaN, no P waves seen
         return median > params.af_max_p_similarity
 
 

@@ -311,7 +311,7 @@ def train_members(
     return members
 
 
-def train_ensemble(
+def train_development(
     arrays: Mapping[str, np.ndarray],
     cfg: TrainParams,
     preprocess: PreprocessParams,
@@ -319,7 +319,9 @@ def train_ensemble(
     *,
     resume: bool = False,
     progress: bool = True,
-) -> tuple[BeatClassifier, TrainingReport]:
+) -> tuple[DevelopmentSet, Members]:
+    """Every network of the ensemble, trained on the development set (or taken from the
+    finished checkpoints in `checkpoint_dir` with `resume`)."""
     seed_everything(cfg.seed, cfg.threads)
     dev = development_set(arrays, cfg)
     cropped = dev.data.beats.shape[-1] - 2 * cfg.max_shift
@@ -332,6 +334,21 @@ def train_ensemble(
         shutil.rmtree(checkpoint_dir)  # a fresh run must not pick up an old one's epochs
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     members = train_members(dev, cfg, checkpoint_dir, fingerprint, resume=resume, progress=progress)
+    return dev, members
+
+
+def train_ensemble(
+    arrays: Mapping[str, np.ndarray],
+    cfg: TrainParams,
+    preprocess: PreprocessParams,
+    checkpoint_dir: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> tuple[BeatClassifier, TrainingReport]:
+    dev, members = train_development(
+        arrays, cfg, preprocess, checkpoint_dir, resume=resume, progress=progress
+    )
     decision = decide(arrays, members.oof_proba, cfg, dev.fold_of_beat, dev.include)
     predicted = decision.validated.argmax(axis=1)
     report = TrainingReport(

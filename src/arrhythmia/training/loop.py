@@ -45,9 +45,13 @@ class FoldResult:
     history: list[dict]
     best_epoch: int
     best_score: float
-    val_proba: np.ndarray  # the kept epoch's probabilities on the fold's held-out beats
     # every epoch's (epochs, held-out beats, classes): how a choice of epoch can be judged
     epoch_val_proba: np.ndarray
+
+    @property
+    def val_proba(self) -> np.ndarray:
+        """The kept epoch's probabilities on the fold's held-out beats."""
+        return self.epoch_val_proba[self.best_epoch - 1]
 
 
 def validation_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -345,7 +349,6 @@ def train_fold(
         history=state.history,
         best_epoch=state.best_epoch,
         best_score=state.best_score,
-        val_proba=state.val_probas[state.best_epoch - 1].numpy(),
         epoch_val_proba=torch.stack(state.val_probas).numpy(),
     )
 
