@@ -30,10 +30,9 @@ from arrhythmia.config import load_params
 from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.data.beat_dataset import dataset_ecg, load_dataset
 from arrhythmia.data.records import split_of
-from arrhythmia.evaluation.at_reference import record_episodes, rhythm_consistent
+from arrhythmia.evaluation.at_reference import record_rhythm, rhythm_consistent
 from arrhythmia.evaluation.rhythm_scoring import episode_scores, pool, reference_episodes
 from arrhythmia.models.bundle import BeatClassifier, load_plain
-from arrhythmia.rhythm.consistency import no_premature_in_fibrillation
 from arrhythmia.rhythm.episodes import P_WAVE_REFERENCES, RhythmParams
 from arrhythmia.training.ensemble import (
     checkpoint_name,
@@ -136,9 +135,7 @@ def development_table(arrays, p, classifier, params: RhythmParams) -> None:
         svdb = split_of(record) == "SVDB"
         raw_dir = Path(p.paths.svdb_raw_dir if svdb else p.paths.raw_dir)
         ecg = dataset_ecg(raw_dir, record)
-        episodes = record_episodes(ecg, samples[at], proba[at], **models, params=params)
-        called = np.array(AAMI_CLASSES)[proba[at].argmax(axis=1)]
-        _, after = no_premature_in_fibrillation(samples[at], called, proba[at], episodes)
+        episodes, after = record_rhythm(ecg, samples[at], proba[at], **models, params=params)
         counts = rule_counts(labels[at], proba[at], after)
         rows[record] = (int(np.sum(labels[at] == S)), counts)
         if not svdb:  # SVDB's copies have no rhythm annotations

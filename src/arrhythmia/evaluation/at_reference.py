@@ -25,7 +25,7 @@ from arrhythmia.signal.quality import assess_quality
 DEFAULT_RHYTHM = RhythmParams()  # the product's rhythm settings
 
 
-def record_episodes(
+def record_rhythm(
     ecg: EcgRecord,
     samples: np.ndarray,
     proba: np.ndarray,
@@ -33,11 +33,12 @@ def record_episodes(
     strip_af: StripAfModel | None,
     ventricular: VentricularModel | None = None,
     params: RhythmParams = DEFAULT_RHYTHM,
-) -> list[Episode]:
+) -> tuple[list[Episode], np.ndarray]:
     """The rhythm episodes a diagnosis finds in `ecg` from the beats at `samples` (sorted)
-    with class probabilities `proba`, the learnt `strip_af` call and `ventricular` trees."""
+    with class probabilities `proba`, the learnt `strip_af` call and `ventricular` trees;
+    and `proba` with S moved to N inside the AF and flutter episodes among them."""
     labels = np.array(AAMI_CLASSES)[proba.argmax(axis=1)]
-    return find_episodes(
+    episodes = find_episodes(
         samples,
         labels,
         ecg.fs,
@@ -49,6 +50,8 @@ def record_episodes(
         ventricular=ventricular,
         params=params,
     )
+    _, consistent = no_premature_in_fibrillation(samples, labels, proba, episodes)
+    return episodes, consistent
 
 
 def rhythm_consistent(
@@ -63,15 +66,17 @@ def rhythm_consistent(
 ) -> np.ndarray:
     """`proba` of the beats at `samples` (sorted within each of `records`, whose ECG
     `read_record` gives at the samples' rate) with S moved to N inside the AF and flutter
-    episodes found in each record (:func:`record_episodes`)."""
-    models = {"strip_af": strip_af, "ventricular": ventricular, "params": params}
+    episodes found in each record (:func:`record_rhythm`)."""
     out = proba.copy()
-    labels = np.array(AAMI_CLASSES)[proba.argmax(axis=1)]
     for record in dict.fromkeys(records.tolist()):
         rows = np.flatnonzero(records == record)
-        episodes = record_episodes(read_record(record), samples[rows], proba[rows], **models)
-        _, out[rows] = no_premature_in_fibrillation(
-            samples[rows], labels[rows], proba[rows], episodes
+        _, out[rows] = record_rhythm(
+            read_record(record),
+            samples[rows],
+            proba[rows],
+            strip_af=strip_af,
+            ventricular=ventricular,
+            params=params,
         )
     return out
 
