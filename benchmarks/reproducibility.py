@@ -12,6 +12,9 @@ of each design and names the one the development set's out-of-fold score picks.
     python benchmarks/reproducibility.py --shipped "seed=1" "seed=2" --no-repeat  # after dvc repro
     python benchmarks/reproducibility.py --shipped "seed=1" "seed=2" --no-repeat --rule
     python benchmarks/reproducibility.py --table-from reports/reproducibility/spread.json
+    python benchmarks/reproducibility.py --shipped "seed=1" "seed=2" "offset_choice=bagged" \
+        "offset_choice=bagged;seed=1" "offset_choice=bagged;seed=2" --no-repeat --rule \
+        --networks /tmp/networks   # two decision layers over the same three seeds' networks
 
 `--rule` also scores DS2's SVEB after the no-S-in-AF rule, as `evaluate` reports it: each
 run's strip AF trees are fitted on the CinC strips with its classes (about 3 min a run),
@@ -28,6 +31,7 @@ import dataclasses
 import hashlib
 import json
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -63,18 +67,42 @@ def weights_digest(state_dicts: list[dict]) -> str:
     return digest.hexdigest()[:16]
 
 
-def train_and_score(arrays, cfg, preprocess, params=None, ventricular=None) -> dict:
+def network_dir(networks: Path, cfg, preprocess) -> Path:
+    """Where `--networks` keeps a variant's finished networks: variants that differ only in
+    the decision layer over them (training.loop.DECISION_SETTINGS) share one folder. The
+    folder does not know the code: empty it after changing what trains the networks."""
+    from arrhythmia.training.loop import params_fingerprint
+
+    return networks / params_fingerprint(cfg, {"preprocess": dataclasses.asdict(preprocess)})
+
+
+def train_and_score(
+    arrays,
+    cfg,
+    preprocess,
+    params=None,
+    ventricular=None,
+    networks: Path | None = None,
+    single_out: tuple[str, ...] = (),
+) -> dict:
     """A trained ensemble's row; with `params`, also DS2's SVEB after the no-S-in-AF rule,
     as `evaluate` scores it: the strip AF trees fitted on the CinC strips with this
-    ensemble's classes, the VT/VF trees (`ventricular`) borrowed from the shipped bundle."""
+    ensemble's classes, the VT/VF trees (`ventricular`) borrowed from the shipped bundle.
+    With `networks`, the networks are trained there, or taken from there when finished."""
     from arrhythmia.training.ensemble import train_ensemble
 
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp:
-        classifier, report = train_ensemble(arrays, cfg, preprocess, Path(tmp), progress=False)
+    if networks is not None:
+        checkpoints = network_dir(networks, cfg, preprocess)
+        classifier, report = train_ensemble(
+            arrays, cfg, preprocess, checkpoints, resume=True, progress=False
+        )
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            classifier, report = train_ensemble(arrays, cfg, preprocess, Path(tmp), progress=False)
     seconds = time.monotonic() - started
     dev = {"score": report.val_score, **report.val_metrics}
-    row = score_row(arrays, classifier, dev, report.best_epochs, seconds)
+    row = score_row(arrays, classifier, dev, report.best_epochs, seconds, single_out)
     if params is not None:
         classifier.strip_af = fitted_strip_af(classifier, params)
         classifier.ventricular = ventricular
@@ -101,7 +129,7 @@ def rule_row(arrays, classifier, params) -> dict:
     return {"ds2_rule_sveb_se": metrics["sveb_se"], "ds2_rule_sveb_pp": metrics["sveb_pp"]}
 
 
-def shipped_row(params, arrays, rule: bool) -> dict:
+def shipped_row(params, arrays, rule: bool, single_out: tuple[str, ...] = ()) -> dict:
     """The row of the model the pipeline trained (params.yaml's seed), without training it
     again: its development figures from the train stage's metrics, DS2 scored here."""
     from arrhythmia.models.bundle import BeatClassifier
@@ -109,31 +137,58 @@ def shipped_row(params, arrays, rule: bool) -> dict:
     metrics = json.loads(Path(params.paths.train_metrics).read_text())
     dev = {key.removeprefix("dev_val_"): value for key, value in metrics.items()}
     classifier = BeatClassifier.load(params.paths.model)
-    row = score_row(arrays, classifier, dev, metrics["best_epochs"], metrics["train_seconds"])
+    row = score_row(
+        arrays, classifier, dev, metrics["best_epochs"], metrics["train_seconds"], single_out
+    )
     return {**row, **rule_row(arrays, classifier, params)} if rule else row
 
 
-def score_row(arrays, classifier, dev: dict, best_epochs, seconds: float) -> dict:
+def score_row(
+    arrays, classifier, dev: dict, best_epochs, seconds: float, single_out: tuple[str, ...] = ()
+) -> dict:
     """Development out-of-fold figures beside DS2's at its reference beats (before the
-    rhythm rules of the diagnosis: the classifier alone)."""
-    from arrhythmia.evaluation.ec57 import evaluate_predictions
+    rhythm rules of the diagnosis: the classifier alone), with DS2's SVEB Se in each
+    `single_out` record and without it, and the decision layer's offsets."""
+    from arrhythmia.evaluation.ec57 import evaluate_predictions, single_out_statistics
 
     ds2 = arrays["split"] == "DS2"
+    records = arrays["record"][ds2]
     proba = classifier.predict_proba(
-        arrays["windows"][ds2], arrays["rr"][ds2], arrays["rr_names"], arrays["record"][ds2]
+        arrays["windows"][ds2], arrays["rr"][ds2], arrays["rr_names"], records
     )
-    test = evaluate_predictions(arrays["label"][ds2].astype(np.int64), proba.argmax(axis=1))
+    truth, predicted = arrays["label"][ds2].astype(np.int64), proba.argmax(axis=1)
+    test = evaluate_predictions(truth, predicted)
+    test.update(single_out_statistics(records, truth, predicted, single_out))
     row = {"dev_score": dev["score"]}
     for key in ("sveb_se", "sveb_pp", "veb_se", "veb_pp"):
         row[f"dev_{key}"] = dev.get(key)  # the train stage's metrics leave undefined ones out
     for key in ("sveb_se", "sveb_pp", "veb_se", "veb_pp", "accuracy", "macro_f1"):
         row[f"ds2_{key}"] = test[key]
+    for record in single_out:
+        for key in (f"record_{record}_sveb_se", f"without_{record}_sveb_se"):
+            row[f"ds2_{key}"] = test[key]
+    row["offsets"] = decision_offsets(classifier)
     row.update(
         best_epochs=best_epochs,
         weights=weights_digest(classifier.state_dicts),
         seconds=round(seconds),
     )
     return row
+
+
+def decision_offsets(classifier) -> dict:
+    """The decision layer's offsets: the networks' S and V logit offsets, then the
+    supraventricular and ventricular stages' (absent where there is none)."""
+    from arrhythmia.data.aami import AAMI_CLASSES
+
+    offsets = {c: classifier.logit_bias[AAMI_CLASSES.index(c)] for c in ("S", "V")}
+    for name, stage in (
+        ("stage", classifier.second_stage),
+        ("ventricular", classifier.ventricular_stage),
+    ):
+        if stage is not None:
+            offsets[name] = stage["offset"]
+    return offsets
 
 
 def load_arrays(params, dataset: str | None):
@@ -166,8 +221,16 @@ def design_of(variant: str) -> str:
 
 
 def present_figures(rows: list[dict]) -> list[tuple[str, str]]:
-    """The figures every row has (rows saved before `--rule` lack its two)."""
-    return [(key, label) for key, label in FIGURES if all(key in r for r in rows)]
+    """The figures every row has (rows saved before `--rule` lack its two), with DS2's SVEB
+    Se of each record `evaluate` singles out, alone and without it, where rows have them."""
+    figures = list(FIGURES)
+    for key in rows[0] if rows else []:
+        if key.startswith("ds2_record_") and key.endswith("_sveb_se"):
+            record = key.removeprefix("ds2_record_").removesuffix("_sveb_se")
+            without = f"ds2_without_{record}_sveb_se"
+            figures += [(key, f"DS2 SVEB Se, record {record} alone"),
+                        (without, f"DS2 SVEB Se, without {record}")]  # fmt: skip
+    return [(key, label) for key, label in figures if all(key in r for r in rows)]
 
 
 def design_table(rows: list[dict]) -> str:
@@ -190,6 +253,16 @@ def design_table(rows: list[dict]) -> str:
     best = max(designs, key=lambda d: statistics.mean(r["dev_score"] for r in designs[d]))
     lines.append(f"\nchosen on the development set's out-of-fold score: {best}")
     return "\n".join(lines)
+
+
+def offset_lines(rows: list[dict]) -> list[str]:
+    """Each run's decision offsets (rows saved before they were recorded have none)."""
+    return [
+        f"decision offsets, {r['variant']}: "
+        + ", ".join(f"{name} {value:+.2f}" for name, value in r["offsets"].items())
+        for r in rows
+        if "offsets" in r and not r.get("repeat")
+    ]
 
 
 def identity_lines(rows: list[dict]) -> list[str]:
@@ -228,6 +301,12 @@ def main() -> None:
         "--rule", action="store_true",
         help="also DS2's SVEB after the no-S-in-AF rule (fits each run's strip AF trees: +3 min)",
     )  # fmt: skip
+    parser.add_argument(
+        "--networks", default=None, type=Path,
+        help="keep the finished networks here, one folder per training setting: variants "
+        "that differ only in the decision layer then train once (with --shipped, the "
+        "pipeline's networks are copied in as the params.yaml seed's)",
+    )  # fmt: skip
     parser.add_argument("--table-from", default=None, help="print the tables of a saved JSON")
     parser.add_argument(
         "--by-design", action="store_true", help="pool each design's seeds (with --table-from)"
@@ -238,12 +317,14 @@ def main() -> None:
         print(f"machine: {saved['machine']}")
         print("\n".join(identity_lines(saved["rows"])))
         print(design_table(saved["rows"]) if args.by_design else spread_table(saved["rows"]))
+        print("\n".join(offset_lines(saved["rows"])))
         return
 
     from arrhythmia.config import load_params
 
     params = load_params(args.params)
     arrays = load_arrays(params, args.dataset)
+    single_out = tuple(params.evaluate.single_out)  # the records evaluate reports alone
     variants = args.variants
     if args.shipped:  # the shipped model is the params.yaml row: not trained a second time
         variants = [text for text in variants if text not in ("", "params.yaml")]
@@ -271,14 +352,25 @@ def main() -> None:
     if args.shipped:
         # the pipeline's model is params.yaml's seed: the same row as training it here
         keep({"variant": "params.yaml", "repeat": False, "machine": machine,
-              **shipped_row(params, arrays, args.rule)})  # fmt: skip
+              **shipped_row(params, arrays, args.rule, single_out)})  # fmt: skip
+        shipped = args.networks and network_dir(args.networks, params.train, params.preprocess)
+        if shipped and not shipped.exists():
+            shutil.copytree(params.paths.checkpoints, shipped)
     for text, repeat in plan:
         cfg = dataclasses.replace(params.train, **parse_variant(text, params.train))
         row = {"variant": text or "params.yaml", "repeat": repeat, "machine": machine}
-        row.update(train_and_score(arrays, cfg, params.preprocess, *rule_inputs))
+        # a repeat retrains: it asks whether training gives the same weights again
+        networks = None if repeat else args.networks
+        row.update(
+            train_and_score(
+                arrays, cfg, params.preprocess, *rule_inputs, networks=networks,
+                single_out=single_out,
+            )
+        )  # fmt: skip
         keep(row)
     print("\n".join(identity_lines(rows)))
     print(spread_table(rows))
+    print("\n".join(offset_lines(rows)))
 
 
 if __name__ == "__main__":

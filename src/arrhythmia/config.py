@@ -110,6 +110,7 @@ class TrainDetectorParams:
 SECOND_STAGES = ("none", "supraventricular")
 VENTRICULAR_STAGES = ("none", "support")
 EPOCH_CHOICES = ("best", "last")  # which epoch of a network ships (training.loop)
+OFFSET_CHOICES = ("best", "bagged")  # how decision offsets are chosen (training.calibration)
 
 
 TRAINING_SETS = ("DS1", "SVDB")
@@ -155,6 +156,9 @@ class TrainParams:
     # best: the epoch whose held-out score is best (early stopping, `patience`); last: every
     # network trains `max_epochs` and keeps its last epoch, nothing chosen on held-out patients
     epoch_choice: str = "best"
+    # best: each decision offset maximises the development out-of-fold score; bagged: the
+    # median of the offsets that maximise it on resamples of the development patients
+    offset_choice: str = "best"
 
     def __post_init__(self):
         if self.seeds < 1:
@@ -201,6 +205,10 @@ class TrainParams:
         if self.epoch_choice not in EPOCH_CHOICES:
             raise ConfigError(
                 f"params.train.epoch_choice: {self.epoch_choice!r} is not one of {EPOCH_CHOICES}"
+            )
+        if self.offset_choice not in OFFSET_CHOICES:
+            raise ConfigError(
+                f"params.train.offset_choice: {self.offset_choice!r} is not one of {OFFSET_CHOICES}"
             )
         if self.template_beats not in TEMPLATE_RULES:
             raise ConfigError(

@@ -266,6 +266,42 @@ def test_a_ventricular_stage_is_fitted_after_the_second_and_shipped(tmp_path, sm
     np.testing.assert_allclose(proba[not_v], before[not_v], rtol=1e-6)  # only V calls move
 
 
+def test_bagged_offsets_choose_every_offset_of_the_decision_layer(
+    tmp_path, small_train, params, monkeypatch
+):
+    from arrhythmia.training import calibration
+
+    calls = []
+
+    def spy(real):
+        def bagged(candidates, predicted, labels, records, *args, **kwargs):
+            calls.append((candidates.shape[1], len(np.unique(records))))
+            return real(candidates, predicted, labels, records, *args, **kwargs)
+
+        return bagged
+
+    monkeypatch.setattr(calibration, "bagged_candidate", spy(calibration.bagged_candidate))
+    monkeypatch.setattr(ensemble_module, "bagged_candidate", spy(ensemble_module.bagged_candidate))
+    cfg = dataclasses.replace(
+        small_train,
+        second_stage="supraventricular",
+        ventricular_stage="support",
+        offset_choice="bagged",
+    )
+    classifier, _ = train_ensemble(arrays := synthetic_dataset(), cfg, params.preprocess,
+                                   tmp_path / "ckpt", progress=False)  # fmt: skip
+    # the networks' S and V offsets: shipped and once per fold (each on the other fold's
+    # 3 records); then each stage's single offset, the same way
+    n_records = len(np.unique(arrays["record"]))
+    assert sorted(calls) == sorted(
+        [(5, n_records), (5, 3), (5, 3)] + [(1, n_records), (1, 3), (1, 3)] * 2
+    )
+    grid = ensemble_module.OFFSET_GRID
+    assert all(b in grid for b in classifier.logit_bias)
+    assert classifier.second_stage["offset"] in ensemble_module.STAGE_OFFSET_GRID
+    assert classifier.ventricular_stage["offset"] in ensemble_module.VENTRICULAR_OFFSET_GRID
+
+
 def test_a_ventricular_stage_needs_the_second_stage(params):
     with pytest.raises(ConfigError, match="second_stage"):
         dataclasses.replace(params.train, second_stage="none", ventricular_stage="support")
@@ -394,6 +430,8 @@ def test_early_stopping_only_stops_a_run_that_keeping_the_last_epoch_continues(
 def test_an_unknown_epoch_choice_is_refused(params):
     with pytest.raises(ConfigError, match="epoch_choice"):
         dataclasses.replace(params.train, epoch_choice="median")
+    with pytest.raises(ConfigError, match="offset_choice"):
+        dataclasses.replace(params.train, offset_choice="median")
 
 
 def test_resume_refuses_a_checkpoint_of_another_training_loop(tmp_path, small_train, params):
@@ -446,7 +484,9 @@ def test_ecg_noise_off_leaves_the_augmentation_stream_unchanged(params):
 def test_checkpoints_survive_a_change_of_the_decision_layer_only(params):
     cfg = params.train
     fingerprint = loop.params_fingerprint(cfg, {"n_beats": 10})
-    decision_only = dataclasses.replace(cfg, ventricular_stage="none", second_stage_c=1.0)
+    decision_only = dataclasses.replace(
+        cfg, ventricular_stage="none", second_stage_c=1.0, offset_choice="bagged"
+    )
     assert loop.params_fingerprint(decision_only, {"n_beats": 10}) == fingerprint
     retrained = dataclasses.replace(cfg, learning_rate=cfg.learning_rate / 2)
     assert loop.params_fingerprint(retrained, {"n_beats": 10}) != fingerprint

@@ -149,6 +149,22 @@ def _ectopic_statistics(
     return {f"{prefix}_{key}": value for key, value in figures.items()}
 
 
+def ectopic_f_scores(cm: np.ndarray) -> np.ndarray:
+    """The SVEB and VEB F-scores (harmonic mean of the EC57 Se and +P, 0 where either is
+    undefined or both are 0) of confusion matrices stacked along the leading axes:
+    (..., 5, 5) -> (..., 2), in the order (SVEB, VEB)."""
+    m = np.asarray(cm, dtype=np.float64)
+    scores = []
+    for c, (a, b) in ((_S, (_N, _V)), (_V, (_N, _S))):
+        tp = m[..., c, c]
+        found, called = m[..., c, :].sum(axis=-1), tp + m[..., a, c] + m[..., b, c]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se, pp = tp / found, tp / called
+            f = 2 * se * pp / (se + pp)
+        scores.append(np.where(np.isfinite(f), f, 0.0))
+    return np.stack(scores, axis=-1)
+
+
 def classification_metrics(
     y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray
 ) -> dict[str, float | int]:

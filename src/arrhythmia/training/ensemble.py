@@ -34,7 +34,13 @@ from arrhythmia.models.ventricular_stage import (
     stage_rows,
     ventricular_inputs,
 )
-from arrhythmia.training.calibration import apply_bias, cross_fitted_bias, tune_bias
+from arrhythmia.training.calibration import (
+    apply_bias,
+    bagged_candidate,
+    best_candidate,
+    cross_fitted_bias,
+    tune_bias,
+)
 from arrhythmia.training.folds import patient_folds
 from arrhythmia.training.loop import (
     TrainData,
@@ -133,8 +139,11 @@ def decide(
     if cfg.tune_bias:
         # Shipped offsets: tuned on all the development out-of-fold predictions. Reported:
         # each fold scored with offsets tuned on the other folds only.
-        bias, _ = tune_bias(oof, labels, validation_score, OFFSET_GRID)
-        validated = cross_fitted_bias(oof, labels, fold_of_beat, validation_score, OFFSET_GRID)
+        bagged = records if cfg.offset_choice == "bagged" else None
+        bias, _ = tune_bias(oof, labels, validation_score, OFFSET_GRID, records=bagged)
+        validated = cross_fitted_bias(
+            oof, labels, fold_of_beat, validation_score, OFFSET_GRID, records=bagged
+        )
         log.info(
             "decision offsets tuned on development out-of-fold predictions: %s",
             dict(zip(AAMI_CLASSES, bias.round(2), strict=True)),
@@ -192,11 +201,13 @@ def _stacked(
     apply = stage_type.reweigh
 
     def best_offset(rows: np.ndarray) -> float:
-        scores = [
-            validation_score(labels[rows], apply(shipped[rows], logit[rows] + o).argmax(1))
-            for o in grid
-        ]
-        return float(grid[int(np.argmax(scores))])
+        def predicted(offset: np.ndarray) -> np.ndarray:
+            return apply(shipped[rows], logit[rows] + offset[0]).argmax(1)
+
+        candidates = grid[:, None]
+        if cfg.offset_choice == "bagged":
+            return float(bagged_candidate(candidates, predicted, labels[rows], records[rows])[0])
+        return float(best_candidate(candidates, predicted, labels[rows], validation_score)[0])
 
     staged = np.empty_like(validated)
     for fold in np.unique(fold_of_beat):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from arrhythmia.atomic import atomic_path
 from arrhythmia.config import TrainParams
 from arrhythmia.data.aami import AAMI_CLASSES
 from arrhythmia.errors import ArrhythmiaError
-from arrhythmia.evaluation.ec57 import confusion, ec57_statistics
+from arrhythmia.evaluation.ec57 import confusion, ectopic_f_scores
 from arrhythmia.models.bundle import ensemble_proba, load_plain
 from arrhythmia.models.cnn import BeatCNN, CnnConfig
 from arrhythmia.training.seeding import epoch_rng
@@ -57,13 +56,7 @@ class FoldResult:
 def validation_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Mean of the SVEB and VEB F-scores built from the EC57 Se and +P: the quantity the
     field reports, for the two classes that matter clinically."""
-    stats = ec57_statistics(confusion(y_true, y_pred))
-    scores = []
-    for prefix in ("sveb", "veb"):
-        se, pp = stats[f"{prefix}_se"], stats[f"{prefix}_pp"]
-        ok = not (math.isnan(se) or math.isnan(pp)) and se + pp > 0
-        scores.append(2 * se * pp / (se + pp) if ok else 0.0)
-    return float(np.mean(scores))
+    return float(np.mean(ectopic_f_scores(confusion(y_true, y_pred))))
 
 
 def class_weights(labels: np.ndarray, n_classes: int, power: float) -> np.ndarray:
@@ -176,7 +169,13 @@ def model_config(cfg: TrainParams, data: TrainData, n_classes: int) -> CnnConfig
 
 
 # Settings of the decision layer over the networks' output: a checkpoint does not depend on them
-DECISION_SETTINGS = ("tune_bias", "second_stage", "second_stage_c", "ventricular_stage")
+DECISION_SETTINGS = (
+    "tune_bias",
+    "offset_choice",
+    "second_stage",
+    "second_stage_c",
+    "ventricular_stage",
+)
 
 
 def params_fingerprint(cfg: TrainParams, extra: dict) -> str:
