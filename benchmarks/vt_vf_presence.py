@@ -1,6 +1,7 @@
 """How the learnt VT/VF presence trees join the rules, out of fold on the product itself.
 
     python benchmarks/vt_vf_presence.py [--out reports/rhythm/vt_vf_presence.json]
+    python benchmarks/vt_vf_presence.py --shipped-only --flutter-end window --out F.json
 
 The train stage fits the presence trees (params.yaml `ventricular`) on MITDB's DS1, VFDB
 and CUDB (the pipeline's data/raw folders) and reports the product's figures over
@@ -29,8 +30,10 @@ Beat classes of DS1's records come from a classifier that learnt from them. Dura
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
+import arrhythmia.inference.diagnose as diagnose
 import arrhythmia.rhythm.episodes as episodes
 from arrhythmia.atomic import write_json
 from arrhythmia.config import load_params
@@ -38,6 +41,7 @@ from arrhythmia.data.records import RecordSelection
 from arrhythmia.detection.model import QrsDetector
 from arrhythmia.evaluation.rhythm_scoring import pool
 from arrhythmia.inference.model_handle import load_model
+from arrhythmia.rhythm.episodes import FLUTTER_ENDS, RhythmParams
 from arrhythmia.training import ventricular as training
 
 SHIPPED = episodes._with_learnt_presence
@@ -48,18 +52,19 @@ def _trees_gate(present, flutter, vt, in_vt_run, min_windows):
     return kept & (flutter | (~vt & ~in_vt_run)), kept & vt
 
 
+SHIPPED_WAY = "trees add to the rules (shipped)"
 WAYS = {"rules alone": None, "trees gate the rules": _trees_gate,
-        "trees add to the rules (shipped)": SHIPPED}  # fmt: skip
+        SHIPPED_WAY: SHIPPED}  # fmt: skip
 ROWS = [("mitdb", "vt"), ("mitdb", "vf"), ("mitdb", "vt_or_vf"), ("vfdb", "vt"),
         ("vfdb", "vf"), ("vfdb", "vt_or_vf"), ("cudb", "vf"), ("cudb", "vt_or_vf")]  # fmt: skip
 NAMES = {"mitdb": "MITDB DS1", "vfdb": "VFDB", "cudb": "CUDB"}
 GROUP_NAMES = {"vt": "VT", "vf": "VF", "vt_or_vf": "VT or VF"}
 
 
-def per_record_scores(records, handle, settings) -> dict:
-    """database -> group -> gross scores, each way."""
+def per_record_scores(records, handle, settings, ways=tuple(WAYS)) -> dict:
+    """database -> group -> gross scores, each of `ways`."""
     out, fit = {}, training._fit
-    for way, join in WAYS.items():
+    for way, join in ((w, WAYS[w]) for w in ways):
         if join is None:  # no trees in any fold: the product before them
             training._fit = lambda records, params: None
         else:
@@ -83,10 +88,24 @@ def cell(gross: dict) -> str:
     )
 
 
+def f_score(gross: dict) -> float:
+    """The harmonic mean of the duration Se and +P (0 where either is undefined)."""
+    se, ppv = gross["duration_se"] or 0.0, gross["duration_ppv"] or 0.0
+    return 2 * se * ppv / (se + ppv) if se + ppv else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("reports/rhythm/vt_vf_presence.json"))
+    parser.add_argument("--shipped-only", action="store_true", help="only the shipped way")
+    parser.add_argument("--flutter-end", choices=FLUTTER_ENDS, default=RhythmParams().flutter_end,
+                        help="where flutter stretches end (RhythmParams.flutter_end)")  # fmt: skip
     args = parser.parse_args()
+    ways = [SHIPPED_WAY] if args.shipped_only else list(WAYS)
+    # the product's diagnosis with this setting (its other rhythm settings as shipped)
+    diagnose.find_episodes = partial(
+        episodes.find_episodes, params=RhythmParams(flutter_end=args.flutter_end)
+    )
     p = load_params()
     selection = RecordSelection.from_params(p.data.subset)
     handle = load_model(p.paths.model)
@@ -97,15 +116,21 @@ def main() -> None:
         handle,
         QrsDetector.load(p.paths.qrs_detector),
     )
-    results = per_record_scores(records, handle, p.ventricular)
+    results = per_record_scores(records, handle, p.ventricular, ways)
     write_json(args.out, results)
     print(f"{len(records)} records, {p.ventricular.folds} record-wise folds. Duration Se / +P %")
     print("(episodes found / reference, true / detected):\n")
-    print("| database, rhythm | " + " | ".join(WAYS) + " |")
-    print("|:--|" + "--:|" * len(WAYS))
+    print(f"flutter stretches end at: {args.flutter_end}")
+    print("| database, rhythm | " + " | ".join(ways) + " |")
+    print("|:--|" + "--:|" * len(ways))
     for db, group in ROWS:
         label = f"{NAMES[db]}, {GROUP_NAMES[group]}"
-        print(f"| {label} | " + " | ".join(cell(results[w][db][group]) for w in WAYS) + " |")
+        print(f"| {label} | " + " | ".join(cell(results[w][db][group]) for w in ways) + " |")
+    for way in ways:
+        f = {db: f_score(results[way][db]["vt_or_vf"]) for db in NAMES}
+        print(f"VT-or-VF duration F-score, {way}: "
+              + ", ".join(f"{NAMES[db]} {100 * v:.2f}" for db, v in f.items())
+              + f"; mean {100 * sum(f.values()) / len(f):.2f}")  # fmt: skip
     print(f"\n({args.out})")
 
 

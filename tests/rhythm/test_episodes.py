@@ -214,6 +214,26 @@ def test_flutter_interrupted_for_a_few_seconds_is_one_episode():
     assert [ep.rhythm for ep in apart].count("VFL") == 2
 
 
+def test_a_flutter_stretch_can_end_where_its_last_positive_window_ends():
+    no_beats = np.zeros(0, dtype=np.int64)
+    ecg = _two_flutter_bursts(no_beats)
+    step = RhythmParams(flutter_end="step")
+    at_step = [
+        ep for ep in detect(no_beats, [], len(ecg), signal=ecg, params=step) if ep.rhythm == "VFL"
+    ]
+    params = RhythmParams(flutter_end="window")  # the product's
+    at_window = [
+        ep for ep in detect(no_beats, [], len(ecg), signal=ecg, params=params) if ep.rhythm == "VFL"
+    ]
+    half = int(round(params.vfl_window_s * FS) - round(params.vfl_step_s * FS)) // 2
+    assert len(at_step) == len(at_window) == 1
+    assert at_window[0].start == at_step[0].start  # onsets are not moved
+    assert at_window[0].end == at_step[0].end + half  # 1.5 s later: the window's end
+    assert at_step[0].end < 49 * FS <= at_window[0].end + FS  # the burst ends at 49 s
+    with pytest.raises(ValueError, match="flutter_end"):
+        RhythmParams(flutter_end="beat")
+
+
 def test_regular_beats_between_flutter_bursts_keep_them_apart():
     sinus = beats_from_rr(np.full(4, 0.8), start_s=25.4)
     ecg = _two_flutter_bursts(sinus)

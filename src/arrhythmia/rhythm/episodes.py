@@ -28,6 +28,7 @@ from arrhythmia.signal.quality import covered_before, union
 
 SINUS = "N"
 P_WAVE_REFERENCES = ("previous_normal", "previous_beat")  # RhythmParams.af_p_wave_reference
+FLUTTER_ENDS = ("step", "window")  # RhythmParams.flutter_end
 # Lowest to highest: a later rhythm overrides an earlier one where both are proposed.
 PRIORITY: tuple[str, ...] = ("SBR", "SVTA", "T", "B", "AFIB", "VT", "VFL", "NOISE")
 
@@ -95,6 +96,11 @@ class RhythmParams:
     vfl_veto_beats: int = 3  # this many regular non-V beats in a window veto VF; DS1
     vfl_veto_rr_cv: float = 0.15  # "regular": RR coefficient of variation under this; DS1
     vfl_merge_gap_s: float = 10.0  # flutter spans this close are one episode; DS1, VFDB, CUDB
+    # Where a flutter stretch ends: "step", the central step of its last positive window (a
+    # window stands for its central step), or "window", that window's end, 1.5 s later:
+    # detected VF tended to end before the reference's while starting on time. Chosen on
+    # DS1, VFDB and CUDB out of fold (benchmarks/vt_vf_presence.py --flutter-end).
+    flutter_end: str = "window"
     # Monomorphic VT among the flutter windows: consecutive cycles alike (the autocorrelation
     # one period on) and their amplitudes steady, slower than flutter's 250 bpm. VF's cycles
     # change shape and size. Chosen on VFDB, CUDB and DS1 windows (docs/method.md).
@@ -104,6 +110,10 @@ class RhythmParams:
     vt_smooth_windows: int = 9  # the features' running median over this many windows
 
     def __post_init__(self) -> None:
+        if self.flutter_end not in FLUTTER_ENDS:
+            raise ValueError(
+                f"RhythmParams: flutter_end must be one of {FLUTTER_ENDS}, not {self.flutter_end!r}"
+            )
         if self.af_p_wave_reference not in P_WAVE_REFERENCES:
             raise ValueError(
                 f"RhythmParams: af_p_wave_reference must be one of {P_WAVE_REFERENCES},"
@@ -488,14 +498,39 @@ def ventricular_tachyarrhythmia_spans(
         # the rules' veto holds for the trees too: no flutter over organised beats
         present = presence.present(rows.rows) & ~organised
         flutter, vt = _with_learnt_presence(present, flutter, vt, in_vt_run, k)
-    # Short gaps join stretches of one name, but never across organised beats, windows of
-    # the other name or (with the trees) a run of V beats: a short VT between two flutter
-    # stretches stays VT.
-    gap = int(round(params.vfl_merge_gap_s * fs))
-    return (
-        _bridged_spans(centre[flutter], step, np.sort(centre[organised | vt | in_vt_run]), gap),
-        _bridged_spans(centre[vt], step, np.sort(centre[organised | flutter]), gap),
+    return _told_spans(
+        centre, step, window, flutter, vt, organised | in_vt_run, organised, fs, params
     )
+
+
+def _told_spans(
+    centre: np.ndarray,
+    step: int,
+    window: int,
+    flutter: np.ndarray,
+    vt: np.ndarray,
+    not_flutter: np.ndarray,
+    organised: np.ndarray,
+    fs: float,
+    params: RhythmParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(flutter, VT) spans of the windows so flagged, each window standing for its central
+    step. Short gaps join stretches of one name, but never across `organised` beats,
+    windows of the other name or `not_flutter` ones (a run of V beats, with the trees):
+    a short VT between two flutter stretches stays VT."""
+    gap = int(round(params.vfl_merge_gap_s * fs))
+    vetoed = np.sort(centre[not_flutter | vt])
+    flutter_spans = _bridged_spans(centre[flutter], step, vetoed, gap)
+    if params.flutter_end == "window":
+        # to the last positive window's end, but never into the next window that is VT, a
+        # run of V beats or organised beats (window starts round to the decimated rate: the
+        # next one may begin a sample before this step's end)
+        end = flutter_spans[:, 1]
+        after = np.searchsorted(vetoed, end - step, side="right")
+        limit = np.append(vetoed, np.iinfo(np.int64).max)[after]
+        flutter_spans[:, 1] = np.maximum(end, np.minimum(end + (window - step) // 2, limit))
+    vt_spans = _bridged_spans(centre[vt], step, np.sort(centre[organised | flutter]), gap)
+    return flutter_spans, vt_spans
 
 
 def _in_runs(flag: np.ndarray, k: int) -> np.ndarray:
