@@ -120,6 +120,30 @@ def test_a_bagged_offset_is_the_median_of_the_best_offsets_of_patient_resamples(
     np.testing.assert_array_equal(again, chosen)  # the same predictions, the same offsets
 
 
+def test_one_chooser_picks_the_best_or_the_bagged_offset_as_records_are_given():
+    from arrhythmia.training.calibration import (
+        bagged_candidate,
+        best_candidate,
+        bias_candidates,
+        chosen_candidate,
+    )
+
+    proba, labels, records = _patients()
+    log_p = np.log(np.clip(proba, 1e-8, None))
+    candidates = bias_candidates(GRID)
+
+    def predicted(bias):
+        return (log_p + bias).argmax(axis=1)
+
+    best = best_candidate(candidates, predicted, labels, validation_score)
+    bagged = bagged_candidate(candidates, predicted, labels, records)
+    assert not np.array_equal(best, bagged)  # these patients tell the two apart
+    chosen = chosen_candidate(candidates, predicted, labels, validation_score)
+    np.testing.assert_array_equal(chosen, best)
+    chosen = chosen_candidate(candidates, predicted, labels, validation_score, records)
+    np.testing.assert_array_equal(chosen, bagged)
+
+
 def test_bagged_offsets_are_tuned_and_cross_fitted_over_records():
     from arrhythmia.training.calibration import cross_fitted_bias
 

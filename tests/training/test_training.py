@@ -281,7 +281,6 @@ def test_bagged_offsets_choose_every_offset_of_the_decision_layer(
         return bagged
 
     monkeypatch.setattr(calibration, "bagged_candidate", spy(calibration.bagged_candidate))
-    monkeypatch.setattr(ensemble_module, "bagged_candidate", spy(ensemble_module.bagged_candidate))
     cfg = dataclasses.replace(
         small_train,
         second_stage="supraventricular",

@@ -91,6 +91,22 @@ def bagged_candidate(
     return np.median(candidates[best], axis=0)
 
 
+def chosen_candidate(
+    candidates: np.ndarray,
+    predicted: Callable[[np.ndarray], np.ndarray],
+    labels: np.ndarray,
+    score: Callable[[np.ndarray, np.ndarray], float],
+    records: np.ndarray | None = None,
+    min_gain: float = 0.0,
+) -> np.ndarray:
+    """Every decision offset's choice (train.offset_choice): the best candidate
+    (:func:`best_candidate`), or, given the beats' `records`, the bagged one
+    (:func:`bagged_candidate`, which scores by validation_score whatever `score` is)."""
+    if records is None:
+        return best_candidate(candidates, predicted, labels, score, min_gain)
+    return bagged_candidate(candidates, predicted, labels, records)
+
+
 def tune_bias(
     proba: np.ndarray,
     labels: np.ndarray,
@@ -101,18 +117,16 @@ def tune_bias(
 ) -> tuple[np.ndarray, float]:
     """The offsets (one per AAMI class; 0 for classes not tuned) that maximise `score` of
     the argmax predictions, ties (within 1e-12) keeping the offsets closest to zero; with
-    `records`, bagged over resamples of them (:func:`bagged_candidate`, which scores by
-    validation_score whatever `score` is). Returns them and their `score`."""
+    `records`, bagged over resamples of them (:func:`chosen_candidate`). Returns them and
+    their `score`."""
     log_p = np.log(np.clip(proba, 1e-8, None))
 
     def predicted(bias: np.ndarray) -> np.ndarray:
         return (log_p + bias).argmax(axis=1)
 
-    candidates = bias_candidates(grid, classes)
-    if records is None:
-        bias = best_candidate(candidates, predicted, labels, score, min_gain=1e-12)
-    else:
-        bias = bagged_candidate(candidates, predicted, labels, records)
+    bias = chosen_candidate(
+        bias_candidates(grid, classes), predicted, labels, score, records, min_gain=1e-12
+    )
     return bias, float(score(labels, predicted(bias)))
 
 

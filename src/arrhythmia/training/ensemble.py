@@ -36,8 +36,7 @@ from arrhythmia.models.ventricular_stage import (
 )
 from arrhythmia.training.calibration import (
     apply_bias,
-    bagged_candidate,
-    best_candidate,
+    chosen_candidate,
     cross_fitted_bias,
     tune_bias,
 )
@@ -136,10 +135,10 @@ def decide(
     records, labels = arrays["record"][dev], arrays["label"][dev].astype(np.int64)
     bias, validated = np.zeros(oof.shape[1]), oof
     untuned_score = validation_score(labels, oof.argmax(axis=1))
+    bagged = records if cfg.offset_choice == "bagged" else None  # every offset's choice
     if cfg.tune_bias:
         # Shipped offsets: tuned on all the development out-of-fold predictions. Reported:
         # each fold scored with offsets tuned on the other folds only.
-        bagged = records if cfg.offset_choice == "bagged" else None
         bias, _ = tune_bias(oof, labels, validation_score, OFFSET_GRID, records=bagged)
         validated = cross_fitted_bias(
             oof, labels, fold_of_beat, validation_score, OFFSET_GRID, records=bagged
@@ -161,8 +160,9 @@ def decide(
     shape = shape_against_template(windows, records, include, fs, window_pre)
     x = stage_inputs(cnn, rr, arrays["rr_names"], shape)
     stage, staged = _stacked(
-        SupraventricularStage, x, labels, cnn, validated, records, fold_of_beat, cfg
-    )
+        SupraventricularStage, x, labels, cnn, validated, records, fold_of_beat, cfg,
+        bag_over=bagged,
+    )  # fmt: skip
     log.info("second stage offset tuned on its out-of-fold output: %.2f", stage.offset)
     decision = Decision([float(b) for b in bias], stage, staged, untuned_score)
     if cfg.ventricular_stage == "none":
@@ -176,7 +176,7 @@ def decide(
     x_v = ventricular_inputs(shipped, support)
     v_stage, decision.validated = _stacked(
         VentricularStage, x_v, labels, shipped, staged, records, fold_of_beat, cfg,
-        VENTRICULAR_OFFSET_GRID,
+        VENTRICULAR_OFFSET_GRID, bag_over=bagged,
     )  # fmt: skip
     log.info("ventricular stage offset tuned on its out-of-fold output: %.2f", v_stage.offset)
     decision.ventricular_stage = v_stage
@@ -193,10 +193,12 @@ def _stacked(
     fold_of_beat: np.ndarray,
     cfg: TrainParams,
     grid: np.ndarray = STAGE_OFFSET_GRID,
+    bag_over: np.ndarray | None = None,
 ) -> tuple[LogisticStage, np.ndarray]:
     """A stage fitted on every development beat (its offset tuned on its leave-one-record-out
     logits), and the reported out-of-fold output: `validated` through the stage, each fold
-    with the offset tuned on the other folds."""
+    with the offset tuned on the other folds (each offset bagged over the beats' records
+    in `bag_over`, where given: calibration.chosen_candidate)."""
     logit = out_of_fold_logit(x, labels, shipped, records, cfg.second_stage_c, stage_type)
     apply = stage_type.reweigh
 
@@ -205,9 +207,10 @@ def _stacked(
             return apply(shipped[rows], logit[rows] + offset[0]).argmax(1)
 
         candidates = grid[:, None]
-        if cfg.offset_choice == "bagged":
-            return float(bagged_candidate(candidates, predicted, labels[rows], records[rows])[0])
-        return float(best_candidate(candidates, predicted, labels[rows], validation_score)[0])
+        bag = None if bag_over is None else bag_over[rows]
+        return float(
+            chosen_candidate(candidates, predicted, labels[rows], validation_score, bag)[0]
+        )
 
     staged = np.empty_like(validated)
     for fold in np.unique(fold_of_beat):
