@@ -10,6 +10,7 @@ import pytest
 from arrhythmia.data.aami import SYMBOL_TO_AAMI
 from arrhythmia.data.wfdb_io import read_beats, read_ecg
 from arrhythmia.rhythm.episodes import (
+    FLUTTER_ENDS,
     Episode,
     RhythmParams,
     _absorb_short_runs,
@@ -232,6 +233,38 @@ def test_a_flutter_stretch_can_end_where_its_last_positive_window_ends():
     assert at_step[0].end < 49 * FS <= at_window[0].end + FS  # the burst ends at 49 s
     with pytest.raises(ValueError, match="flutter_end"):
         RhythmParams(flutter_end="beat")
+
+
+def _flutter_then_beats(labels: list[str], rr_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """20 s of 4.5 Hz flutter from 5 s, then beats from 25 s: the ECG and the beats."""
+    n = int(50 * FS)
+    ecg = np.zeros((n, 2))
+    start, end = int(5 * FS), int(25 * FS)
+    ecg[start:end] += np.sin(2 * np.pi * 4.5 * np.arange(end - start) / FS)[:, None]
+    after = beats_from_rr(np.full(len(labels) - 1, rr_s), start_s=25.0)
+    return ecg + spiky_ecg(after, n), after
+
+
+@pytest.mark.parametrize(
+    ("labels", "rr_s", "next_rhythm"),
+    [(["N"] * 30, 0.8, "N"), (["V"] * 30, 0.45, "VT")],
+    ids=["sinus beats", "a run of V beats"],
+)
+def test_a_flutter_end_never_moves_into_the_organised_rhythm_that_follows(
+    labels, rr_s, next_rhythm
+):
+    """Without the VT/VF trees too: the window's end stops short of sinus beats, and of a
+    run of V beats (beat-run VT), as the step's end does."""
+    ecg, after = _flutter_then_beats(labels, rr_s)
+    ends = {}
+    for way in FLUTTER_ENDS:
+        episodes = detect(after, labels, len(ecg), signal=ecg, params=RhythmParams(flutter_end=way))
+        assert_partition(episodes, len(ecg))
+        (flutter,) = [ep for ep in episodes if ep.rhythm == "VFL"]
+        following = next(ep for ep in episodes if ep.start == flutter.end)
+        assert following.rhythm == next_rhythm
+        ends[way] = flutter.end
+    assert ends["window"] == ends["step"] <= after[0] + FS
 
 
 def test_regular_beats_between_flutter_bursts_keep_them_apart():

@@ -485,28 +485,28 @@ def ventricular_tachyarrhythmia_spans(
     monomorphic = _monomorphic_windows(signal, fs, feats, peak_hz, in_run, params)
     flutter, vt = in_run & ~monomorphic, in_run & monomorphic
     centre = feats["start"] + (window - step) // 2
-    in_vt_run = np.zeros(len(positive), dtype=bool)
+    runs = run_spans(samples, labels, fs, "V", params.vt_min_beats, params.vt_min_rate_bpm)
+    runs = np.asarray(union(runs.tolist()), dtype=np.int64).reshape(-1, 2)
+    # a window stands for its central step: any overlap with a run of V beats counts
+    in_vt_run = covered_before(runs, centre + step) > covered_before(runs, centre)
+    not_bridged = organised  # the rules alone bridge flutter across runs of V beats
     # trees fitted on features computed with other window settings must not be read
     rows = None
     if presence is not None and feature_settings(params) == presence.settings:
         rows = window_rows(signal, fs, samples, labels, unreadable, params, feats)
     if rows is not None:
-        runs = run_spans(samples, labels, fs, "V", params.vt_min_beats, params.vt_min_rate_bpm)
-        runs = np.asarray(union(runs.tolist()), dtype=np.int64).reshape(-1, 2)
-        # a window stands for its central step: any overlap with a run of V beats counts
-        in_vt_run = covered_before(runs, centre + step) > covered_before(runs, centre)
         # the rules' veto holds for the trees too: no flutter over organised beats
         present = presence.present(rows.rows) & ~organised
         flutter, vt = _with_learnt_presence(present, flutter, vt, in_vt_run, k)
-    return _told_spans(
-        centre, step, window, flutter, vt, organised | in_vt_run, organised, fs, params
-    )
+        not_bridged = organised | in_vt_run
+    spans = _told_spans(centre, step, flutter, vt, not_bridged, organised, fs, params)
+    stops = np.sort(centre[organised | in_vt_run | vt])
+    return _ended_before(spans, stops, step, window, params)
 
 
 def _told_spans(
     centre: np.ndarray,
     step: int,
-    window: int,
     flutter: np.ndarray,
     vt: np.ndarray,
     not_flutter: np.ndarray,
@@ -521,15 +521,28 @@ def _told_spans(
     gap = int(round(params.vfl_merge_gap_s * fs))
     vetoed = np.sort(centre[not_flutter | vt])
     flutter_spans = _bridged_spans(centre[flutter], step, vetoed, gap)
-    if params.flutter_end == "window":
-        # to the last positive window's end, but never into the next window that is VT, a
-        # run of V beats or organised beats (window starts round to the decimated rate: the
-        # next one may begin a sample before this step's end)
-        end = flutter_spans[:, 1]
-        after = np.searchsorted(vetoed, end - step, side="right")
-        limit = np.append(vetoed, np.iinfo(np.int64).max)[after]
-        flutter_spans[:, 1] = np.maximum(end, np.minimum(end + (window - step) // 2, limit))
     vt_spans = _bridged_spans(centre[vt], step, np.sort(centre[organised | flutter]), gap)
+    return flutter_spans, vt_spans
+
+
+def _ended_before(
+    spans: tuple[np.ndarray, np.ndarray],
+    stops: np.ndarray,
+    step: int,
+    window: int,
+    params: RhythmParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (flutter, VT) spans with each flutter stretch ended as `params.flutter_end` says:
+    at its last window's central step, or at that window's end but never past the next of
+    `stops` (sorted central steps of windows that are VT, organised beats or a run of V
+    beats). Window starts round to the decimated rate: the next window may begin a sample
+    before this step's end."""
+    flutter_spans, vt_spans = spans
+    if params.flutter_end == "window":
+        end = flutter_spans[:, 1]
+        after = np.searchsorted(stops, end - step, side="right")
+        limit = np.append(stops, np.iinfo(np.int64).max)[after]
+        flutter_spans[:, 1] = np.maximum(end, np.minimum(end + (window - step) // 2, limit))
     return flutter_spans, vt_spans
 
 
