@@ -123,3 +123,32 @@ def test_variability_separates_irregular_rhythm_from_one_premature_beat():
     f_regular = _features(np.round(np.cumsum([0.0, *regular]) * 360).astype(int))
     assert f_irregular["rr_variability_20s"][100:].min() > 1.2
     assert f_regular["rr_variability_20s"].max() < 1.1
+
+
+@pytest.mark.parametrize(("n", "skip"), [(1, 0), (5, 1), (10, 0), (32, 1), (32, 0)])
+def test_the_first_windows_reduce_as_numpy_does_to_the_last_bit(n, skip):
+    """The windows at a record's start (all of a strip's, often) are reduced together from
+    sorted rows; each result equals numpy's median, percentile or irregularity of that
+    window alone, bit for bit (ties included), so no feature moves."""
+    from arrhythmia.signal import rr
+
+    def by_hand(values, reduce, skip=0):
+        windows = [values[max(0, i - skip - n) : i - skip] if i - skip > 0 else values[:1]
+                   for i in range(len(values))]  # fmt: skip
+        return np.array([reduce(w) for w in windows])
+
+    def irregular(w):
+        return 1.0 if len(w) < 2 else 1 + np.median(np.abs(np.diff(w))) / np.median(w)
+
+    rng = np.random.default_rng(n + skip)
+    for length in (1, 2, 3, n + skip, n + skip + 7, 60):
+        values = np.round(rng.uniform(0.3, 1.5, length), 1)  # few distinct values: ties
+        np.testing.assert_array_equal(
+            rr._trailing_median(values, n, skip), by_hand(values, np.median, skip)
+        )
+        np.testing.assert_array_equal(
+            rr._trailing_quantile(values, n, 90), by_hand(values, lambda w: np.percentile(w, 90))
+        )
+        expected = by_hand(values, irregular)
+        expected[:2] = 1.0
+        np.testing.assert_array_equal(rr._trailing_irregularity(values, n), expected)

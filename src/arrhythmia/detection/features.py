@@ -11,6 +11,7 @@ from scipy import ndimage
 from scipy import signal as sps
 
 from arrhythmia.detection.candidates import Candidates
+from arrhythmia.signal import ragged
 from arrhythmia.signal.filters import bandpass_sos
 
 QRS_HALF_S = 0.05  # half-width where the QRS peak is looked for
@@ -73,9 +74,9 @@ def _local_median(rr: np.ndarray, at: np.ndarray, half: int) -> np.ndarray:
     """Median of the intervals rr[j - half : j + half] for each j in `at` (fewer at the
     ends), computed once per distinct j."""
     unique, inverse = np.unique(at, return_inverse=True)
-    medians = np.array(
-        [np.median(rr[max(0, j - half) : max(1, min(len(rr), j + half))]) for j in unique]
-    )
+    starts = np.maximum(0, unique - half)
+    lengths = np.maximum(1, np.minimum(len(rr), unique + half)) - starts
+    medians = ragged.median(ragged.sorted_windows(rr, starts, lengths), lengths)
     return medians[inverse]
 
 

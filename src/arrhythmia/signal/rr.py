@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from arrhythmia.signal import ragged
+
 RR_INTERVALS: tuple[str, ...] = (
     "pre_rr",
     "post_rr",
@@ -36,27 +38,37 @@ VARIABILITY_HALF_WINDOW_S = 10.0
 RR_FEATURES: tuple[str, ...] = RR_INTERVALS + RR_RATIOS
 
 
-def _trailing(values: np.ndarray, n: int, reduce, skip: int = 0) -> np.ndarray:
+def _trailing(values: np.ndarray, n: int, reduce, first, skip: int = 0) -> np.ndarray:
     """reduce(window) over the n values before each position, leaving out the `skip`
     nearest ones (fewer at the start; the first value where nothing precedes). `reduce`
-    maps (k, width) windows to k results; full-width windows go through it at once."""
+    maps (k, width) windows to k results, all full-width windows at once; `first` gives
+    the same results for the shorter windows at the start (values[:length] for each
+    length), so that a strip's few beats are not a loop of numpy calls."""
     out = np.empty_like(values)
-    full_from = n + skip  # positions from here on have n values before them
-    for i in range(min(full_from, len(values))):
-        end = i - skip
-        window = values[max(0, end - n) : end] if end > 0 else values[:1]
-        out[i] = reduce(window[None, :])[0]
+    full_from = min(n + skip, len(values))  # positions from here on have n values before them
+    if full_from > 0:
+        out[:full_from] = first(np.maximum(np.arange(full_from) - skip, 1))
     if len(values) > full_from:
         out[full_from:] = reduce(sliding_window_view(values, n)[: len(values) - full_from])
     return out
 
 
+def _first_windows(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    return ragged.sorted_windows(values, np.zeros_like(lengths), lengths)
+
+
 def _trailing_median(values: np.ndarray, n: int, skip: int = 0) -> np.ndarray:
-    return _trailing(values, n, lambda w: np.median(w, axis=1), skip)
+    def first(lengths: np.ndarray) -> np.ndarray:
+        return ragged.median(_first_windows(values, lengths), lengths)
+
+    return _trailing(values, n, lambda w: np.median(w, axis=1), first, skip)
 
 
 def _trailing_quantile(values: np.ndarray, n: int, q: float) -> np.ndarray:
-    return _trailing(values, n, lambda w: np.percentile(w, q, axis=1))
+    def first(lengths: np.ndarray) -> np.ndarray:
+        return ragged.percentile(_first_windows(values, lengths), lengths, q)
+
+    return _trailing(values, n, lambda w: np.percentile(w, q, axis=1), first)
 
 
 def _irregularity(windows: np.ndarray) -> np.ndarray:
@@ -68,7 +80,16 @@ def _irregularity(windows: np.ndarray) -> np.ndarray:
 
 def _trailing_irregularity(values: np.ndarray, n: int) -> np.ndarray:
     """1 + median |successive difference| / median, over the n intervals before each beat."""
-    out = _trailing(values, n, _irregularity)
+
+    def first(lengths: np.ndarray) -> np.ndarray:
+        if len(values) < 2:
+            return np.ones(len(lengths))
+        steps = np.maximum(lengths - 1, 1)  # windows of one value get 1 below
+        spread = ragged.median(_first_windows(np.abs(np.diff(values)), steps), steps)
+        typical = ragged.median(_first_windows(values, lengths), lengths)
+        return np.where(lengths < 2, 1.0, 1.0 + spread / typical)
+
+    out = _trailing(values, n, _irregularity, first)
     out[:2] = 1.0
     return out
 
