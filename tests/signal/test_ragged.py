@@ -26,3 +26,10 @@ def test_no_window_reads_past_its_length():
     rows = ragged.sorted_windows(values, np.array([0, 1, 2]), np.array([3, 2, 1]))
     np.testing.assert_array_equal(ragged.median(rows, np.array([3, 2, 1])), [3.0, 2.0, 3.0])
     np.testing.assert_array_equal(rows[2, 1:], [np.inf, np.inf])
+
+
+def test_an_empty_window_or_one_past_the_values_is_refused():
+    values = np.arange(5.0)
+    for starts, lengths in (([0, 2], [3, 0]), ([3], [3])):
+        with pytest.raises(ValueError, match="at least one value"):
+            ragged.sorted_windows(values, np.array(starts), np.array(lengths))

@@ -509,17 +509,17 @@ def _told_spans(
     step: int,
     flutter: np.ndarray,
     vt: np.ndarray,
-    not_flutter: np.ndarray,
+    not_bridged: np.ndarray,
     organised: np.ndarray,
     fs: float,
     params: RhythmParams,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(flutter, VT) spans of the windows so flagged, each window standing for its central
     step. Short gaps join stretches of one name, but never across `organised` beats,
-    windows of the other name or `not_flutter` ones (a run of V beats, with the trees):
+    windows of the other name or `not_bridged` ones (a run of V beats, with the trees):
     a short VT between two flutter stretches stays VT."""
     gap = int(round(params.vfl_merge_gap_s * fs))
-    vetoed = np.sort(centre[not_flutter | vt])
+    vetoed = np.sort(centre[not_bridged | vt])
     flutter_spans = _bridged_spans(centre[flutter], step, vetoed, gap)
     vt_spans = _bridged_spans(centre[vt], step, np.sort(centre[organised | flutter]), gap)
     return flutter_spans, vt_spans

@@ -85,7 +85,8 @@ def _trailing_irregularity(values: np.ndarray, n: int) -> np.ndarray:
         if len(values) < 2:
             return np.ones(len(lengths))
         steps = np.maximum(lengths - 1, 1)  # windows of one value get 1 below
-        spread = ragged.median(_first_windows(np.abs(np.diff(values)), steps), steps)
+        first_steps = np.abs(np.diff(values[: int(lengths.max()) + 1]))
+        spread = ragged.median(_first_windows(first_steps, steps), steps)
         typical = ragged.median(_first_windows(values, lengths), lengths)
         return np.where(lengths < 2, 1.0, 1.0 + spread / typical)
 

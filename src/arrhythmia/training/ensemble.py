@@ -135,7 +135,8 @@ def decide(
     records, labels = arrays["record"][dev], arrays["label"][dev].astype(np.int64)
     bias, validated = np.zeros(oof.shape[1]), oof
     untuned_score = validation_score(labels, oof.argmax(axis=1))
-    bagged = records if cfg.offset_choice == "bagged" else None  # every offset's choice
+    # train.offset_choice, read once here: bag every offset (the CNN's, each stage's) or not
+    bagged = records if cfg.offset_choice == "bagged" else None
     if cfg.tune_bias:
         # Shipped offsets: tuned on all the development out-of-fold predictions. Reported:
         # each fold scored with offsets tuned on the other folds only.
