@@ -4,6 +4,7 @@
 import json
 
 import numpy as np
+import pytest
 import wfdb
 
 from arrhythmia.cli import main
@@ -66,6 +67,18 @@ def test_the_json_report_summarises_the_record(tmp_path):
     assert r["episodes"][1]["mean_heart_rate_bpm"] == 60.0
     assert r["beats"][1] == {"sample": 540, "time_s": 1.5, "label": "V",
                              "p": {"N": 0.0, "S": 0.0, "V": 1.0, "F": 0.0, "Q": 0.0}}  # fmt: skip
+
+
+def test_the_json_is_streamed_as_dumps_would_write_it_and_a_nan_lands_nothing(tmp_path):
+    d = _diagnosis()
+    info = diagnosis_json(d, "model", "detector")
+    cnn, path = write_diagnosis(d, tmp_path, info)
+    assert path.read_text() == json.dumps(info, indent=2, allow_nan=False) + "\n"
+    before = {f.name: f.read_bytes() for f in tmp_path.iterdir()}
+    info["summary"]["unreadable_s"] = float("nan")  # a bug upstream: nothing may be written
+    with pytest.raises(ValueError):
+        write_diagnosis(d, tmp_path, info)
+    assert {f.name: f.read_bytes() for f in tmp_path.iterdir()} == before  # no scratch left
 
 
 def test_reference_beats_mode_reports_agreement(tmp_path, excerpt_dir, model_args, capsys):

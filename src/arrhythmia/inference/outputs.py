@@ -185,12 +185,15 @@ def write_diagnosis(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{d.record}.{extension}"
-    text = json.dumps(info, indent=2, allow_nan=False) + "\n"  # a NaN here is a bug: fail
-    samples, symbols, aux = annotations(d)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".predict-") as tmp:
-        write_annotation_file(Path(tmp) / f"record.{extension}", samples, symbols, aux, d.fs)
         json_tmp = Path(tmp) / "record.json"
-        json_tmp.write_text(text)
+        with json_tmp.open("w") as handle:
+            # streamed into the file: as one string, the indenting encoder would hold every
+            # token of a Holter day's JSON at once (the peak of a 24-hour record's memory)
+            json.dump(info, handle, indent=2, allow_nan=False)  # a NaN here is a bug: fail
+            handle.write("\n")
+        samples, symbols, aux = annotations(d)
+        write_annotation_file(Path(tmp) / f"record.{extension}", samples, symbols, aux, d.fs)
         os.replace(Path(tmp) / f"record.{extension}", target)
         json_path = out_dir / f"{d.record}.json"
         os.replace(json_tmp, json_path)

@@ -35,8 +35,9 @@ def _flutter_windows(signal: np.ndarray, fs: float, params: RhythmParams):
     def lead_windows(lead: int) -> np.ndarray:
         # Block means are a cheap anti-alias filter; reshaping a column is a view, not a copy.
         low = signal[: n_low * factor, lead].reshape(n_low, factor).mean(axis=1, dtype=float)
-        # A stray NaN would spread over the whole lead through the filter.
-        low = sps.sosfiltfilt(sos, np.nan_to_num(low))
+        # A stray NaN would spread over the whole lead through the filter. In place: `low`
+        # is this function's own array, and a day's copy would add to the memory peak.
+        low = sps.sosfiltfilt(sos, np.nan_to_num(low, copy=False))
         return sliding_window_view(low, win)[::step][:n_win]
 
     starts = np.arange(n_win, dtype=np.int64) * step * factor
