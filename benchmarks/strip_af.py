@@ -29,6 +29,7 @@ from arrhythmia.detection.model import QrsDetector
 from arrhythmia.inference.model_handle import load_model
 from arrhythmia.inference.predict import read_and_diagnose
 from arrhythmia.rhythm.strip import StripParams, is_atrial_fibrillation, strip_features
+from arrhythmia.training.strip_af import af_f1
 
 GRID = {
     "af_min_irregularity": [0.04, 0.05, 0.056, 0.064, 0.07, 0.08, 0.1, 0.12],
@@ -54,10 +55,6 @@ def features_of_strips(folder: Path, model, detector) -> tuple[list, np.ndarray]
     return features, np.array([truth[n] == "A" for n in names])
 
 
-def f1(called: np.ndarray, truth: np.ndarray) -> float:
-    return 2 * np.sum(called & truth) / max(called.sum() + truth.sum(), 1)
-
-
 def calls(features: list, params: StripParams) -> np.ndarray:
     return np.array([is_atrial_fibrillation(f, params) for f in features])
 
@@ -66,7 +63,7 @@ def best_params(features: list, truth: np.ndarray) -> tuple[StripParams, float]:
     best = (StripParams(), -1.0)
     for values in itertools.product(*GRID.values()):
         params = StripParams(**dict(zip(GRID, values, strict=True)))
-        score = f1(calls(features, params), truth)
+        score = af_f1(calls(features, params), truth)
         if score > best[1]:
             best = (params, score)
     return best
@@ -96,11 +93,11 @@ def main() -> None:
     shipped = calls(features, StripParams())
     print(f"{len(truth)} strips, {truth.sum()} AF")
     print(f"AF F1, thresholds chosen on the other folds ({args.folds} folds, record-wise): "
-          f"{f1(held_out_calls, truth):.3f}")  # fmt: skip
+          f"{af_f1(held_out_calls, truth):.3f}")  # fmt: skip
     print(f"AF F1 of the choice on all strips (in sample): {in_sample:.3f}; its thresholds:")
     for name in GRID:
         print(f"  {name} = {getattr(chosen, name)}")
-    print(f"AF F1 of StripParams as shipped: {f1(shipped, truth):.3f} "
+    print(f"AF F1 of StripParams as shipped: {af_f1(shipped, truth):.3f} "
           f"(Se {np.sum(shipped & truth) / truth.sum():.3f}, "
           f"+P {np.sum(shipped & truth) / max(shipped.sum(), 1):.3f})")  # fmt: skip
     learnt(args.cinc, model, detector)

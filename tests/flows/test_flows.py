@@ -208,3 +208,19 @@ def test_train_refuses_a_smoke_subset_without_the_input_example_before_any_work(
     with pytest.raises(ConfigError, match="must keep 101"):
         train_flow()
     assert not (project_dir / "models").exists() and not (project_dir / "mlruns").exists()
+
+
+def test_a_stage_waits_for_a_first_temporary_server_longer_than_prefects_default():
+    # A fresh machine's first stage migrates a new Prefect database: over Prefect's 20 s on
+    # 2 cores, which failed `make run` there. Stages run from the project root, where
+    # pyproject.toml's [tool.prefect] must reach Prefect's own settings.
+    env = {k: v for k, v in os.environ.items() if "EPHEMERAL_STARTUP" not in k}
+    read = (
+        "from prefect.settings import get_current_settings; "
+        "print(get_current_settings().server.ephemeral.startup_timeout_seconds)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    shown = subprocess.run(
+        [sys.executable, "-c", read], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
+    assert int(shown.stdout.strip()) >= 120
