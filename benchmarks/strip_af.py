@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from arrhythmia.detection.model import QrsDetector
 from arrhythmia.inference.model_handle import load_model
 from arrhythmia.inference.predict import read_and_diagnose
 from arrhythmia.rhythm.strip import StripParams, is_atrial_fibrillation, strip_features
-from arrhythmia.training.strip_af import af_f1
+from arrhythmia.training.strip_af import af_f1, fit_strip_af, strip_rows
 
 GRID = {
     "af_min_irregularity": [0.04, 0.05, 0.056, 0.064, 0.07, 0.08, 0.1, 0.12],
@@ -105,10 +106,6 @@ def main() -> None:
 
 def learnt(folder: Path, model, detector) -> None:
     """The learnt call's out-of-fold figures (thresholds chosen on the other folds)."""
-    from dataclasses import replace
-
-    from arrhythmia.training.strip_af import fit_strip_af, strip_rows
-
     with (folder / "REFERENCE.csv").open() as handle:
         labels = dict(csv.reader(handle))
     strips = strip_rows(folder, replace(model, strip_af=None), detector, labels=labels)
